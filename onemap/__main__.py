@@ -1,0 +1,5 @@
+import sys
+
+from onemap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""All OneMap settings, read once from ``ONEMAP_*`` environment variables.
+
+One place for configuration so that the CLI, the server, the generator and the tests agree on
+where the data lives and where the server answers. Every value has a default that works on a
+fresh clone with no environment set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; build with :func:`get_settings` (or directly in tests)."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    #: XYZ template of an intranet tile service (e.g. a 天地图 mirror); empty = offline basemap
+    #: drawn from our own admin boundaries, rivers and lake.
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    #: Largest page an OGC API Features client may ask for.
+    max_items: int = 10000
+    #: Largest upload accepted, in megabytes.
+    max_upload_mb: int = 2048
+
+    @property
+    def store_dir(self) -> Path:
+        """One GeoPackage per vector layer."""
+        return self.data_dir / "store"
+
+    @property
+    def raster_dir(self) -> Path:
+        """Cloud-optimised GeoTIFFs, one per catalogued raster."""
+        return self.data_dir / "rasters"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.json"
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Generated server files (pygeoapi config, OpenAPI document, job output)."""
+        return self.data_dir / "runtime"
+
+    @property
+    def sample_dir(self) -> Path:
+        """Raw sample files written by the generator before they are imported."""
+        return self.data_dir / "sample"
+
+
+def get_settings() -> Settings:
+    """Settings from the environment; call again after changing ``os.environ`` (tests do)."""
+    env = os.environ
+    host = env.get("ONEMAP_HOST", "127.0.0.1")
+    port = int(env.get("ONEMAP_PORT", "8000"))
+    return Settings(
+        data_dir=Path(env.get("ONEMAP_DATA_DIR", str(ROOT / "var"))).resolve(),
+        host=host,
+        port=port,
+        public_url=env.get("ONEMAP_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+        basemap_url=env.get("ONEMAP_BASEMAP_URL", ""),
+        basemap_attribution=env.get("ONEMAP_BASEMAP_ATTRIBUTION", ""),
+        max_items=int(env.get("ONEMAP_MAX_ITEMS", "10000")),
+        max_upload_mb=int(env.get("ONEMAP_MAX_UPLOAD_MB", "2048")),
+    )
