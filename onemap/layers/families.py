@@ -113,6 +113,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         NAME, COUNTY,
         F("water_body", "str", "所在水体", "Water body", "河流名称", "所在水体", "河流", "river"),
         F("reach_id", "str", "河段编码", "Reach id", "河段编码"),
+        # GB 3838 uses stricter TP limits on lakes and reservoirs, so the class needs this.
+        F("water_body_type", "str", "水体类型", "Water-body type", "水体类型",
+          choices=("river", "lake", "reservoir"),
+          value_aliases={"河流": "river", "湖泊": "lake", "湖库": "lake", "水库": "reservoir"}),
         F("target_class", "str", "水质目标", "Target class", "水质目标", "目标类别", required=True,
           choices=WATER_CLASSES, value_aliases=CLASS_ALIASES),
         LEVEL,

@@ -1,0 +1,46 @@
+# OneMap — `make run` sets everything up and serves http://127.0.0.1:8000; `make test` tests it.
+# Every target is idempotent: it installs only what is missing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := .make
+# Debian packages: GDAL command-line tools (ogrinfo OAPIF: client used by the tests), Chromium
+# for the browser tests, a CJK font so Chinese renders in headless Chromium.
+APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
+
+.PHONY: run test apt venv sample lint bench clean
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing" $$missing; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "OneMap needs Python 3.11"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP)/venv: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	@mkdir -p $(STAMP) && touch $@
+
+venv: $(STAMP)/venv
+
+sample: venv
+	$(BIN)/onemap sample
+
+run: apt venv sample
+	$(BIN)/onemap serve
+
+lint: venv
+	$(BIN)/ruff check .
+
+test: apt venv lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(STAMP) test-artifacts

@@ -1,0 +1,1 @@
+"""Chinese environmental standards, implemented from their published tables."""

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real sample region (generated once per run) and the real server.
+
+The sample data is made by the same generator and import path a user runs (``onemap sample``),
+into a temporary data dir, so tests never depend on a developer's ``var/``. The server fixture
+starts ``python -m onemap serve`` on a free 127.0.0.1 port against that data dir and waits until
+it answers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from onemap.config import Settings
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose data dir holds the generated sample region, imported and catalogued."""
+    from onemap.data.generate import generate
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("onemap-data"))
+    generate(settings, scale="region", force=True)
+    return settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(sample_settings: Settings) -> Iterator[str]:
+    """Base URL of the real OneMap server running on the sample data."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ONEMAP_DATA_DIR": str(sample_settings.data_dir),
+           "ONEMAP_PORT": str(port), "ONEMAP_PUBLIC_URL": base}
+    log = open(sample_settings.data_dir / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + (sample_settings.data_dir /
+                                                         "server.log").read_text())
+            try:
+                if requests.get(f"{base}/ogc/?f=json", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not answer within 120 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave screenshots and reports for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
