@@ -1,0 +1,81 @@
+"""The map server: OGC API Features (pygeoapi) at ``/ogc``, raster tiles at ``/raster/{id}``,
+catalogue listings at ``/api``, in one FastAPI app.
+
+One process and one port serve everything so QGIS, GDAL and the web app all reach the same
+catalogue through the same public URL. Errors are JSON with a status code chosen by exception
+type, so clients can tell "no such dataset" (404) from "bad request" (400).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.middleware.gzip import GZipMiddleware
+from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
+
+from onemap import catalog
+from onemap.config import Settings
+from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
+from onemap.mapserver.rasters import (
+    RASTER_PREFIX,
+    Catalogue,
+    DatasetNotFound,
+    api_router,
+    raster_factory,
+    wmts_router,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+#: Typed exceptions → HTTP status; anything unexpected stays a 500 with a JSON body.
+STATUS_CODES: dict[type[Exception], int] = {
+    **{k: v for k, v in DEFAULT_STATUS_CODES.items() if k is not Exception},
+    DatasetNotFound: 404,
+    catalog.UnknownDataset: 404,
+    PermissionError: 403,
+}
+
+
+def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"code": "NotFound", "detail": f"unknown dataset {exc.args[0]!r}"
+                         if exc.args else "not found"}, status_code=404)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The map server for ``settings``; call once per process (pygeoapi config is global)."""
+    settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="OneMap 生态环境一张图 map server",
+                  description="OGC API Features at /ogc, raster tiles at /raster/{dataset_id}",
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    cat = Catalogue(settings)
+    app.state.settings = settings
+    app.state.catalogue = cat
+
+    add_exception_handlers(app, STATUS_CODES)
+    app.add_exception_handler(DatasetNotFound, _not_found)
+    app.add_exception_handler(catalog.UnknownDataset, _not_found)
+
+    app.include_router(api_router(cat))
+    app.include_router(wmts_router(cat))
+    tiler = raster_factory(cat)
+    app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
+
+    # Anything else under our prefixes is a JSON 404 here, not a page of the web app at "/".
+    @app.api_route("/raster/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    def not_found(rest: str) -> JSONResponse:
+        return JSONResponse({"code": "NotFound", "detail": "no such endpoint"}, status_code=404)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.mount(OGC_PREFIX, load_pygeoapi(settings), name="ogc")
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
+                       allow_headers=["*"], expose_headers=["Content-Crs", "Link"])
+    return app
