@@ -231,3 +231,25 @@ class LayerWriter:
             backup.unlink(missing_ok=True)
         self.committed = True
         return entry
+
+
+def write_derived(frame: Frame, path: Path, layer: str) -> Path:
+    """Write a derived, read-only layer (e.g. a server view) as one GeoPackage, atomically.
+
+    Derived layers are not catalogued: they are rebuilt from stored layers whenever those
+    change, so they are written the same way as the store (GPKG 1.2, UTC times, spatial index)
+    but live wherever the caller keeps its caches.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp.gpkg")
+    spatial = isinstance(frame, gpd.GeoDataFrame)
+    try:
+        pyogrio.write_dataframe(
+            _for_gpkg(frame), tmp, layer=layer, driver="GPKG", use_arrow=False,
+            dataset_options={"VERSION": "1.2"},
+            layer_options={"SPATIAL_INDEX": "YES"} if spatial else {})
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+    return path

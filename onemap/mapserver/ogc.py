@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +27,7 @@ from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from onemap.mapserver.views import materialise
 
 #: Mount path of pygeoapi inside the OneMap app; part of every pygeoapi link.
 OGC_PREFIX = "/ogc"
@@ -51,8 +53,11 @@ def _i18n(zh: str, en: str) -> dict[str, str]:
     return {"zh": zh, "en": en or zh}
 
 
-def collection(entry: Entry, settings: Settings) -> dict[str, Any]:
-    """One pygeoapi ``collection`` resource for a vector layer or attribute table."""
+def collection(entry: Entry, settings: Settings, data: Path | None = None) -> dict[str, Any]:
+    """One pygeoapi ``collection`` resource for a vector layer or attribute table.
+
+    ``data`` replaces the layer's own file with a materialised view of it (see views.py).
+    """
     family = FAMILIES.get(entry.family)
     key = family.key if family else None
     # A time series repeats its family key (one row per station and hour): use the row id.
@@ -78,7 +83,7 @@ def collection(entry: Entry, settings: Settings) -> dict[str, Any]:
             "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         }},
         "providers": [{
-            "type": "feature", "name": PROVIDER, "data": str(entry.file(settings)),
+            "type": "feature", "name": PROVIDER, "data": str(data or entry.file(settings)),
             "id_field": id_field, "options": {"table": entry.id},
         }],
         # Carried for the role-based access issue: it filters on this without a migration.
@@ -97,7 +102,8 @@ def collection(entry: Entry, settings: Settings) -> dict[str, Any]:
 def build_config(settings: Settings) -> dict[str, Any]:
     """The whole pygeoapi config for ``settings``' catalogue."""
     entries = catalog.load(settings)
-    resources = {e.id: collection(e, settings) for e in entries.values()
+    views = materialise(entries, settings)
+    resources = {e.id: collection(e, settings, views.get(e.id)) for e in entries.values()
                  if e.kind in ("vector", "table") and e.file(settings).exists()}
     return {
         "server": {
@@ -107,7 +113,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "encoding": "utf-8",
             "gzip": False,
             "languages": ["zh-CN", "en-US"],
-            "pretty_print": True,
+            "pretty_print": False,
             "limits": {"default_items": 10, "max_items": settings.max_items},
             "map": {"url": settings.basemap_url or BLANK_TILE,
                     "attribution": settings.basemap_attribution or "OneMap"},

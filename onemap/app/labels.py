@@ -1,0 +1,172 @@
+"""What a popup shows for each family: which fields, in which order, with which labels.
+
+The app is an HTTP client of the server and must not import ``onemap.layers``, so the human
+labels of the fields it shows are listed here. They are copied from the family schemas
+(``onemap/layers/families.py``) and ``tests/app/test_labels.py`` fails if the two drift apart;
+moving the labels into ``onemap.styles`` would remove the copy. Coded values reuse the class
+labels of ``onemap.styles.symbology`` where one exists.
+"""
+
+from __future__ import annotations
+
+from onemap.styles.symbology import (
+    INCIDENT_LEVELS,
+    PERMIT_CLASSES,
+    PROTECTED_CATEGORIES,
+    RECEPTOR_KINDS,
+    WATER_CLASSES,
+    WATER_SOURCE_GRADES,
+    Class,
+)
+
+#: (field, zh label, en label, unit)
+Field = tuple[str, str, str, str]
+
+_NAME: Field = ("name", "名称", "Name", "")
+_COUNTY: Field = ("county_code", "所在区县代码", "County code", "")
+_LEVEL: Field = ("level", "级别", "Level", "")
+_AREA: Field = ("area_km2", "面积", "Area", "km²")
+
+#: Popup rows per family (the title row, usually ``name``, is not repeated here).
+POPUP_FIELDS: dict[str, tuple[Field, ...]] = {
+    "air_stations": (
+        ("station_id", "站点编码", "Station code", ""),
+        ("station_type", "站点类型", "Station type", ""),
+        ("city", "城市", "City", ""),
+        _COUNTY,
+    ),
+    "water_sections": (
+        ("section_id", "断面编码", "Section code", ""),
+        ("water_class", "水质类别", "Water class", ""),
+        ("target_class", "水质目标", "Target class", ""),
+        ("water_body", "所在水体", "Water body", ""),
+        _LEVEL,
+        _COUNTY,
+    ),
+    "pollution_sources": (
+        ("source_id", "排污单位编码", "Source code (HJ 608)", ""),
+        ("industry", "行业类别", "Industry", ""),
+        ("industry_code", "行业代码", "Industry code", ""),
+        ("permit_id", "排污许可证编号", "Permit number", ""),
+        ("permit_class", "许可管理类别", "Permit class", ""),
+        ("permit_valid_until", "许可证有效期至", "Permit valid until", ""),
+        ("outlets", "排放口", "Outlets", ""),
+        ("so2_t", "二氧化硫排放量", "SO₂ emission", "t/a"),
+        ("nox_t", "氮氧化物排放量", "NOx emission", "t/a"),
+        ("pm_t", "颗粒物排放量", "PM emission", "t/a"),
+        ("voc_t", "挥发性有机物排放量", "VOC emission", "t/a"),
+        ("cod_t", "化学需氧量排放量", "COD discharge", "t/a"),
+        ("nh3n_t", "氨氮排放量", "NH₃-N discharge", "t/a"),
+        _COUNTY,
+    ),
+    "protected_areas": (
+        ("area_id", "保护地编码", "Area code", ""),
+        ("category", "类型", "Category", ""),
+        _LEVEL,
+        _AREA,
+        ("established", "设立年份", "Established", ""),
+    ),
+    "red_lines": (
+        ("redline_id", "红线编码", "Red-line code", ""),
+        ("function", "主导功能", "Main function", ""),
+        _AREA,
+        _COUNTY,
+    ),
+    "incidents": (
+        ("incident_id", "事件编号", "Incident id", ""),
+        ("time", "发生时间", "Time", ""),
+        ("type", "事件类型", "Type", ""),
+        ("level", "事件级别", "Level", ""),
+        ("status", "处置状态", "Status", ""),
+        ("pollutant", "特征污染物", "Pollutant", ""),
+        ("description", "事件描述", "Description", ""),
+    ),
+    "rivers": (
+        ("reach_id", "河段编码", "Reach id", ""),
+        ("stream_order", "河流等级", "Stream order", ""),
+        ("length_km", "长度", "Length", "km"),
+    ),
+    "water_bodies": (
+        ("water_body_id", "水体编码", "Water-body id", ""),
+        ("kind", "类型", "Kind", ""),
+        _AREA,
+    ),
+    "water_source_zones": (
+        ("zone_id", "保护区编码", "Zone id", ""),
+        ("source_name", "水源地名称", "Source", ""),
+        ("grade", "保护区级别", "Zone grade", ""),
+        ("intake_id", "取水口编码", "Intake id", ""),
+        _AREA,
+    ),
+    "water_intakes": (
+        ("intake_id", "取水口编码", "Intake id", ""),
+        ("source_name", "水源地名称", "Source", ""),
+        ("capacity_m3d", "取水规模", "Capacity", "m³/d"),
+        ("population", "服务人口", "Population served", ""),
+    ),
+    "sensitive_receptors": (
+        ("receptor_id", "敏感点编码", "Receptor id", ""),
+        ("kind", "类型", "Kind", ""),
+        ("population", "人数", "People", ""),
+        _COUNTY,
+    ),
+    "admin_boundaries": (
+        ("adcode", "行政区划代码", "Admin code", ""),
+        ("admin_level", "层级", "Admin level", ""),
+    ),
+}
+
+#: The field that titles a popup, when it is not ``name``.
+TITLE_FIELD: dict[str, str] = {"incidents": "title", "water_source_zones": "source_name"}
+
+_ADMIN_LEVELS = {"national": ("国家级", "National"), "provincial": ("省级", "Provincial"),
+                 "municipal": ("市级", "Municipal"), "county": ("县级", "County")}
+
+
+def _classes(classes: tuple[Class, ...]) -> dict[str, tuple[str, str]]:
+    return {c.value: (c.label, c.label_en) for c in classes}
+
+
+#: Labels of coded values per family and field: code -> (zh, en).
+VALUE_LABELS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
+    "air_stations": {"station_type": {"national": ("国控", "National"),
+                                      "provincial": ("省控", "Provincial"),
+                                      "municipal": ("市控", "Municipal")}},
+    "water_sections": {"water_class": _classes(WATER_CLASSES),
+                       "target_class": _classes(WATER_CLASSES), "level": _ADMIN_LEVELS},
+    "pollution_sources": {"permit_class": _classes(PERMIT_CLASSES)},
+    "protected_areas": {"category": _classes(PROTECTED_CATEGORIES), "level": _ADMIN_LEVELS},
+    "red_lines": {"function": {
+        "water_conservation": ("水源涵养", "Water conservation"),
+        "biodiversity": ("生物多样性维护", "Biodiversity"),
+        "soil_conservation": ("水土保持", "Soil conservation"),
+        "windbreak": ("防风固沙", "Windbreak and sand fixation"),
+        "erosion_control": ("水土流失", "Erosion control"),
+        "shoreline": ("岸线生态稳定", "Shoreline stability")}},
+    "incidents": {
+        "level": _classes(INCIDENT_LEVELS),
+        "type": {"water": ("水污染", "Water"), "air": ("大气污染", "Air"),
+                 "soil": ("土壤污染", "Soil"), "chemical": ("危险化学品", "Chemical"),
+                 "radiation": ("辐射", "Radiation"), "other": ("其他", "Other")},
+        "status": {"reported": ("已报告", "Reported"), "responding": ("处置中", "Responding"),
+                   "closed": ("已结束", "Closed")}},
+    "water_bodies": {"kind": {"lake": ("湖泊", "Lake"), "reservoir": ("水库", "Reservoir")}},
+    "water_source_zones": {"grade": _classes(WATER_SOURCE_GRADES)},
+    "sensitive_receptors": {"kind": _classes(RECEPTOR_KINDS)},
+    "admin_boundaries": {"admin_level": {"province": ("省", "Province"), "city": ("市", "City"),
+                                         "county": ("县（区）", "County")}},
+}
+
+#: Display names of pollutant codes a station's ``primary_pollutant`` may hold.
+POLLUTANTS: dict[str, str] = {"pm25": "PM2.5", "pm2_5": "PM2.5", "pm10": "PM10", "so2": "SO₂",
+                              "no2": "NO₂", "co": "CO", "o3": "O₃", "o3_8h": "O₃-8h"}
+
+
+def popup_spec(family: str, lang: str) -> dict:
+    """The JSON a popup needs for one family in one language (sent to the JS via ``hideout``)."""
+    en = lang == "en"
+    fields = [[name, en_label if en else zh, unit]
+              for name, zh, en_label, unit in POPUP_FIELDS.get(family, ())]
+    values = {f: {code: (pair[1] if en else pair[0]) for code, pair in codes.items()}
+              for f, codes in VALUE_LABELS.get(family, {}).items()}
+    return {"fields": fields, "values": values, "title_field": TITLE_FIELD.get(family, "name")}

@@ -1,0 +1,106 @@
+"""dash-leaflet components for one layer: a GeoJSON fetched by the browser or a titiler tile layer.
+
+Styling is data, not code: ``onemap.styles.leaflet_style`` (colours by class, AQI breaks) and the
+popup labels travel to the browser in the GeoJSON ``hideout``; the functions that read them
+(``window.onemap.*``) live in ``assets/onemap.js``. Each layer draws into its own Leaflet pane so
+the z-order stays fixed however layers are toggled, and so tests can find a layer in the DOM.
+"""
+
+from __future__ import annotations
+
+import dash_leaflet as dl
+from dash.development.base_component import Component
+
+from onemap.app.i18n import pick, t
+from onemap.app.labels import POLLUTANTS, popup_spec
+from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
+
+#: Cluster bubble colours, one per clustered family.
+CLUSTER_COLORS = {"pollution_sources": "#C62828", "sensitive_receptors": "#6A1B9A"}
+#: Base layers that would swallow every click if interactive.
+NON_INTERACTIVE = frozenset({"admin_boundaries"})
+
+
+def pane_name(layer_id: str) -> str:
+    """The Leaflet pane of a layer (its element gets the class ``leaflet-<name>-pane``)."""
+    return f"om-{layer_id}"
+
+
+def fn(name: str) -> dict:
+    """A reference to a function of ``window.onemap`` (dash-leaflet resolves ``variable``)."""
+    return {"variable": f"onemap.{name}"}
+
+
+def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
+    """Everything the JS needs to draw and describe one vector layer, JSON-serialisable."""
+    family = spec["family"]
+    style = leaflet_style(family)
+    if family == "admin_boundaries" and tile_basemap:
+        style.update(fill=False)  # the tile basemap shows through; keep only the outlines
+    out = {
+        "family": family,
+        "lang": lang,
+        "layer_title": pick(spec["title"], spec["title_en"], lang),
+        "style": style,
+        "popup": popup_spec(family, lang),
+        "interactive": family not in NON_INTERACTIVE,
+        "cluster_color": CLUSTER_COLORS.get(family, "#455A64"),
+        # Place names for counties only: city polygons would stack a second label on top.
+        "label_field": "name" if family == "admin_boundaries" else "",
+        "label_skip": {"admin_level": ["province", "city"]},
+        "strings": {k: t(k, lang) for k in ("aqi", "aqi_level", "primary_pollutant", "time",
+                                            "no_data")},
+    }
+    if family == "air_stations":
+        out["aqi_levels"] = [[lv.high, lv.color, lv.label if lang == "zh" else lv.label_en]
+                             for lv in AQI_LEVELS]
+        out["pollutants"] = POLLUTANTS
+        out["nodata"] = NO_DATA_COLOR
+    return out
+
+
+def _leaflet_bounds(bbox: list[float] | None) -> list[list[float]] | None:
+    if not bbox or len(bbox) != 4:
+        return None
+    minx, miny, maxx, maxy = bbox
+    return [[miny, minx], [maxy, maxx]]
+
+
+def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
+    """The component drawing ``spec`` (a :class:`~onemap.app.sources.LayerSpec` as a dict)."""
+    pane = pane_name(spec["id"])
+    if spec["kind"] == "raster":
+        kw = {}
+        bounds = _leaflet_bounds(spec.get("bounds"))
+        if bounds:  # titiler answers 404 outside the raster; never ask for those tiles
+            kw["bounds"] = bounds
+        return dl.TileLayer(id=f"om-layer-{spec['id']}", url=spec["url"], pane=pane,
+                            opacity=0.85, maxZoom=18, attribution="", **kw)
+    family = spec["family"]
+    kw: dict = {}
+    if spec.get("clustered"):
+        kw = {"cluster": True, "clusterToLayer": fn("clusterToLayer"),
+              "superClusterOptions": {"radius": 60, "maxZoom": 13},
+              "zoomToBoundsOnClick": True}
+    return dl.GeoJSON(
+        id=f"om-layer-{spec['id']}",
+        url=spec["url"],
+        pane=pane,
+        hideout=hideout(spec, lang, tile_basemap),
+        style=fn("style"),
+        pointToLayer=fn("pointToLayer"),
+        onEachFeature=fn("onEachFeature"),
+        interactive=family not in NON_INTERACTIVE,
+        **kw,
+    )
+
+
+def pane(spec: dict) -> dl.Pane:
+    """The (initially empty) pane a layer is drawn into."""
+    return dl.Pane(id={"type": "om-pane", "layer": spec["id"]}, name=pane_name(spec["id"]),
+                   style={"zIndex": spec["z"]}, children=[])
+
+
+def basemap(url: str, attribution: str) -> dl.TileLayer:
+    """An intranet XYZ basemap under everything (only when ``settings.basemap_url`` is set)."""
+    return dl.TileLayer(id="om-basemap", url=url, attribution=attribution, maxZoom=18)

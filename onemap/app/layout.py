@@ -1,0 +1,84 @@
+"""The page: a full-window map, the grouped layer list on the left and the legend bottom right.
+
+The layout is a function so the layer list is read from the server's catalogue on each page load
+(a layer imported a minute ago shows up on reload). No GeoJSON is embedded: the panes start empty
+and the toggle callback adds GeoJSON components whose ``url`` the browser fetches itself.
+"""
+
+from __future__ import annotations
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, pick, t
+from onemap.app.layers import basemap, pane
+from onemap.app.sources import Sources
+
+CENTER = [31.6, 117.45]  # Chaohu basin (lat, lon)
+ZOOM = 9
+
+
+def group_options(specs: list[dict], group: str, lang: str) -> list[dict]:
+    """Checklist options of one group: a layer title per row, value = layer id."""
+    return [{"label": pick(s["title"], s["title_en"], lang), "value": s["id"]}
+            for s in specs if s["group"] == group]
+
+
+def _layer_list(specs: list[dict], lang: str) -> list:
+    blocks = []
+    for group in GROUPS:
+        options = group_options(specs, group, lang)
+        if not options:
+            continue
+        blocks.append(html.Div([
+            html.Div(group_title(group, lang), id={"type": "om-group-title", "group": group},
+                     className="om-group-title"),
+            dcc.Checklist(
+                id={"type": "om-group", "group": group}, options=options,
+                value=[s["id"] for s in specs if s["group"] == group and s["default_on"]],
+                className="om-checklist", inputClassName="om-check",
+                labelClassName="om-check-label"),
+        ], className="om-group", **{"data-group": group}))
+    return blocks
+
+
+def _messages(sources: Sources, lang: str) -> list:
+    out = [html.Div(t(key, lang, error=err), className="om-error") for key, err in sources.errors]
+    if not sources.layers and not sources.errors:
+        out.append(html.Div(t("no_layers", lang), className="om-note"))
+    return out
+
+
+def page(sources: Sources, basemap_url: str, basemap_attribution: str) -> html.Div:
+    """The whole page for one page load."""
+    lang = DEFAULT_LANG
+    specs = sources.to_store()
+    map_children: list = []
+    if basemap_url:
+        map_children.append(basemap(basemap_url, basemap_attribution))
+    map_children += [pane(s) for s in specs]
+    map_children.append(dl.ScaleControl(position="bottomleft", imperial=False))
+    panel = html.Div([
+        html.Div([
+            html.Div([
+                html.Div(t("app_title", lang), id="om-title", className="om-title"),
+                html.Div(t("app_subtitle", lang), id="om-subtitle", className="om-subtitle"),
+            ]),
+            dcc.RadioItems(id="om-lang", value=lang, inline=True, className="om-lang",
+                           options=[{"label": "中文", "value": "zh"},
+                                    {"label": "EN", "value": "en"}]),
+        ], className="om-header"),
+        html.Div(t("layers", lang), id="om-layers-heading", className="om-heading"),
+        html.Div(_messages(sources, lang), id="om-messages"),
+        html.Div(_layer_list(specs, lang), id="om-layer-list", className="om-layer-list"),
+    ], id="om-panel", className="om-panel")
+    return html.Div([
+        dcc.Store(id="om-specs", data=specs),
+        dcc.Store(id="om-config", data={"tile_basemap": bool(basemap_url),
+                                        "errors": sources.errors}),
+        dl.MapContainer(id="om-map", center=CENTER, zoom=ZOOM, minZoom=4, maxZoom=18,
+                        children=map_children, className="om-map",
+                        style={"position": "absolute", "inset": 0}),
+        panel,
+        html.Div(id="om-legend", className="om-legend"),
+    ], id="om-root", className="om-root")

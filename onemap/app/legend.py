@@ -1,0 +1,69 @@
+"""Legends for the visible layers, generated from the same symbology the map draws with.
+
+Rows come from ``onemap.styles.legend`` (classes) and ``legend_stops`` (raster ramps), so a legend
+can never disagree with the colours on the map or in titiler's tiles.
+"""
+
+from __future__ import annotations
+
+from dash import html
+
+from onemap.app.i18n import pick, t
+from onemap.styles.colormaps import RASTER_STYLES, legend_stops
+from onemap.styles.symbology import NO_DATA_COLOR, legend
+
+POINT_FAMILIES = frozenset({"air_stations", "water_sections", "pollution_sources", "incidents",
+                            "sensitive_receptors", "water_intakes"})
+LINE_FAMILIES = frozenset({"rivers"})
+#: Base layers explain themselves; their legends would only crowd the box.
+NO_LEGEND = frozenset({"admin_boundaries", "water_bodies"})
+
+
+def _swatch(family: str, color: str) -> html.Span:
+    shape = ("point" if family in POINT_FAMILIES else "line" if family in LINE_FAMILIES
+             else "area")
+    if family == "incidents":
+        shape = "triangle"
+    style = ({"borderBottomColor": color} if shape == "triangle" else {"background": color})
+    return html.Span(className=f"om-swatch om-swatch-{shape}", style=style)
+
+
+def _rows(family: str, title: str, lang: str) -> list[html.Div]:
+    rows = legend(family, lang)  # type: ignore[arg-type]
+    if family == "water_sections":  # sections without a recent sample are drawn grey
+        rows = [*rows, (t("no_data", lang), NO_DATA_COLOR)]
+    return [html.Div([_swatch(family, color), html.Span(label or title)],
+                     className="om-legend-row") for label, color in rows]
+
+
+def _ramp(spec: dict, lang: str) -> html.Div:
+    style = RASTER_STYLES.get(spec.get("colormap", ""))
+    if style is None:
+        return html.Div()
+    stops = legend_stops(style.name)
+    lo, hi = stops[0][0], stops[-1][0]
+    css = ", ".join(f"{c} {100 * (v - lo) / (hi - lo):.0f}%" for v, c in stops)
+    vmin, vmax = (spec.get("rescale") or [style.vmin, style.vmax])[:2]
+    unit = f" {style.unit}" if style.unit else ""
+    return html.Div([
+        html.Div(className="om-ramp", style={"background": f"linear-gradient(to right, {css})"}),
+        html.Div([html.Span(f"{vmin:g}"), html.Span(f"{vmax:g}{unit}")],
+                 className="om-ramp-labels"),
+    ])
+
+
+def legend_panel(specs: list[dict], visible: set[str], lang: str) -> list:
+    """The legend box content: one block per visible layer with a legend, topmost first."""
+    blocks = []
+    for spec in sorted(specs, key=lambda s: -s["z"]):
+        if spec["id"] not in visible or spec["family"] in NO_LEGEND:
+            continue
+        title = pick(spec["title"], spec["title_en"], lang)
+        body = ([_ramp(spec, lang)] if spec["kind"] == "raster"
+                else _rows(spec["family"], title, lang))
+        blocks.append(html.Div([html.Div(title, className="om-legend-title"), *body],
+                               className="om-legend-block",
+                               **{"data-layer": spec["id"]}))
+    if not blocks:
+        return []
+    return [html.Div(t("legend", lang), className="om-legend-heading"), *blocks]

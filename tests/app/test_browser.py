@@ -1,0 +1,166 @@
+"""The map in a real browser (Debian's chromium) against the real server and sample region.
+
+Checks what a user would notice: the page loads cleanly and entirely from 127.0.0.1, every layer
+in the list draws something when ticked, a station popup shows its AQI, the legend explains the
+colours. Leaves ``test-artifacts/map.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from onemap.styles.symbology import AQI_LEVELS
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: Layers the sample region must offer (each family of the one map, plus a raster).
+EXPECTED = {"admin_boundaries", "water_bodies", "rivers", "protected_areas", "red_lines",
+            "water_source_zones", "water_intakes", "air_stations", "water_sections",
+            "pollution_sources", "incidents", "sensitive_receptors"}
+
+# Something drawn in a layer's own pane: SVG paths, marker/cluster icons or loaded tiles.
+COUNT_DRAWN = """id => {
+    const pane = document.querySelector('.leaflet-om-' + id + '-pane');
+    if (!pane) return -1;
+    return pane.querySelectorAll('path, .leaflet-marker-icon, img.leaflet-tile-loaded').length;
+}"""
+
+# Centre of an air-station circle that is not covered by another layer's symbol.
+FREE_STATION = """() => {
+    const sel = '.leaflet-om-air_stations-pane path.leaflet-interactive';
+    for (const p of document.querySelectorAll(sel)) {
+        const r = p.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (r.width > 0 && document.elementFromPoint(x, y) === p) return [x, y];
+    }
+    return null;
+}"""
+
+
+@dataclass
+class Traffic:
+    """Everything the page did that a test may object to."""
+
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=set)
+    ok_tiles: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _watch(page) -> Traffic:  # type: ignore[no-untyped-def]
+    t = Traffic()
+    page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
+    page.on("pageerror", lambda e: t.console_errors.append(str(e)))
+    page.on("requestfailed", lambda r: t.failed.append(f"{r.url} {r.failure}"))
+
+    def on_response(r) -> None:  # type: ignore[no-untyped-def]
+        if r.status >= 400:
+            t.failed.append(f"{r.status} {r.url}")
+        elif "/tiles/" in r.url:
+            t.ok_tiles.append(r.url)
+
+    page.on("response", on_response)
+
+    def on_request(r) -> None:  # type: ignore[no-untyped-def]
+        parts = urlsplit(r.url)
+        if parts.scheme not in ("data", "blob"):
+            t.hosts.add(parts.hostname or "")
+
+    page.on("request", on_request)
+    return t
+
+
+def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    traffic = _watch(page)
+    page.set_default_timeout(60_000)
+    page.goto(live_server + "/")
+    assert page.title() == "OneMap 生态环境一张图"
+    page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+    page.wait_for_load_state("networkidle")
+
+    # The layer list comes from the server's catalogue, grouped, in Chinese.
+    panel = page.inner_text("#om-panel")
+    for heading in ("监测", "污染源", "生态", "事件", "遥感", "基础"):
+        assert heading in panel
+    ids = page.eval_on_selector_all("#om-layer-list input[type=checkbox]",
+                                    "els => els.map(e => e.value)")
+    assert EXPECTED <= set(ids), f"missing from the layer list: {EXPECTED - set(ids)}"
+    rasters = [i for i in ids if i not in EXPECTED]
+    assert rasters, "no raster (NDVI) in the layer list"
+
+    # A station popup shows the AQI block.
+    xy = page.evaluate(FREE_STATION)
+    assert xy, "no clickable air station on the map"
+    page.mouse.click(*xy)
+    popup = page.wait_for_selector(".leaflet-popup-content .om-popup[data-family=air_stations]")
+    text = popup.inner_text()
+    assert "空气质量指数 AQI" in text and "首要污染物" in text and "监测时间" in text
+    assert any(lv.label in text for lv in AQI_LEVELS) or "无数据" in text
+    page.keyboard.press("Escape")
+
+    # Every layer toggles on and draws something into its pane.
+    for lid in ids:
+        page.locator(f"#om-layer-list input[value='{lid}']").check()
+        page.wait_for_function(f"() => ({COUNT_DRAWN})({lid!r}) > 0")
+    page.wait_for_load_state("networkidle")
+    for lid in rasters:
+        assert any(f"/raster/{lid}/tiles/" in u for u in traffic.ok_tiles), f"no tile of {lid}"
+        assert page.evaluate(f"() => ({COUNT_DRAWN})({lid!r})") > 0
+
+    # The legend explains the AQI colours (and the others that are on).
+    legend = page.inner_text("#om-legend")
+    for lv in AQI_LEVELS:
+        assert lv.label in legend
+    assert "Ⅲ类" in legend
+
+    # And toggles off and on again.
+    box = page.locator("#om-layer-list input[value='pollution_sources']")
+    box.uncheck()
+    page.wait_for_function(f"() => ({COUNT_DRAWN})('pollution_sources') === 0")
+    box.check()
+    page.wait_for_function(f"() => ({COUNT_DRAWN})('pollution_sources') > 0")
+
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts_dir / "map.png"))
+
+    assert not traffic.console_errors, traffic.console_errors
+    assert not traffic.failed, traffic.failed
+    assert traffic.hosts == {"127.0.0.1"}, f"requests left 127.0.0.1: {traffic.hosts}"
+    page.close()
+
+
+def test_language_switch(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    traffic = _watch(page)
+    page.set_default_timeout(60_000)
+    page.goto(live_server + "/")
+    page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+    page.get_by_text("EN", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#om-title').innerText"
+                           ".startsWith('Ecological')")
+    page.wait_for_function("() => document.querySelector('#om-legend').innerText"
+                           ".includes('Excellent')")
+    assert "Monitoring" in page.inner_text("#om-panel")
+    assert not traffic.console_errors and not traffic.failed
+    page.close()
