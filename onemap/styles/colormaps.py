@@ -51,7 +51,8 @@ def rio_colormap(name: str) -> dict[int, tuple[int, int, int, int]]:
         else:
             t = (v - values[j]) / (values[j + 1] - values[j])
             t = min(max(t, 0.0), 1.0)
-            rgb = tuple(round(a + (b - a) * t) for a, b in zip(colors[j], colors[j + 1], strict=True))
+            pairs = zip(colors[j], colors[j + 1], strict=True)
+            rgb = tuple(round(a + (b - a) * t) for a, b in pairs)
         out[i] = (*rgb, 255)
     return out
 
