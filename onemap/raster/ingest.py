@@ -1,0 +1,142 @@
+"""Ingest a raster: check it, convert it to a Cloud-Optimised GeoTIFF, catalogue it.
+
+Tiles are served straight from the COG (titiler/rio-tiler read only the blocks and overview
+level a tile needs), so every raster is converted once at ingestion: internal tiling, deflate
+compression and overviews. The conversion goes to a temporary file in the raster folder, is
+validated, and only then renamed into place and registered — a failure at any step leaves
+neither a catalogue entry nor a stray file. rio-cogeo works window by window, so a raster larger
+than memory can be ingested; we never read the full-resolution data ourselves.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date as Date
+from pathlib import Path
+from typing import Any
+
+import morecantile
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.warp import transform_bounds
+from rio_cogeo.cogeo import cog_translate, cog_validate
+from rio_cogeo.profiles import cog_profiles
+
+from onemap import catalog
+from onemap.config import Settings, get_settings
+from onemap.raster.validate import check_source, known_colormap
+
+#: Largest side of the overview read to guess a display range (a few hundred KB at most).
+STATS_SIZE = 512
+
+
+def _date_text(value: str | Date | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, Date) else str(value)
+
+
+def _default_rescale(path: Path, dtype: str, colormap: str | None) -> list[float]:
+    """A display range: the colormap's own range, the full range of 8-bit data, or the 2–98 %
+    percentiles of the smallest overview (cheap: a decimated read hits the overviews)."""
+    from onemap.styles.colormaps import RASTER_STYLES
+
+    if colormap in RASTER_STYLES:
+        style = RASTER_STYLES[colormap]
+        return [style.vmin, style.vmax]
+    if dtype == "uint8":
+        return [0.0, 255.0]
+    with rasterio.open(path) as src:
+        scale = max(src.width, src.height) / STATS_SIZE
+        shape = (max(1, int(src.height / max(scale, 1))), max(1, int(src.width / max(scale, 1))))
+        data = src.read(1, out_shape=shape, masked=True)
+    values = data.compressed()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return [0.0, 1.0]
+    lo, hi = np.percentile(values, [2, 98])
+    if hi <= lo:
+        hi = lo + 1
+    return [float(lo), float(hi)]
+
+
+def _translate(src_path: Path, tmp: Path, *, web_optimized: bool, resampling: str) -> None:
+    profile = cog_profiles.get("deflate")
+    profile.update(blockxsize=512, blockysize=512)
+    tms = morecantile.tms.get("WebMercatorQuad") if web_optimized else None
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True):
+        cog_translate(str(src_path), str(tmp), profile, overview_resampling=resampling,
+                      tms=tms, in_memory=False, quiet=True, use_cog_driver=False)
+
+
+def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str = "",
+               date: str | Date | None = None, colormap: str | None = None,
+               rescale: list[float] | tuple[float, float] | None = None,
+               expression: str | None = None, access: catalog.Access = "public",
+               description: str = "", web_optimized: bool = False,
+               settings: Settings | None = None) -> catalog.Entry:
+    """Convert ``path`` to ``rasters/<dataset_id>.tif`` (a validated COG) and catalogue it.
+
+    Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything
+    that is not a georeferenced raster or that fails to convert. ``web_optimized`` reprojects
+    to Web Mercator aligned on the tile grid (faster tiles, resampled data); by default the data
+    keep their CRS and values.
+    """
+    settings = settings or get_settings()
+    catalog.check_id(dataset_id)
+    src_path = Path(path)
+    if rescale is not None and (len(rescale) != 2 or not rescale[0] < rescale[1]):
+        raise ValueError(f"rescale must be [min, max] with min < max, got {rescale!r}")
+    if colormap is not None and not known_colormap(colormap):
+        raise ValueError(f"unknown colormap {colormap!r}")
+    info = check_source(src_path)
+    resampling = "average" if info["dtype"].startswith("float") else "nearest"
+    settings.raster_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=settings.raster_dir, prefix=f".{dataset_id}.",
+                                    suffix=".tmp.tif")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    final = settings.raster_dir / f"{dataset_id}.tif"
+    try:
+        try:
+            _translate(src_path, tmp, web_optimized=web_optimized, resampling=resampling)
+        except (RasterioError, OSError, ValueError) as exc:
+            cause = exc.__cause__ or exc.__context__
+            detail = f"{exc}" + (f" ({cause})" if cause is not None else "")
+            raise ValueError(f"{src_path.name}: cannot convert to a Cloud-Optimised GeoTIFF "
+                             f"(damaged or truncated file?): {detail}") from None
+        valid, errors, _warnings = cog_validate(str(tmp), quiet=True)
+        if not valid:
+            raise ValueError(f"{src_path.name}: conversion did not give a valid COG: "
+                             f"{'; '.join(errors)}")
+        with rasterio.open(tmp) as cog:
+            bbox = list(transform_bounds(cog.crs, "EPSG:4326", *cog.bounds, densify_pts=21))
+            extra: dict[str, Any] = {
+                "date": _date_text(date),
+                "bands": [{"name": f"b{i}", "description": cog.descriptions[i - 1] or ""}
+                          for i in cog.indexes],
+                "colormap": colormap,
+                "rescale": [float(v) for v in rescale] if rescale is not None else None,
+                "expression": expression,
+                "dtype": cog.dtypes[0],
+                "crs": cog.crs.to_string(),
+                "nodata": cog.nodata,
+                "width": cog.width, "height": cog.height,
+                "overviews": cog.overviews(1),
+            }
+        if extra["rescale"] is None:
+            extra["rescale"] = _default_rescale(tmp, extra["dtype"], colormap)
+        entry = catalog.Entry(
+            id=dataset_id, kind="raster", family="raster", title=title, title_en=title_en,
+            description=description, access=access, path=f"rasters/{dataset_id}.tif",
+            bbox=[round(v, 7) for v in bbox], source=src_path.name,
+            time_extent=[extra["date"], extra["date"]] if extra["date"] else None,
+            extra=extra)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    catalog.put(entry, settings)
+    return entry
