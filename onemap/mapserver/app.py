@@ -18,6 +18,7 @@ from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.mapserver.offline import mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     app.mount(OGC_PREFIX, load_pygeoapi(settings), name="ogc")
+    mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],

@@ -27,6 +27,7 @@ from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from onemap.mapserver.offline import write_templates
 from onemap.mapserver.views import materialise
 
 #: Mount path of pygeoapi inside the OneMap app; part of every pygeoapi link.
@@ -115,6 +116,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "languages": ["zh-CN", "en-US"],
             "pretty_print": False,
             "limits": {"default_items": 10, "max_items": settings.max_items},
+            # Our copies of the templates that load CDN assets, rewritten to local ones.
+            "templates": {"path": str(settings.runtime_dir / "templates")},
             "map": {"url": settings.basemap_url or BLANK_TILE,
                     "attribution": settings.basemap_attribution or "OneMap"},
             "manager": {"name": "TinyDB", "connection": str(settings.runtime_dir / "jobs.db"),
@@ -148,6 +151,7 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
 
     runtime = settings.runtime_dir
     (runtime / "jobs").mkdir(parents=True, exist_ok=True)  # pygeoapi does not create it
+    write_templates(settings)
     config_path = runtime / "pygeoapi-config.yml"
     openapi_path = runtime / "pygeoapi-openapi.yml"
     text = yaml.safe_dump(build_config(settings), allow_unicode=True, sort_keys=False)
