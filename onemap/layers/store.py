@@ -13,6 +13,7 @@ update itself fails the previous layer file is put back.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -31,6 +32,13 @@ from onemap.layers.readers import Frame
 
 GPKG_GEOMETRY = {"Point": "Point", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+#: Write chunks through GDAL's Arrow batch API when pyarrow is installed (GDAL >= 3.8): about
+#: 5x faster than pyogrio's feature-by-feature path for large layers, and the GeoPackage is the
+#: same (column names and types, "geom", UTC "Z" times, NULLs, FIDs, rtree): tests/layers/
+#: test_store.py compares the two. pyarrow comes with the test extra, not the runtime
+#: dependencies, so without it the store falls back to the feature path.
+ARROW_WRITE = (importlib.util.find_spec("pyarrow") is not None
+               and pyogrio.__gdal_version__ >= (3, 8, 0))
 
 
 def layer_path(layer_id: str, settings: Settings) -> Path:
@@ -74,6 +82,21 @@ def _for_gpkg(frame: Frame) -> Frame:
             out[col] = out[col].dt.tz_convert("UTC")
         elif pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.Int64Dtype):
             out[col] = out[col].astype("Int64")
+    return out
+
+
+def _for_arrow(frame: Frame) -> Frame:
+    """Aware datetimes as Arrow timestamps, which pyarrow takes as they are (given pandas'
+    own dtype, pyarrow 17 reads ``Series.values``, deprecated for aware times in pandas 3.1)."""
+    import pyarrow as pa
+
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not zoned:
+        return frame
+    out = frame.copy(deep=False)
+    for col in zoned:
+        dtype = frame[col].dtype
+        out[col] = frame[col].astype(pd.ArrowDtype(pa.timestamp(dtype.unit, tz=str(dtype.tz))))
     return out
 
 
@@ -168,8 +191,9 @@ class LayerWriter:
                                        **({"SPATIAL_INDEX": "YES"} if spatial else {})}
         if spatial:
             kwargs["geometry_type"] = GPKG_GEOMETRY[self.family.geometry]
-        pyogrio.write_dataframe(frame, self.tmp, layer=self.layer_id, driver="GPKG",
-                                append=not first, use_arrow=False, **kwargs)
+        pyogrio.write_dataframe(_for_arrow(frame) if ARROW_WRITE else frame, self.tmp,
+                                layer=self.layer_id, driver="GPKG", append=not first,
+                                use_arrow=ARROW_WRITE, **kwargs)
         self.count += len(frame)
         if spatial:
             bounds = [float(v) for v in frame.total_bounds]
