@@ -7,7 +7,6 @@ colours. Leaves ``test-artifacts/map.png`` for a person to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,9 +17,6 @@ from onemap.styles.symbology import AQI_LEVELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: Layers the sample region must offer (each family of the one map, plus a raster).
 EXPECTED = {"admin_boundaries", "water_bodies", "rivers", "protected_areas", "red_lines",
             "water_source_zones", "water_intakes", "air_stations", "water_sections",
@@ -53,18 +49,6 @@ class Traffic:
     failed: list[str] = field(default_factory=list)
     hosts: set[str] = field(default_factory=set)
     ok_tiles: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _watch(page) -> Traffic:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ styled by Bootstrap and the items page draws its Leaflet map with markers. Leave
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,9 +18,6 @@ import requests
 from onemap.config import Settings
 from onemap.mapserver import offline
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: pygeoapi pages OneMap never serves (no EDR, vector-tile or STAC resources), which keep
 #: libraries that no PyPI package ships.
 UNSERVED = {"collections/edr/query.html", "collections/tiles/index.html"}
@@ -33,18 +29,6 @@ class Traffic:
     failed: list[str] = field(default_factory=list)
     hosts: set[str] = field(default_factory=set)
     urls: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, url: str) -> tuple[object, Traffic]:  # type: ignore[no-untyped-def]
