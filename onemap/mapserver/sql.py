@@ -14,7 +14,7 @@ condition on the feature ids (see :mod:`onemap.mapserver.provider`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -67,48 +67,36 @@ def coerce(value: str, field_type: str) -> Any:
     return value
 
 
-def like_to_glob(pattern: str, wildcard: str, single: str, escape: str) -> str:
-    """A CQL LIKE pattern as a (case-sensitive) SQLite GLOB pattern."""
-    out: list[str] = []
+def _like_tokens(pattern: str, wildcard: str, single: str, escape: str
+                 ) -> Iterator[tuple[str, str]]:
+    """A CQL LIKE pattern as ("any" | "one" | "char", character) tokens; escapes resolved."""
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if escape and ch == escape and i + 1 < len(pattern):
             i += 1
-            ch = pattern[i]
-            out.append(f"[{ch}]" if ch in "*?[" else ch)
+            yield "char", pattern[i]
         elif ch == wildcard:
-            out.append("*")
+            yield "any", ch
         elif ch == single:
-            out.append("?")
-        elif ch in "*?[":
-            out.append(f"[{ch}]")
+            yield "one", ch
         else:
-            out.append(ch)
+            yield "char", ch
         i += 1
-    return "".join(out)
+
+
+def like_to_glob(pattern: str, wildcard: str, single: str, escape: str) -> str:
+    """A CQL LIKE pattern as a (case-sensitive) SQLite GLOB pattern."""
+    out = {"any": "*", "one": "?"}
+    return "".join(out.get(kind) or (f"[{ch}]" if ch in "*?[" else ch)
+                   for kind, ch in _like_tokens(pattern, wildcard, single, escape))
 
 
 def like_to_like(pattern: str, wildcard: str, single: str, escape: str) -> str:
     """A CQL LIKE pattern as a SQLite LIKE pattern using ``\\`` as its escape character."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if escape and ch == escape and i + 1 < len(pattern):
-            i += 1
-            ch = pattern[i]
-            out.append("\\" + ch if ch in "%_\\" else ch)
-        elif ch == wildcard:
-            out.append("%")
-        elif ch == single:
-            out.append("_")
-        elif ch in "%_\\":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
+    out = {"any": "%", "one": "_"}
+    return "".join(out.get(kind) or ("\\" + ch if ch in "%_\\" else ch)
+                   for kind, ch in _like_tokens(pattern, wildcard, single, escape))
 
 
 SpatialResolver = Callable[[ast.Node], str]
