@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field
 
 from onemap.config import Settings, get_settings
 
-Kind = Literal["vector", "table", "raster"]
+#: vector layer, attribute table, raster (one COG), cube (a zarr time × y × x grid).
+Kind = Literal["vector", "table", "raster", "cube"]
 Access = Literal["public", "internal"]
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 

@@ -30,6 +30,12 @@ class Settings:
     max_items: int = 10000
     #: Largest upload accepted, in megabytes.
     max_upload_mb: int = 2048
+    #: Largest raster accepted (width × height, pixels) and most bands, at upload or ingestion.
+    max_raster_pixels: int = 2_000_000_000
+    max_raster_bands: int = 64
+    #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
+    #: (a single-user install on 127.0.0.1).
+    upload_token: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -40,6 +46,16 @@ class Settings:
     def raster_dir(self) -> Path:
         """Cloud-optimised GeoTIFFs, one per catalogued raster."""
         return self.data_dir / "rasters"
+
+    @property
+    def cube_dir(self) -> Path:
+        """Zarr data cubes (time × y × x grids), one store per catalogued cube."""
+        return self.data_dir / "cubes"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Uploads being received; a file moves out of here only once it is catalogued."""
+        return self.data_dir / "uploads"
 
     @property
     def catalog_path(self) -> Path:
@@ -70,4 +86,7 @@ def get_settings() -> Settings:
         basemap_attribution=env.get("ONEMAP_BASEMAP_ATTRIBUTION", ""),
         max_items=int(env.get("ONEMAP_MAX_ITEMS", "10000")),
         max_upload_mb=int(env.get("ONEMAP_MAX_UPLOAD_MB", "2048")),
+        max_raster_pixels=int(env.get("ONEMAP_MAX_RASTER_PIXELS", "2000000000")),
+        max_raster_bands=int(env.get("ONEMAP_MAX_RASTER_BANDS", "64")),
+        upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
     )

@@ -18,16 +18,21 @@ from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.mapserver.cubes import cube_router
+from onemap.mapserver.legends import legend_router
+from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
     Catalogue,
     DatasetNotFound,
-    api_router,
     raster_factory,
     wmts_router,
 )
+from onemap.mapserver.stac import stac_router
+from onemap.mapserver.uploads import upload_router
+from onemap.mapserver.zonal import zonal_router
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,13 +64,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
 
-    app.include_router(api_router(cat))
+    app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
+    app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
+    app.include_router(legend_router(cat))  # /api/legends
+    app.include_router(stac_router(cat))  # /stac
     app.include_router(wmts_router(cat))
+    app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
+    app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 
     # Anything else under our prefixes is a JSON 404 here, not a page of the web app at "/".
     @app.api_route("/raster/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.api_route("/cube/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.api_route("/stac/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
     @app.api_route("/api/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
     def not_found(rest: str) -> JSONResponse:
         return JSONResponse({"code": "NotFound", "detail": "no such endpoint"}, status_code=404)
@@ -78,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
-                       allow_headers=["*"], expose_headers=["Content-Crs", "Link"])
+    app.add_middleware(CORSMiddleware, allow_origins=["*"],
+                       allow_methods=["GET", "HEAD", "POST", "DELETE"], allow_headers=["*"],
+                       expose_headers=["Content-Crs", "Link", "Location"])
     return app

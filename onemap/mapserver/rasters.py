@@ -1,4 +1,4 @@
-"""Raster tiles by dataset id (titiler) and the ``/api`` catalogue listings.
+"""Raster tiles by dataset id (titiler) and WMTS capabilities.
 
 titiler's stock factory reads whatever ``url=`` names: any file or URL the server can reach.
 Here the only path dependency takes ``dataset_id`` from the URL *path*, looks it up in the
@@ -21,7 +21,6 @@ from titiler.core.factory import TilerFactory
 from onemap import catalog
 from onemap.catalog import ID_PATTERN, Entry
 from onemap.config import Settings
-from onemap.mapserver.ogc import OGC_PREFIX
 from onemap.mapserver.wmts import capabilities
 from onemap.styles import RASTER_STYLES, rio_colormap
 
@@ -104,51 +103,6 @@ def tilejson_url(entry: Entry, settings: Settings) -> str:
     params = render_params(entry)
     base = f"{settings.public_url}/raster/{entry.id}/{TMS}/tilejson.json"
     return f"{base}?{urlencode(params)}"
-
-
-def _raster_summary(entry: Entry, settings: Settings) -> dict[str, Any]:
-    extra = entry.extra or {}
-    return {"id": entry.id, "title": entry.title, "title_en": entry.title_en,
-            "family": entry.family, "access": entry.access, "date": extra.get("date"),
-            "bounds": entry.bbox, "colormap": extra.get("colormap"),
-            "rescale": extra.get("rescale"), "tilejson": tilejson_url(entry, settings)}
-
-
-def _links(entry: Entry, settings: Settings) -> list[dict[str, str]]:
-    base = settings.public_url
-    if entry.kind == "raster":
-        return [{"rel": "tilejson", "type": "application/json",
-                 "href": tilejson_url(entry, settings)},
-                {"rel": "info", "type": "application/json",
-                 "href": f"{base}/raster/{entry.id}/info"}]
-    coll = f"{base}{OGC_PREFIX}/collections/{entry.id}"
-    return [{"rel": "collection", "type": "application/json", "href": coll},
-            {"rel": "items", "type": "application/geo+json", "href": f"{coll}/items"}]
-
-
-def api_router(cat: Catalogue) -> APIRouter:
-    """``GET /api/catalog`` and ``GET /api/rasters``: what the app and clients discover."""
-    router = APIRouter(prefix="/api", tags=["catalogue"])
-    settings = cat.settings
-
-    @router.get("/catalog")
-    def list_catalog() -> dict[str, Any]:
-        """Every catalogued dataset with links to its OGC collection or TileJSON."""
-        items = []
-        for e in cat.entries().values():
-            items.append({"id": e.id, "kind": e.kind, "family": e.family, "title": e.title,
-                          "title_en": e.title_en, "access": e.access,
-                          "feature_count": e.feature_count, "bbox": e.bbox,
-                          "time_extent": e.time_extent, "links": _links(e, settings)})
-        return {"datasets": items}
-
-    @router.get("/rasters")
-    def list_rasters() -> dict[str, Any]:
-        """Raster datasets with a ready TileJSON URL using their default style."""
-        return {"rasters": [_raster_summary(e, settings) for e in cat.entries().values()
-                            if e.kind == "raster"]}
-
-    return router
 
 
 def wmts_router(cat: Catalogue) -> APIRouter:
