@@ -34,6 +34,64 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(text: str | None, what: str, cast=float) -> list | None:
+    if not text:
+        return None
+    try:
+        return [cast(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{what} must be numbers separated by ',', got {text!r}") from None
+
+
+def _cmd_raster_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from onemap.raster.ingest import add_raster, suggest_id
+
+    settings = get_settings()
+    dataset_id = args.id or suggest_id(Path(args.file).name, args.date)
+    if dataset_id in catalog.load(settings) and not args.overwrite:
+        raise ValueError(f"a dataset with id {dataset_id!r} already exists (use --overwrite "
+                         "or another --id)")
+    entry = add_raster(
+        args.file, dataset_id=dataset_id, title=args.name or Path(args.file).stem,
+        title_en=args.name_en or "", date=args.date, collection=args.collection,
+        colormap=args.colormap, rescale=_numbers(args.rescale, "--rescale"),
+        expression=args.expression,
+        bands=[b.strip() for b in args.bands.split(",")] if args.bands else None,
+        bidx=_numbers(args.bidx, "--bidx", int), access=args.access,
+        web_optimized=args.web_optimized, settings=settings)
+    x = entry.extra
+    print(f"added raster {entry.id!r}: {x['width']}×{x['height']} px, {x['count']} band(s) "
+          f"{x['dtype']}, {x['crs']} → {entry.path}")
+    return 0
+
+
+def _cmd_raster_list(args: argparse.Namespace) -> int:
+    rasters = [e for e in catalog.load(get_settings()).values() if e.kind in ("raster", "cube")]
+    if not rasters:
+        print("no rasters: add one with 'onemap raster add FILE --name TITLE'")
+    for e in rasters:
+        x = e.extra or {}
+        when = x.get("date") or (f"{x['times'][0]} … {x['times'][-1]}" if x.get("times") else "")
+        print(f"{e.id:28} {e.kind:6} {x.get('collection') or e.id:16} {when:24} {e.title}")
+    return 0
+
+
+def _cmd_raster_remove(args: argparse.Namespace) -> int:
+    import shutil
+
+    settings = get_settings()
+    entry = catalog.get(args.id, settings)
+    if entry.kind not in ("raster", "cube"):
+        raise ValueError(f"{args.id!r} is a {entry.kind} dataset, not a raster")
+    catalog.remove(args.id, settings)
+    path = entry.file(settings)
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    print(f"removed raster {args.id!r}")
+    return 0
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from onemap.data.generate import generate
 
@@ -62,6 +120,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", help="layer inside a GeoPackage holding several")
     p.add_argument("--encoding", help="text encoding of a CSV or Shapefile, e.g. GBK")
     p.set_defaults(func=_cmd_import)
+
+    raster = sub.add_parser("raster", help="add, list or remove rasters (GeoTIFF → COG)")
+    rsub = raster.add_subparsers(dest="raster_command", required=True)
+    p = rsub.add_parser("add", help="convert a GeoTIFF to a COG and catalogue it")
+    p.add_argument("file")
+    p.add_argument("--name", help="title shown on the map (default: the file name)")
+    p.add_argument("--name-en", help="English title")
+    p.add_argument("--id", help="dataset id (default: from the file name)")
+    p.add_argument("--date", help="acquisition date or time, ISO 8601 (2025-07-20)")
+    p.add_argument("--collection", help="time series the raster belongs to, e.g. ndvi")
+    p.add_argument("--colormap", help="default colormap, e.g. onemap_ndvi or viridis")
+    p.add_argument("--rescale", help="default display range MIN,MAX")
+    p.add_argument("--expression", help="default band math, e.g. (b4-b3)/(b4+b3)")
+    p.add_argument("--bands", help="band names in file order, e.g. blue,green,red,nir")
+    p.add_argument("--bidx", help="default bands to show, e.g. 3,2,1")
+    p.add_argument("--access", choices=["public", "internal"], default="public")
+    p.add_argument("--web-optimized", action="store_true",
+                   help="reproject to Web Mercator aligned on the tile grid (faster tiles)")
+    p.add_argument("--overwrite", action="store_true", help="replace a raster with this id")
+    p.set_defaults(func=_cmd_raster_add)
+    p = rsub.add_parser("list", help="list catalogued rasters and cubes")
+    p.set_defaults(func=_cmd_raster_list)
+    p = rsub.add_parser("remove", help="remove a raster from the catalogue and disk")
+    p.add_argument("id")
+    p.set_defaults(func=_cmd_raster_remove)
 
     p = sub.add_parser("layers", help="list the catalogue")
     p.set_defaults(func=_cmd_layers)

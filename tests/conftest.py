@@ -8,18 +8,13 @@ it answers.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from onemap.config import Settings
+from tests.server import run_server
 
 #: Debian's chromium with the flags this closed network needs (never `playwright install`).
 CHROMIUM = "/usr/bin/chromium"
@@ -38,44 +33,11 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(sample_settings: Settings) -> Iterator[str]:
     """Base URL of the real OneMap server running on the sample data."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ONEMAP_DATA_DIR": str(sample_settings.data_dir),
-           "ONEMAP_PORT": str(port), "ONEMAP_PUBLIC_URL": base}
-    log = open(sample_settings.data_dir / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + (sample_settings.data_dir /
-                                                         "server.log").read_text())
-            try:
-                if requests.get(f"{base}/ogc/?f=json", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer within 120 s")
-            time.sleep(0.3)
+    with run_server(sample_settings.data_dir) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -32,3 +32,34 @@ def test_import_then_list_and_a_bad_file_exits_non_zero(tmp_path: Path):
 
     result = _run(tmp_path, "import", str(good), "--family", "no_such_family")
     assert result.returncode == 2 and "unknown family" in result.stderr
+
+
+def test_raster_add_list_remove(tmp_path: Path):
+    from onemap import catalog
+    from onemap.config import Settings
+    from tests.raster import makers
+
+    scene = makers.write_scene(tmp_path / "GF1_WFV_20250720.tif")
+    result = _run(tmp_path, "raster", "add", str(scene), "--name", "高分一号 宽幅", "--date",
+                  "2025-07-20", "--bands", "blue,green,red,nir", "--expression",
+                  "(b4-b3)/(b4+b3)", "--colormap", "onemap_ndvi", "--rescale=-0.2,1",
+                  "--collection", "gf1")
+    assert result.returncode == 0, result.stderr
+    assert "gf1_wfv_20250720" in result.stdout and "4 band(s)" in result.stdout
+    entry = catalog.get("gf1_wfv_20250720", Settings(data_dir=tmp_path / "data"))
+    assert entry.title == "高分一号 宽幅" and entry.extra["collection"] == "gf1"
+    assert entry.extra["rescale"] == [-0.2, 1.0]
+    assert [b["name"] for b in entry.extra["bands"]] == list(makers.SCENE_BANDS)
+    assert "gf1_wfv_20250720" in _run(tmp_path, "raster", "list").stdout
+
+    again = _run(tmp_path, "raster", "add", str(scene), "--name", "x")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    bad = _run(tmp_path, "raster", "add", str(scene), "--id", "bad", "--expression", "b7")
+    assert bad.returncode == 2 and "b7" in bad.stderr
+    junk = _run(tmp_path, "raster", "add", str(makers.write_not_a_tiff(tmp_path / "x.tif")))
+    assert junk.returncode == 2 and "x.tif" in junk.stderr and "Traceback" not in junk.stderr
+
+    assert _run(tmp_path, "raster", "remove", "gf1_wfv_20250720").returncode == 0
+    assert not (tmp_path / "data" / "rasters" / "gf1_wfv_20250720.tif").exists()
+    gone = _run(tmp_path, "raster", "remove", "gf1_wfv_20250720")
+    assert gone.returncode == 2

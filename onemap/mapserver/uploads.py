@@ -1,12 +1,365 @@
-"""Placeholder: replaced by the real uploads endpoints (issue 4)."""
+"""``POST /api/rasters`` (upload), ``/api/jobs/{id}`` (conversion status) and raster removal.
+
+An upload is streamed chunk by chunk into ``settings.upload_dir`` — a 2 GB scene never sits in
+memory — and checked at once (is it a raster, georeferenced, within limits, does the requested
+expression fit its bands) so the person uploading gets the reason in words within seconds. The
+slow part, conversion to a COG, runs as a background job the client polls; the staged upload is
+deleted whatever happens, and the catalogue only learns of the raster when its COG is in place.
+A client name for the file is only ever used to suggest an id, never as a path.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from onemap import catalog
+from onemap.config import Settings
+from onemap.mapserver.jobs import Job, JobRegistry
+from onemap.mapserver.listing import raster_summary
 from onemap.mapserver.rasters import Catalogue
+from onemap.raster.ingest import (
+    RasterTooLarge,
+    add_raster,
+    check_limits,
+    check_rendering,
+    suggest_id,
+)
+from onemap.raster.validate import check_source, known_colormap
+
+#: Form fields an upload may carry besides the file (anything else is refused by name).
+FIELDS = ("id", "title", "title_en", "date", "collection", "colormap", "rescale", "expression",
+          "bands", "bidx", "access", "web_optimized", "overwrite", "filename", "wait")
+MAX_FIELD_BYTES = 64 * 1024
+#: Content types of a raw GeoTIFF body (no type at all is taken as one too, as curl sends it).
+RAW_TYPES = (b"image/tiff", b"image/geotiff", b"application/octet-stream", b"")
+
+
+class UploadError(Exception):
+    """A refused upload: HTTP status, error code and the reason in words."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _error_response(exc: UploadError) -> JSONResponse:
+    return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status)
+
+
+def check_token(request: Request, settings: Settings) -> None:
+    """With ``ONEMAP_UPLOAD_TOKEN`` set, writes need ``Authorization: Bearer <token>``."""
+    if not settings.upload_token:
+        return
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                              settings.upload_token.encode()):
+        raise UploadError(401, "Unauthorized", "uploading or removing rasters needs the upload "
+                          "token: send 'Authorization: Bearer <token>'")
+
+
+class _Staged:
+    """The file part of an upload, written straight to disk, and the other form fields."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".tif")
+        self.path = Path(name)
+        self.file = open(fd, "wb")  # noqa: SIM115 - closed in finish()/discard()
+        self.fields: dict[str, str] = {}
+        self.filename = ""
+        self.size = 0
+        self.got_file = False
+
+    def finish(self) -> None:
+        self.file.close()
+
+    def discard(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _FormSink:
+    """Callbacks of python-multipart's streaming parser: file bytes go to disk as they come."""
+
+    def __init__(self, staged: _Staged) -> None:
+        self.staged = staged
+        self.headers: dict[bytes, bytes] = {}
+        self.field, self.value = b"", b""
+        self.name: str | None = None
+        self.is_file = False
+        self.buffer = bytearray()
+
+    def callbacks(self) -> dict[str, Any]:
+        return {"on_part_begin": self.part_begin, "on_header_field": self.header_field,
+                "on_header_value": self.header_value, "on_header_end": self.header_end,
+                "on_headers_finished": self.headers_finished, "on_part_data": self.part_data,
+                "on_part_end": self.part_end}
+
+    def part_begin(self) -> None:
+        self.headers, self.field, self.value, self.buffer = {}, b"", b"", bytearray()
+
+    def header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def header_end(self) -> None:
+        self.headers[self.field.lower()] = self.value
+        self.field, self.value = b"", b""
+
+    def headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        self.name = options.get(b"name", b"").decode("utf-8", "replace")
+        self.is_file = b"filename" in options
+        if self.is_file:
+            if self.name != "file" or self.staged.got_file:
+                raise UploadError(400, "InvalidParameter", "send exactly one file, in the "
+                                  "form field 'file'")
+            self.staged.got_file = True
+            self.staged.filename = options[b"filename"].decode("utf-8", "replace")
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.is_file:
+            self.staged.file.write(data[start:end])
+        else:
+            self.buffer += data[start:end]
+            if len(self.buffer) > MAX_FIELD_BYTES:
+                raise UploadError(400, "InvalidParameter", f"form field {self.name!r} is too "
+                                  "long")
+
+    def part_end(self) -> None:
+        if not self.is_file and self.name:
+            self.staged.fields[self.name] = self.buffer.decode("utf-8", "replace").strip()
+
+
+async def receive(request: Request, settings: Settings) -> _Staged:
+    """Stream the request body to disk (multipart form or raw GeoTIFF body)."""
+    limit = settings.max_upload_mb * 1024 * 1024
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MAX_FIELD_BYTES:
+        raise UploadError(413, "PayloadTooLarge", f"the upload is {int(declared):,} bytes; this "
+                          f"server accepts at most {settings.max_upload_mb} MB "
+                          "(ONEMAP_MAX_UPLOAD_MB)")
+    ctype, options = parse_options_header(request.headers.get("content-type", ""))
+    staged = _Staged(settings.upload_dir)
+    try:
+        parser = None
+        if ctype == b"multipart/form-data":
+            if b"boundary" not in options:
+                raise UploadError(400, "InvalidParameter", "multipart upload without a boundary")
+            parser = MultipartParser(options[b"boundary"], _FormSink(staged).callbacks())
+        elif ctype in RAW_TYPES:
+            staged.got_file = True
+            staged.filename = request.query_params.get("filename", "")
+        else:
+            raise UploadError(415, "UnsupportedMediaType", f"cannot read a {ctype.decode()!r} "
+                              "upload: send multipart/form-data with the GeoTIFF in the field "
+                              "'file', or the GeoTIFF itself as image/tiff")
+        async for chunk in request.stream():
+            staged.size += len(chunk)
+            if staged.size > limit + MAX_FIELD_BYTES:
+                raise UploadError(413, "PayloadTooLarge", f"the upload is over this server's "
+                                  f"limit of {settings.max_upload_mb} MB (ONEMAP_MAX_UPLOAD_MB)")
+            if parser is not None:
+                parser.write(chunk)
+            else:
+                staged.file.write(chunk)
+        if parser is not None:
+            parser.finalize()
+        staged.finish()
+    except (UploadError, ClientDisconnect):
+        staged.discard()
+        raise
+    except Exception as exc:  # a malformed multipart body
+        staged.discard()
+        raise UploadError(400, "InvalidParameter", f"cannot read the upload: {exc}") from None
+    if not staged.got_file or staged.path.stat().st_size == 0:
+        staged.discard()
+        raise UploadError(400, "MissingFile", "no file in the upload: send the GeoTIFF in the "
+                          "form field 'file' (or as the request body)")
+    return staged
+
+
+def _floats(text: str, name: str, n: int | None = None) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UploadError(400, "InvalidParameter", f"{name} must be numbers separated by ','; "
+                          f"got {text!r}") from None
+    if n is not None and len(values) != n:
+        raise UploadError(400, "InvalidParameter", f"{name} needs {n} numbers; got {text!r}")
+    return values
+
+
+def _flag(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def upload_options(fields: dict[str, str], filename: str,
+                   entries: dict[str, catalog.Entry]) -> dict[str, Any]:
+    """``add_raster`` keyword arguments from the form fields; UploadError names a bad one."""
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise UploadError(400, "InvalidParameter", f"unknown field(s): {', '.join(unknown)}; "
+                          f"accepted: file, {', '.join(FIELDS)}")
+    f = {k: v for k, v in fields.items() if v != ""}
+    dataset_id = f.get("id") or suggest_id(filename or "upload.tif", f.get("date"))
+    opts: dict[str, Any] = {"dataset_id": dataset_id,
+                            "title": f.get("title") or Path(filename or dataset_id).stem,
+                            "title_en": f.get("title_en", ""), "date": f.get("date"),
+                            "collection": f.get("collection"), "colormap": f.get("colormap"),
+                            "expression": f.get("expression"),
+                            "access": f.get("access", "public"),
+                            "web_optimized": _flag(f.get("web_optimized"))}
+    try:
+        catalog.check_id(dataset_id)
+        if opts["collection"]:
+            catalog.check_id(opts["collection"])
+    except ValueError as exc:
+        raise UploadError(400, "InvalidParameter", str(exc)) from None
+    if dataset_id in entries and not _flag(f.get("overwrite")):
+        raise UploadError(409, "AlreadyExists", f"a dataset with id {dataset_id!r} already "
+                          "exists; choose another id or send overwrite=true")
+    if dataset_id in entries and entries[dataset_id].kind != "raster":
+        raise UploadError(409, "AlreadyExists", f"{dataset_id!r} is a {entries[dataset_id].kind}"
+                          " dataset and cannot be replaced by a raster")
+    if opts["access"] not in ("public", "internal"):
+        raise UploadError(400, "InvalidParameter", "access must be 'public' or 'internal'")
+    if opts["colormap"] and not known_colormap(opts["colormap"]):
+        raise UploadError(400, "InvalidParameter", f"unknown colormap {opts['colormap']!r}; "
+                          "see /api/legends")
+    if f.get("rescale"):
+        lo, hi = _floats(f["rescale"], "rescale", 2)
+        if not lo < hi:
+            raise UploadError(400, "InvalidParameter", "rescale must be min,max with min < max")
+        opts["rescale"] = [lo, hi]
+    if f.get("bands"):
+        opts["bands"] = [b.strip() for b in f["bands"].split(",")]
+    if f.get("bidx"):
+        opts["bidx"] = [int(v) for v in _floats(f["bidx"], "bidx")]
+    return opts
+
+
+def _words(exc: Exception, path: Path) -> str:
+    """An ingestion message about the staged file, without the server's paths in it."""
+    return str(exc).replace(str(path), "the uploaded file").replace(path.name, "the uploaded file")
+
+
+def precheck(path: Path, opts: dict[str, Any], settings: Settings) -> None:
+    """The fast checks, so a bad file is refused before anything is queued."""
+    try:
+        info = check_source(path)
+    except ValueError as exc:
+        raise UploadError(422, "InvalidRaster", _words(exc, path)) from None
+    try:
+        check_limits(path, info, settings)
+    except RasterTooLarge as exc:
+        raise UploadError(413, "RasterTooLarge", _words(exc, path)) from None
+    try:
+        check_rendering(info["count"], expression=opts.get("expression"), bidx=opts.get("bidx"))
+        if opts.get("bands") and len(opts["bands"]) != info["count"]:
+            raise ValueError(f"{len(opts['bands'])} band names given but the raster has "
+                             f"{info['count']} band(s)")
+    except ValueError as exc:
+        raise UploadError(400, "InvalidParameter", str(exc)) from None
 
 
 def upload_router(cat: Catalogue) -> APIRouter:
-    """An empty router until the uploads endpoints land."""
-    return APIRouter()
+    """Upload, job status and removal routes on one registry of background jobs."""
+    settings = cat.settings
+    jobs = JobRegistry(workers=1)
+    router = APIRouter(tags=["uploads"])
+
+    def convert(staged: _Staged, opts: dict[str, Any], job: Job | None = None) -> catalog.Entry:
+        return add_raster(staged.path, settings=settings,
+                          check=job.check if job is not None else None, **opts)
+
+    @router.post("/api/rasters", status_code=202, summary="Upload a GeoTIFF")
+    async def upload(request: Request) -> Response:
+        """Multipart (field ``file``) or raw GeoTIFF body; 202 + job URL, or 201 with
+        ``wait=true``. Fields: id, title, title_en, date, collection, colormap, rescale,
+        expression, bands, bidx, access, web_optimized, overwrite."""
+        try:
+            check_token(request, settings)
+            staged = await receive(request, settings)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except UploadError as exc:
+            return _error_response(exc)
+        fields = {**dict(request.query_params), **staged.fields}
+        wait = _flag(fields.get("wait"))
+        try:
+            opts = upload_options(fields, staged.filename, cat.entries())
+            await run_in_threadpool(precheck, staged.path, opts, settings)
+        except UploadError as exc:
+            staged.discard()
+            return _error_response(exc)
+        if wait:
+            try:
+                entry = await run_in_threadpool(convert, staged, opts)
+            except ValueError as exc:
+                return _error_response(UploadError(422, "InvalidRaster",
+                                                   _words(exc, staged.path)))
+            finally:
+                staged.discard()
+            return JSONResponse(raster_summary(entry, settings), status_code=201)
+        def work(job: Job) -> str:
+            try:
+                return f"added raster {convert(staged, opts, job).id!r}"
+            except ValueError as exc:
+                raise ValueError(_words(exc, staged.path)) from None
+
+        job = jobs.submit(opts["dataset_id"], work, cleanup=staged.discard)
+        return JSONResponse(job.doc(settings.public_url), status_code=202,
+                            headers={"Location": f"{settings.public_url}/api/jobs/{job.id}"})
+
+    @router.get("/api/jobs/{job_id}", summary="Status of an upload's conversion")
+    def job_status(job_id: str) -> JSONResponse:
+        job = jobs.get(job_id)
+        if job is None:
+            return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
+        return JSONResponse(job.doc(settings.public_url))
+
+    @router.delete("/api/jobs/{job_id}", summary="Cancel a conversion")
+    def job_cancel(job_id: str, request: Request) -> JSONResponse:
+        try:
+            check_token(request, settings)
+        except UploadError as exc:
+            return _error_response(exc)
+        job = jobs.dismiss(job_id)
+        if job is None:
+            return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
+        return JSONResponse(job.doc(settings.public_url))
+
+    @router.delete("/api/rasters/{dataset_id}", status_code=204, summary="Remove a raster")
+    def remove(dataset_id: str, request: Request) -> Response:
+        try:
+            check_token(request, settings)
+        except UploadError as exc:
+            return _error_response(exc)
+        entry = cat.entries().get(dataset_id)
+        if entry is None or entry.kind not in ("raster", "cube"):
+            return JSONResponse({"code": "NotFound",
+                                 "detail": f"unknown raster {dataset_id!r}"}, 404)
+        catalog.remove(dataset_id, settings)
+        path = entry.file(settings)
+        if settings.data_dir.resolve() in path.resolve().parents:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return Response(status_code=204)
+
+    return router

@@ -10,8 +10,11 @@ than memory can be ingested; we never read the full-resolution data ourselves.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from datetime import date as Date
 from pathlib import Path
 from typing import Any
@@ -71,18 +74,87 @@ def _translate(src_path: Path, tmp: Path, *, web_optimized: bool, resampling: st
                       tms=tms, in_memory=False, quiet=True, use_cog_driver=False)
 
 
+def _footprint(cog: rasterio.io.DatasetReader) -> dict[str, Any]:
+    """The raster outline in EPSG:4326, densified so a reprojected edge keeps its curve."""
+    from rasterio.warp import transform_geom
+    from shapely.geometry import box, mapping
+
+    outline = box(*cog.bounds).segmentize(max(cog.res) * max(cog.width, cog.height) / 20)
+    geom = transform_geom(cog.crs, "EPSG:4326", mapping(outline))
+    geom["coordinates"] = [[[round(x, 7), round(y, 7)] for x, y in ring]
+                           for ring in geom["coordinates"]]
+    return geom
+
+
+def _bands(cog: rasterio.io.DatasetReader, names: list[str] | None) -> list[dict[str, Any]]:
+    if names is not None and len(names) != cog.count:
+        raise ValueError(f"{len(names)} band names given ({', '.join(names)}) but the raster "
+                         f"has {cog.count} band(s)")
+    out = []
+    for i in cog.indexes:
+        described = cog.descriptions[i - 1] or ""
+        name = names[i - 1] if names else (described or f"b{i}")
+        out.append({"index": i, "name": name, "description": described})
+    return out
+
+
+class RasterTooLarge(ValueError):
+    """A raster over the configured pixel or band limits (→ HTTP 413)."""
+
+
+def check_limits(path: Path, info: dict[str, Any], settings: Settings) -> None:
+    """Refuse rasters over ``ONEMAP_MAX_RASTER_PIXELS`` / ``ONEMAP_MAX_RASTER_BANDS``."""
+    pixels = info["width"] * info["height"]
+    if pixels > settings.max_raster_pixels:
+        raise RasterTooLarge(f"{path.name}: {info['width']} × {info['height']} = {pixels:,} "
+                             f"pixels is over this server's limit of "
+                             f"{settings.max_raster_pixels:,} (ONEMAP_MAX_RASTER_PIXELS)")
+    if info["count"] > settings.max_raster_bands:
+        raise RasterTooLarge(f"{path.name}: {info['count']} bands is over this server's limit "
+                             f"of {settings.max_raster_bands} (ONEMAP_MAX_RASTER_BANDS)")
+
+
+def check_rendering(count: int, *, expression: str | None, bidx: list[int] | None) -> None:
+    """An expression or band selection naming a band the raster lacks is refused up front."""
+    import re
+
+    for i in bidx or []:
+        if not 1 <= i <= count:
+            raise ValueError(f"band {i} does not exist: the raster has {count} band(s)")
+    for ref in re.findall(r"\bb(\d+)\b", expression or ""):
+        if not 1 <= int(ref) <= count:
+            raise ValueError(f"expression {expression!r} names b{ref} but the raster has "
+                             f"{count} band(s) (b1..b{count})")
+
+
+def suggest_id(filename: str, date: str | None) -> str:
+    """A catalogue id from the client's file name ('GF1_WFV 2025.tif' → 'gf1_wfv_2025')."""
+    stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0]
+    slug = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")[:50]
+    if not slug:  # e.g. a Chinese file name
+        tag = re.sub(r"[^0-9]", "", date or "") or hashlib.sha1(stem.encode()).hexdigest()[:8]
+        slug = f"raster_{tag}"
+    if not slug[0].isalpha():
+        slug = f"r_{slug}"
+    return slug[:63]
+
+
 def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str = "",
-               date: str | Date | None = None, colormap: str | None = None,
+               date: str | Date | None = None, collection: str | None = None,
+               colormap: str | None = None,
                rescale: list[float] | tuple[float, float] | None = None,
-               expression: str | None = None, access: catalog.Access = "public",
+               expression: str | None = None, bands: list[str] | None = None,
+               bidx: list[int] | None = None, access: catalog.Access = "public",
                description: str = "", web_optimized: bool = False,
-               settings: Settings | None = None) -> catalog.Entry:
+               settings: Settings | None = None,
+               check: Callable[[], None] | None = None) -> catalog.Entry:
     """Convert ``path`` to ``rasters/<dataset_id>.tif`` (a validated COG) and catalogue it.
 
     Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything
     that is not a georeferenced raster or that fails to convert. ``web_optimized`` reprojects
     to Web Mercator aligned on the tile grid (faster tiles, resampled data); by default the data
-    keep their CRS and values.
+    keep their CRS and values. ``check`` is called before the conversion and before the COG is
+    moved into place; an exception it raises (a cancelled upload) aborts with nothing left.
     """
     settings = settings or get_settings()
     catalog.check_id(dataset_id)
@@ -92,6 +164,13 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
     if colormap is not None and not known_colormap(colormap):
         raise ValueError(f"unknown colormap {colormap!r}")
     info = check_source(src_path)
+    check_limits(src_path, info, settings)
+    check_rendering(info["count"], expression=expression, bidx=bidx)
+    if bands is not None and len(bands) != info["count"]:
+        raise ValueError(f"{src_path.name}: {len(bands)} band names given but the raster has "
+                         f"{info['count']} band(s)")
+    if collection is not None:
+        catalog.check_id(collection)
     resampling = "average" if info["dtype"].startswith("float") else "nearest"
     settings.raster_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=settings.raster_dir, prefix=f".{dataset_id}.",
@@ -100,6 +179,8 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
     tmp = Path(tmp_name)
     final = settings.raster_dir / f"{dataset_id}.tif"
     try:
+        if check is not None:
+            check()
         try:
             _translate(src_path, tmp, web_optimized=web_optimized, resampling=resampling)
         except (RasterioError, OSError, ValueError) as exc:
@@ -115,8 +196,10 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
             bbox = list(transform_bounds(cog.crs, "EPSG:4326", *cog.bounds, densify_pts=21))
             extra: dict[str, Any] = {
                 "date": _date_text(date),
-                "bands": [{"name": f"b{i}", "description": cog.descriptions[i - 1] or ""}
-                          for i in cog.indexes],
+                "collection": collection or dataset_id,
+                "bands": _bands(cog, bands),
+                "bidx": list(bidx) if bidx else None,
+                "count": cog.count,
                 "colormap": colormap,
                 "rescale": [float(v) for v in rescale] if rescale is not None else None,
                 "expression": expression,
@@ -125,6 +208,9 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
                 "nodata": cog.nodata,
                 "width": cog.width, "height": cog.height,
                 "overviews": cog.overviews(1),
+                "footprint": _footprint(cog),
+                "web_optimized": web_optimized,
+                "size_bytes": tmp.stat().st_size,
             }
         if extra["rescale"] is None:
             extra["rescale"] = _default_rescale(tmp, extra["dtype"], colormap)
@@ -134,6 +220,8 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
             bbox=[round(v, 7) for v in bbox], source=src_path.name,
             time_extent=[extra["date"], extra["date"]] if extra["date"] else None,
             extra=extra)
+        if check is not None:
+            check()
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -38,12 +38,29 @@ def check_source(path: Path) -> dict[str, Any]:
                                  "georeferenced)")
             if len(set(src.dtypes)) != 1:
                 raise ValueError(f"{path.name}: bands of different data types are not supported")
+            _check_last_block(src, path)
             return {"dtype": src.dtypes[0], "count": src.count, "crs": src.crs.to_string(),
                     "width": src.width, "height": src.height, "nodata": src.nodata}
     except RasterioIOError as exc:
         raise ValueError(f"{path.name}: not a readable raster file ({exc})") from None
     except RasterioError as exc:
         raise ValueError(f"{path.name}: cannot read the raster ({exc})") from None
+
+
+def _check_last_block(src: rasterio.io.DatasetReader, path: Path) -> None:
+    """Read the last block of every band: a file cut short by an interrupted copy has a
+    readable header but no data at its end, and would otherwise fail minutes later, mid-way
+    through the conversion."""
+    from rasterio.windows import Window
+
+    bh, bw = src.block_shapes[0]
+    row, col = (src.height - 1) // bh * bh, (src.width - 1) // bw * bw
+    window = Window(col, row, min(bw, src.width - col), min(bh, src.height - row))
+    try:
+        src.read(window=window)
+    except RasterioError as exc:
+        raise ValueError(f"{path.name}: the file is damaged or truncated: its last block of "
+                         f"pixels cannot be read ({exc})") from None
 
 
 def known_colormap(name: str) -> bool:

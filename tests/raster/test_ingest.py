@@ -66,7 +66,9 @@ def test_rasters_become_valid_catalogued_cogs(tmp_path: Path, dtype: str, crs: s
     assert entry.bbox == pytest.approx([117.0, 31.1, 118.1, 32.0], abs=1e-6)
     assert entry.extra["dtype"] == dtype and entry.extra["crs"] == crs
     assert entry.extra["nodata"] == nodata and entry.extra["date"] == "2025-07-01"
-    assert entry.extra["bands"] == [{"name": "b1", "description": ""}]
+    assert entry.extra["bands"] == [{"index": 1, "name": "b1", "description": ""}]
+    assert entry.extra["collection"] == "dem" and entry.extra["count"] == 1
+    assert entry.extra["footprint"]["type"] == "Polygon"
     lo, hi = entry.extra["rescale"]
     assert lo < hi
     assert catalog.get("dem", settings) == entry

@@ -1,0 +1,55 @@
+"""Start the real OneMap server (``python -m onemap serve``) on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str]:
+    """The base URL of a server on ``data_dir`` (extra ``ONEMAP_*`` settings in ``env``); its
+    log is ``data_dir/server.log``, shown if it dies before answering."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "ONEMAP_DATA_DIR": str(data_dir), "ONEMAP_PORT": str(port),
+                "ONEMAP_PUBLIC_URL": base, **env}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve"], env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError("server exited:\n" + log_path.read_text())
+                try:
+                    if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not answer within {timeout:.0f} s")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
