@@ -16,7 +16,7 @@ import pandas as pd
 
 from onemap import catalog
 from onemap.config import Settings
-from onemap.data import ecology, rasters, sources, stations
+from onemap.data import cubes, ecology, rasters, sources, stations
 from onemap.data.geography import CITY, PARENT, Geography, geography
 from onemap.data.writers import (
     append_csv,
@@ -32,7 +32,8 @@ REGION_LAYERS = (
     "water_sections", "water_samples", "pollution_sources", "protected_areas", "red_lines",
     "water_source_zones", "water_intakes", "sensitive_receptors", "incidents",
 )
-RASTERS = ("ndvi_2025_07", "ndvi_2025_04")
+RASTERS = (*(f"ndvi_{y}_{m:02d}" for y, m, _ in rasters.SERIES), rasters.SCENE_ID,
+           "pm25_hourly")
 NATIONAL_LAYERS = {"pollution_sources_national": "pollution_sources",
                    "air_stations_national": "air_stations"}
 TYPE_ZH = {"national": "国控", "provincial": "省控", "municipal": "市控"}
@@ -154,10 +155,45 @@ def _have(settings: Settings, ids) -> bool:
     return all(i in entries for i in ids)
 
 
-def generate_region(settings: Settings) -> None:
-    from onemap.layers.importer import import_file
+def _add_rasters(geo: Geography, settings: Settings) -> None:
+    """The NDVI series, the GF-1-like scene and the PM2.5 cube, through add_raster/add_cube."""
+    from onemap.raster.cube import add_cube
     from onemap.raster.ingest import add_raster
     from onemap.styles.colormaps import RASTER_STYLES
+
+    folder = settings.sample_dir
+    cover = rasters.land_cover(geo)
+    style = RASTER_STYLES["onemap_ndvi"]
+    for path, dataset_id, date in rasters.write_ndvi(geo, folder, cover):
+        entry = add_raster(path, dataset_id=dataset_id, title=f"植被指数 NDVI {date}",
+                           title_en=f"Vegetation index (NDVI) {date}", date=date,
+                           collection="ndvi", colormap="onemap_ndvi",
+                           rescale=[style.vmin, style.vmax], bands=["ndvi"],
+                           description="月合成植被指数(示例数据)", settings=settings)
+        print(f"sample: added raster {entry.id!r} ({entry.extra['width']}×"
+              f"{entry.extra['height']} px, {entry.extra['crs']})")
+    path, dataset_id, when = rasters.write_scene(geo, folder, cover)
+    entry = add_raster(path, dataset_id=dataset_id, title="高分一号 WFV 地表反射率 2025-07-20",
+                       title_en="GF-1 WFV surface reflectance 2025-07-20", date=when,
+                       collection="gf1_wfv", bands=[b for b, _ in rasters.BANDS],
+                       bidx=[3, 2, 1], rescale=[0, 2000],
+                       description="4 波段地表反射率 ×10000(蓝、绿、红、近红外),示例数据",
+                       settings=settings)
+    print(f"sample: added raster {entry.id!r} ({entry.extra['width']}×"
+          f"{entry.extra['height']} px, {entry.extra['crs']})")
+    pm = RASTER_STYLES["onemap_pm25"]
+    entry = add_cube(cubes.pm25_cube(geo), dataset_id="pm25_hourly", variable="pm25",
+                     unit="µg/m³", title="PM2.5 逐小时浓度场(2025年1月重污染过程)",
+                     title_en="Hourly PM2.5 grid (January 2025 haze episode)",
+                     colormap="onemap_pm25", rescale=[pm.vmin, pm.vmax],
+                     description="由监测站小时值插值并按城镇分布调制的 PM2.5 网格(示例数据)",
+                     source="air_hourly", settings=settings)
+    print(f"sample: added cube {entry.id!r} ({len(entry.extra['times'])} h, "
+          f"{entry.extra['width']}×{entry.extra['height']} px)")
+
+
+def generate_region(settings: Settings) -> None:
+    from onemap.layers.importer import import_file
 
     t0 = time.monotonic()
     geo = geography()
@@ -169,14 +205,7 @@ def generate_region(settings: Settings) -> None:
         entry = import_file(path, layer_id, layer_id=layer_id, settings=settings, **kw)
         print(f"sample: imported {entry.feature_count:>7} features into {layer_id!r} "
               f"from {path.name}")
-    style = RASTER_STYLES["onemap_ndvi"]
-    for path, dataset_id, date in rasters.write_ndvi(geo, folder):
-        entry = add_raster(path, dataset_id=dataset_id, title=f"植被指数 NDVI {date}",
-                           title_en=f"Vegetation index (NDVI) {date}", date=date,
-                           colormap="onemap_ndvi", rescale=[style.vmin, style.vmax],
-                           settings=settings)
-        print(f"sample: added raster {entry.id!r} ({entry.extra['width']}×"
-              f"{entry.extra['height']} px, {entry.extra['crs']})")
+    _add_rasters(geo, settings)
     print(f"sample: region done in {time.monotonic() - t0:.1f} s")
 
 

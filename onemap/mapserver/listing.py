@@ -1,44 +1,193 @@
 """``/api/catalog`` and ``/api/rasters``: what the app and other clients discover.
 
 Every dataset is listed with links to where a client reads it (its OGC collection, its TileJSON),
-so the web app learns the layers over HTTP exactly like any other client.
+so the web app learns the layers over HTTP exactly like any other client. Rasters and cubes come
+with ready URLs (tiles, point, TileJSON, legend) carrying their default rendering, and are grouped
+into series by their ``collection`` so the app can put a time slider on a series of ≥ 2 steps
+without knowing how rendering parameters are spelled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.mapserver.ogc import OGC_PREFIX
-from onemap.mapserver.rasters import Catalogue, tilejson_url
+from onemap.mapserver.rasters import TMS, Catalogue, DatasetNotFound, render_params
+from onemap.raster.stac import series_title
+from onemap.styles import RASTER_STYLES
 
 
-def _raster_summary(entry: Entry, settings: Settings) -> dict[str, Any]:
+class ApiError(Exception):
+    """A request problem answered as ``{"code", "detail"}`` JSON with ``status``."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _validation_words(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+class ErrorRoute(APIRoute):
+    """A route whose ApiError / parameter validation errors become 4xx ``{"code", "detail"}``.
+
+    Dependencies run inside the route handler, so errors raised while resolving them (a bad
+    ``sel``, an unknown variable) are caught here too, without app-wide exception handlers.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                return JSONResponse({"code": exc.code, "detail": exc.detail},
+                                    status_code=exc.status)
+            except RequestValidationError as exc:
+                return JSONResponse({"code": "InvalidParameterValue",
+                                     "detail": _validation_words(exc)}, status_code=400)
+
+        return route
+
+
+def _unit(entry: Entry) -> str | None:
     extra = entry.extra or {}
-    return {"id": entry.id, "title": entry.title, "title_en": entry.title_en,
-            "family": entry.family, "access": entry.access, "date": extra.get("date"),
-            "bounds": entry.bbox, "colormap": extra.get("colormap"),
-            "rescale": extra.get("rescale"), "tilejson": tilejson_url(entry, settings)}
+    if extra.get("unit"):
+        return str(extra["unit"])
+    style = RASTER_STYLES.get(extra.get("colormap") or "")
+    return (style.unit or None) if style else None
+
+
+def raster_params(entry: Entry) -> dict[str, str]:
+    """The default rendering of a raster (rasters.render_params) with its band selection."""
+    params = render_params(entry)
+    extra = entry.extra or {}
+    if "expression" not in params and "bidx" not in params and extra.get("bidx"):
+        params["bidx"] = ",".join(str(int(b)) for b in extra["bidx"])
+    return params
+
+
+def cube_params(entry: Entry, time: str | None = None) -> dict[str, str]:
+    """The default rendering of a cube at ``time`` (default: its first step)."""
+    extra = entry.extra or {}
+    params = {"variable": str(extra["variable"]),
+              "sel": f"time={time or extra['times'][0]}"}
+    if extra.get("colormap"):
+        params["colormap_name"] = str(extra["colormap"])
+    if extra.get("rescale"):
+        params["rescale"] = ",".join(str(v) for v in extra["rescale"])
+    return params
+
+
+def _urls(entry: Entry, settings: Settings, time: str | None = None) -> dict[str, str]:
+    """tilejson / tiles / point URLs (absolute) with the default rendering."""
+    base = settings.public_url
+    if entry.kind == "cube":
+        root, params = f"{base}/cube/{entry.id}", cube_params(entry, time)
+        point = {k: v for k, v in params.items() if k in ("variable", "sel")}
+    else:
+        root, params = f"{base}/raster/{entry.id}", raster_params(entry)
+        point = {k: v for k, v in params.items() if k in ("bidx", "expression")}
+    tile = {k: v for k, v in params.items() if k != "tile_format"}
+    return {"tilejson": f"{root}/{TMS}/tilejson.json?{urlencode(params)}",
+            "tiles": f"{root}/tiles/{TMS}/{{z}}/{{x}}/{{y}}.png?{urlencode(tile)}",
+            "point": f"{root}/point/{{lon}},{{lat}}" + (f"?{urlencode(point)}" if point else "")}
+
+
+def raster_summary(entry: Entry, settings: Settings) -> dict[str, Any]:
+    """The RasterSummary of the contract, for a raster or a cube."""
+    extra = entry.extra or {}
+    cube = entry.kind == "cube"
+    colormap = extra.get("colormap")
+    return {"id": entry.id, "kind": entry.kind, "title": entry.title,
+            "title_en": entry.title_en, "family": entry.family, "access": entry.access,
+            "date": extra["times"][0] if cube else extra.get("date"),
+            "collection": extra.get("collection") or entry.id, "bounds": entry.bbox,
+            "footprint": extra.get("footprint"),
+            "bands": [{"index": 1, "name": extra["variable"],
+                       "description": entry.title_en or entry.title}] if cube
+            else extra.get("bands", []),
+            "bidx": None if cube else extra.get("bidx"), "colormap": colormap,
+            "rescale": extra.get("rescale"), "expression": extra.get("expression"),
+            "dtype": extra.get("dtype"), "unit": _unit(entry),
+            "times": extra.get("times") if cube else None,
+            **_urls(entry, settings),
+            "legend": f"{settings.public_url}/api/legends/{colormap}" if colormap else None}
+
+
+def _sort_key(value: str | None) -> str:
+    return value or ""
+
+
+def series(entries: list[Entry], settings: Settings) -> list[dict[str, Any]]:
+    """One Series per collection with at least one raster or cube, steps sorted by time."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.kind in ("raster", "cube"):
+            groups.setdefault((e.extra or {}).get("collection") or e.id, []).append(e)
+    out = []
+    for cid in sorted(groups):
+        members = groups[cid]
+        steps = []
+        for e in members:
+            if e.kind == "cube":
+                for t in e.extra["times"]:
+                    u = _urls(e, settings, t)
+                    steps.append({"datetime": t, "dataset": e.id, "tiles": u["tiles"],
+                                  "point": u["point"]})
+            else:
+                u = _urls(e, settings)
+                steps.append({"datetime": (e.extra or {}).get("date"), "dataset": e.id,
+                              "tiles": u["tiles"], "point": u["point"]})
+        steps.sort(key=lambda s: (_sort_key(s["datetime"]), s["dataset"]))
+        first = members[0]
+        extra = first.extra or {}
+        one = len(members) == 1
+        title = first.title if one else series_title(cid, members, "title")
+        title_en = first.title_en if one else series_title(cid, members, "title_en")
+        out.append({"id": cid, "title": title, "title_en": title_en, "kind": first.kind,
+                    "colormap": extra.get("colormap"), "rescale": extra.get("rescale"),
+                    "unit": _unit(first), "steps": steps})
+    return out
 
 
 def _links(entry: Entry, settings: Settings) -> list[dict[str, str]]:
     base = settings.public_url
-    if entry.kind == "raster":
-        return [{"rel": "tilejson", "type": "application/json",
-                 "href": tilejson_url(entry, settings)},
-                {"rel": "info", "type": "application/json",
-                 "href": f"{base}/raster/{entry.id}/info"}]
+    if entry.kind in ("raster", "cube"):
+        urls = _urls(entry, settings)
+        root = "raster" if entry.kind == "raster" else "cube"
+        links = [{"rel": "tilejson", "type": "application/json", "href": urls["tilejson"]},
+                 {"rel": "info", "type": "application/json",
+                  "href": f"{base}/{root}/{entry.id}/info"},
+                 {"rel": "describedby", "type": "application/json",
+                  "href": f"{base}/api/rasters/{entry.id}"}]
+        collection = (entry.extra or {}).get("collection") or entry.id
+        links.append({"rel": "collection", "type": "application/json",
+                      "href": f"{base}/stac/collections/{collection}"})
+        return links
     coll = f"{base}{OGC_PREFIX}/collections/{entry.id}"
     return [{"rel": "collection", "type": "application/json", "href": coll},
             {"rel": "items", "type": "application/geo+json", "href": f"{coll}/items"}]
 
 
 def api_router(cat: Catalogue) -> APIRouter:
-    """``GET /api/catalog`` and ``GET /api/rasters``: what the app and clients discover."""
-    router = APIRouter(prefix="/api", tags=["catalogue"])
+    """``GET /api/catalog``, ``GET /api/rasters``, ``GET /api/rasters/{id}``."""
+    router = APIRouter(prefix="/api", tags=["catalogue"], route_class=ErrorRoute)
     settings = cat.settings
 
     @router.get("/catalog")
@@ -54,8 +203,17 @@ def api_router(cat: Catalogue) -> APIRouter:
 
     @router.get("/rasters")
     def list_rasters() -> dict[str, Any]:
-        """Raster datasets with a ready TileJSON URL using their default style."""
-        return {"rasters": [_raster_summary(e, settings) for e in cat.entries().values()
-                            if e.kind == "raster"]}
+        """Rasters and cubes with ready URLs, and the series (collections) they form."""
+        entries = [e for e in cat.entries().values() if e.kind in ("raster", "cube")]
+        return {"rasters": [raster_summary(e, settings) for e in entries],
+                "series": series(entries, settings)}
+
+    @router.get("/rasters/{dataset_id}")
+    def one_raster(dataset_id: str) -> dict[str, Any]:
+        """One raster or cube summary; 404 for an unknown id or a vector layer."""
+        entry = cat.entries().get(dataset_id)
+        if entry is None or entry.kind not in ("raster", "cube"):
+            raise DatasetNotFound(dataset_id)
+        return raster_summary(entry, settings)
 
     return router

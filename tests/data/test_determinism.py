@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 from onemap.data.generate import write_region
 from onemap.data.geography import geography
-from onemap.data.rasters import write_ndvi
+from onemap.data.rasters import land_cover, write_ndvi, write_scene
 folder = Path(sys.argv[1])
 write_region(geography(), folder)
-write_ndvi(geography(), folder)
+cover = land_cover(geography())
+write_ndvi(geography(), folder, cover)
+write_scene(geography(), folder, cover)
 """
 
 
@@ -33,8 +35,25 @@ def test_raw_files_are_byte_identical_across_runs(sample_settings: Settings,
     first = _hashes(sample_settings.sample_dir)
     assert len(first) >= 14
     assert again == first
+    assert {"ndvi_2024_07.tif", "ndvi_2025_10.tif", "gf1_wfv_2025_07_20.tif"} <= set(first)
     kinds = {p.suffix for p in tmp_path.iterdir()}
     assert {".geojson", ".csv", ".zip", ".gpkg", ".tif"} <= kinds
+
+
+def test_pm25_cube_is_identical_across_runs(sample_settings: Settings) -> None:
+    """The cube is built in memory and written by add_cube: compare its values, not bytes."""
+    import numpy as np
+    import xarray as xr
+
+    from onemap import catalog
+    from onemap.data.cubes import pm25_cube
+    from onemap.data.geography import geography
+
+    stored = xr.open_zarr(catalog.get("pm25_hourly", sample_settings).file(sample_settings),
+                          consolidated=False)
+    again = pm25_cube(geography())
+    np.testing.assert_array_equal(stored.pm25.values, again.pm25.values)
+    np.testing.assert_array_equal(stored.time.values, again.time.values)
 
 
 def test_raw_files_use_the_formats_users_have(sample_settings: Settings) -> None:
