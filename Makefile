@@ -39,6 +39,10 @@ run: apt venv sample
 lint: venv
 	$(BIN)/ruff check .
 
+# Tile latency (ours vs raw rio-tiler) and throughput at 1/4/16 clients; see bench/README.md.
+bench: venv sample
+	$(BIN)/python bench/tiles.py
+
 test: apt venv lint
 	$(BIN)/pytest
 

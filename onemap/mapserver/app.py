@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.middleware.gzip import GZipMiddleware
@@ -28,6 +30,7 @@ from onemap.mapserver.rasters import (
     Catalogue,
     DatasetNotFound,
     raster_factory,
+    register_raster_errors,
     wmts_router,
 )
 from onemap.mapserver.stac import stac_router
@@ -50,6 +53,17 @@ def _not_found(request: Request, exc: Exception) -> JSONResponse:
                          if exc.args else "not found"}, status_code=404)
 
 
+def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's parameter errors as ``{"code", "detail"}`` with the offending parameters named."""
+    words = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+        words.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+    detail = "; ".join(words) or "invalid request"
+    return JSONResponse({"code": "InvalidParameter", "detail": detail,
+                         "errors": jsonable_encoder(exc.errors())}, status_code=422)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The map server for ``settings``; call once per process (pygeoapi config is global)."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
@@ -63,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
     add_exception_handlers(app, STATUS_CODES)
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors
 
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters

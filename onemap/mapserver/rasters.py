@@ -1,35 +1,54 @@
-"""Raster tiles by dataset id (titiler) and WMTS capabilities.
+"""Raster tiles by dataset id (titiler), the COG download, WMTS capabilities, and band-math
+errors answered in words.
 
 titiler's stock factory reads whatever ``url=`` names: any file or URL the server can reach.
 Here the only path dependency takes ``dataset_id`` from the URL *path*, looks it up in the
 catalogue and returns the COG's absolute path, so a request can name a dataset but never a file.
 Unknown ids, non-raster ids and ids that are not valid catalogue identifiers all answer 404.
+
+Band selections (``bidx``) and expressions are checked against the catalogued band count before
+rio-tiler opens the file, so "b5 on a 4-band scene" is a 400 naming the bands the raster has on
+every endpoint (TileJSON included, which would otherwise hand out tile URLs that all fail).
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import re
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import morecantile
-from fastapi import APIRouter, Path, Response
+import rasterio
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from rio_tiler.colormap import cmap as default_cmap
-from titiler.core.dependencies import create_colormap_dependency
+from rio_tiler.errors import InvalidExpression
+from rio_tiler.expression import get_expression_blocks, validate_expression
+from titiler.core.dependencies import BidxExprParams, create_colormap_dependency
+from titiler.core.errors import BadRequestError
 from titiler.core.factory import TilerFactory
 
 from onemap import catalog
 from onemap.catalog import ID_PATTERN, Entry
 from onemap.config import Settings
+from onemap.mapserver.defaults import colormap_dependency, is_image_request, render_dependency
 from onemap.mapserver.wmts import capabilities
 from onemap.styles import RASTER_STYLES, rio_colormap
 
 RASTER_PREFIX = "/raster/{dataset_id}"
 TMS = "WebMercatorQuad"
+BAND_NAME = re.compile(r"^b(\d+)$", re.IGNORECASE)
 
 
 class DatasetNotFound(LookupError):
     """A request named a dataset id the catalogue does not serve (→ 404)."""
+
+
+class BandMathError(BadRequestError):
+    """A band selection or expression the raster cannot satisfy (→ 400, in words)."""
 
 
 # Registered once per process: rio-tiler's registry is immutable, `register` returns a copy.
@@ -45,6 +64,7 @@ class Catalogue:
         self.settings = settings
         self._stamp: int | None = None
         self._entries: dict[str, Entry] = {}
+        self._counts: dict[str, int] = {}
 
     def entries(self) -> dict[str, Entry]:
         try:
@@ -53,22 +73,141 @@ class Catalogue:
             return {}
         if stamp != self._stamp:
             self._entries = catalog.load(self.settings)
+            self._counts = {}
             self._stamp = stamp
         return self._entries
 
-    def raster_path(self, dataset_id: str) -> str:
-        """Absolute path of a catalogued raster; DatasetNotFound for anything else."""
+    def dataset_file(self, dataset_id: str, kind: str) -> tuple[Entry, FilePath]:
+        """The entry and absolute file (or zarr folder) of a catalogued dataset of ``kind``;
+        DatasetNotFound for anything else, including an entry pointing outside the data dir."""
         if not ID_PATTERN.match(dataset_id):
             raise DatasetNotFound(dataset_id)
         entry = self.entries().get(dataset_id)
-        if entry is None or entry.kind != "raster":
+        if entry is None or entry.kind != kind:
             raise DatasetNotFound(dataset_id)
-        data_dir = self.settings.data_dir.resolve()
         path = entry.file(self.settings).resolve()
-        # Defence in depth: a catalogue entry must not point outside the data dir either.
-        if data_dir not in path.parents or not path.is_file():
+        if self.settings.data_dir.resolve() not in path.parents or not path.exists():
+            raise DatasetNotFound(dataset_id)
+        return entry, path
+
+    def raster_path(self, dataset_id: str) -> str:
+        """Absolute path of a catalogued raster's COG; DatasetNotFound for anything else."""
+        _, path = self.dataset_file(dataset_id, "raster")
+        if not path.is_file():
             raise DatasetNotFound(dataset_id)
         return str(path)
+
+    def band_count(self, dataset_id: str) -> int:
+        """Bands of a catalogued raster: from the entry, else read once from the file header."""
+        path = self.raster_path(dataset_id)
+        if dataset_id not in self._counts:
+            extra = self.entries()[dataset_id].extra or {}
+            count = extra.get("count") or len(extra.get("bands") or [])
+            if not count:
+                with rasterio.open(path) as src:
+                    count = src.count
+            self._counts[dataset_id] = int(count)
+        return self._counts[dataset_id]
+
+
+def _band_words(entry: Entry, count: int) -> str:
+    """'b1 (blue), b2 (green)…' — what a user may name, with the names they know."""
+    names = {}
+    for i, band in enumerate((entry.extra or {}).get("bands") or [], start=1):
+        if isinstance(band, dict):
+            label = band.get("description") or band.get("name") or ""
+            names[int(band.get("index", i))] = label if label != f"b{i}" else ""
+    return ", ".join(f"b{i}" + (f" ({names[i]})" if names.get(i) else "")
+                     for i in range(1, count + 1))
+
+
+def check_indexes(indexes: list[int], entry: Entry, count: int) -> None:
+    """Every band index must exist in the raster."""
+    for i in indexes:
+        if not 1 <= i <= count:
+            raise BandMathError(f"band index {i} out of range: raster {entry.id!r} has {count} "
+                                f"band{'s' if count > 1 else ''}: {_band_words(entry, count)}")
+
+
+def check_expression(expression: str, entry: Entry, count: int) -> None:
+    """Syntax, allowed functions, and band names ``b1..bN`` that exist in the raster."""
+    try:
+        validate_expression(expression)
+    except InvalidExpression as exc:
+        raise BandMathError(f"invalid expression {expression!r}: {exc}") from None
+    used: set[int] = set()
+    for block in get_expression_blocks(expression):
+        tree = ast.parse(block, mode="eval")
+        calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Name) or id(node) in calls:
+                continue
+            match = BAND_NAME.match(node.id)
+            if match is None:
+                raise BandMathError(
+                    f"invalid expression {expression!r}: unknown name {node.id!r}; name bands "
+                    f"b1..b{count} ({_band_words(entry, count)})")
+            used.add(int(match.group(1)))
+    if not used:
+        raise BandMathError(f"invalid expression {expression!r}: it names no band "
+                            f"(bands are {_band_words(entry, count)})")
+    missing = sorted(i for i in used if not 1 <= i <= count)
+    if missing:
+        raise BandMathError(
+            f"expression {expression!r} names {', '.join(f'b{i}' for i in missing)} but raster "
+            f"{entry.id!r} has {count} band{'s' if count > 1 else ''}: "
+            f"{_band_words(entry, count)}")
+
+
+def parse_bidx(values: list[str] | None) -> list[int] | None:
+    """``bidx=3&bidx=2`` (titiler's form) or ``bidx=3,2,1`` (our URLs) → [3, 2, 1]."""
+    if not values:
+        return None
+    out = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(int(part))
+            except ValueError:
+                raise BandMathError(f"bidx must be band numbers such as 1 or 3,2,1; "
+                                    f"got {value!r}") from None
+    return out or None
+
+
+def layer_params_dependency(cat: Catalogue):
+    """titiler's ``layer_dependency``: bidx/expression checked against the catalogued raster."""
+
+    def layer_params(
+        request: Request,
+        dataset_id: Annotated[str, Path(description="Catalogue id of a raster dataset")],
+        bidx: Annotated[list[str] | None, Query(
+            description="Band numbers, repeated (bidx=3&bidx=2) or comma-separated (3,2,1)",
+        )] = None,
+        expression: Annotated[str | None, Query(
+            description="Band math on b1..bN, e.g. (b4-b3)/(b4+b3); ';' separates outputs",
+        )] = None,
+    ) -> BidxExprParams:
+        indexes = parse_bidx(bidx)
+        if indexes is None and expression is None:
+            if not is_image_request(request):
+                return BidxExprParams()
+            cat.raster_path(dataset_id)  # DatasetNotFound before any lookup
+            entry = cat.entries()[dataset_id]
+            default = (entry.extra or {}).get("expression")
+            return BidxExprParams(indexes=None if default else default_bidx(entry),
+                                  expression=default or None)
+        count = cat.band_count(dataset_id)
+        entry = cat.entries()[dataset_id]
+        if indexes is not None:
+            check_indexes(indexes, entry, count)
+        if expression is not None:
+            check_expression(expression, entry, count)
+        return BidxExprParams(indexes=indexes, expression=expression)
+
+    return layer_params
 
 
 def _rescale(value: Any) -> str | None:
@@ -81,6 +220,26 @@ def _rescale(value: Any) -> str | None:
     return str(value)
 
 
+def default_bidx(entry: Entry) -> list[int] | None:
+    """The entry's band selection: its ``bidx``, else true colour from band names, else band 1
+    of a multi-band raster (a 2- or 4+-band PNG is not an image a viewer can show)."""
+    extra = entry.extra or {}
+    bidx = extra.get("bidx")
+    if isinstance(bidx, list) and bidx and all(isinstance(b, int) for b in bidx):
+        return bidx
+    bands = [b for b in extra.get("bands") or [] if isinstance(b, dict)]
+    count = int(extra.get("count") or len(bands) or 1)
+    if count == 1 or count == 3:
+        return None
+    names: dict[str, int] = {}
+    for i, band in enumerate(bands, start=1):
+        for key in ("name", "description"):
+            names.setdefault(str(band.get(key) or "").lower(), int(band.get("index", i)))
+    if all(c in names for c in ("red", "green", "blue")):
+        return [names["red"], names["green"], names["blue"]]
+    return [1]
+
+
 def render_params(entry: Entry) -> dict[str, str]:
     """Query parameters of the entry's default rendering (colormap, rescale, bands)."""
     extra = entry.extra or {}
@@ -91,10 +250,8 @@ def render_params(entry: Entry) -> dict[str, str]:
         params["rescale"] = _rescale(extra.get("rescale")) or ""
     if extra.get("expression"):
         params["expression"] = str(extra["expression"])
-    elif extra.get("bands"):
-        bands = extra["bands"] if isinstance(extra["bands"], list) else [extra["bands"]]
-        if all(isinstance(b, int) for b in bands):
-            params["bidx"] = ",".join(str(b) for b in bands)
+    elif bidx := default_bidx(entry):
+        params["bidx"] = ",".join(str(b) for b in bidx)
     return params
 
 
@@ -118,10 +275,32 @@ def wmts_router(cat: Catalogue) -> APIRouter:
         entry = cat.entries()[dataset_id]
         params = {k: v for k, v in render_params(entry).items()
                   if k not in ("tilesize", "tile_format")}
-        xml = capabilities(entry, cat.settings, tms_id, urlencode(params))
+        colormap = params.get("colormap_name")
+        legend = (f"{cat.settings.public_url}/api/legends/{colormap}.png"
+                  if colormap in COLORMAPS.list() else None)
+        xml = capabilities(entry, cat.settings, tms_id, urlencode(params), legend)
         return Response(xml, media_type="application/xml")
 
     return router
+
+
+def add_cog_download(router: APIRouter, cat: Catalogue) -> None:
+    """``GET|HEAD /cog.tif`` on the factory router: the catalogued COG itself, with HTTP Range,
+    so GDAL (``/vsicurl/``), QGIS and STAC clients read only the blocks they need."""
+
+    @router.api_route("/cog.tif", methods=["GET", "HEAD"], response_class=FileResponse,
+                      responses={200: {"content": {"image/tiff": {}}},
+                                 206: {"description": "The requested byte range"}},
+                      summary="Download the Cloud-Optimised GeoTIFF (HTTP Range supported)")
+    def cog_download(
+        dataset_id: Annotated[str, Path(description="Catalogue id of a raster dataset")],
+    ) -> FileResponse:
+        path = cat.raster_path(dataset_id)
+        # `Content-Encoding: identity` keeps the gzip middleware off: a compressed body would
+        # lose its Content-Length, and byte ranges are ranges of the file, not of a gzip stream.
+        return FileResponse(path, media_type="image/tiff; application=geotiff; "
+                            "profile=cloud-optimized", filename=f"{dataset_id}.tif",
+                            headers={"Content-Encoding": "identity"})
 
 
 def raster_factory(cat: Catalogue) -> TilerFactory:
@@ -132,6 +311,37 @@ def raster_factory(cat: Catalogue) -> TilerFactory:
     ) -> str:
         return cat.raster_path(dataset_id)
 
-    return TilerFactory(path_dependency=dataset_path, colormap_dependency=ColorMapParams,
-                        router_prefix=RASTER_PREFIX, add_viewer=False)
+    def entry_of(dataset_id: str) -> Entry:
+        cat.raster_path(dataset_id)
+        return cat.entries()[dataset_id]
 
+    factory = TilerFactory(path_dependency=dataset_path,
+                           colormap_dependency=colormap_dependency(COLORMAPS, entry_of),
+                           render_dependency=render_dependency(entry_of),
+                           layer_dependency=layer_params_dependency(cat),
+                           router_prefix=RASTER_PREFIX, add_viewer=False)
+    add_cog_download(factory.router, cat)
+    return factory
+
+
+def _error(code: str, status: int):
+    def handler(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"code": code, "detail": str(exc)}, status_code=status)
+    return handler
+
+
+def _band_index_error(request: Request, exc: Exception) -> JSONResponse:
+    """rasterio's IndexError for a band it lacks (a path our checks did not cover) is the
+    client's mistake; any other IndexError stays a server error."""
+    if "band index" in str(exc):
+        return JSONResponse({"code": "InvalidBand", "detail": str(exc)}, status_code=400)
+    return JSONResponse({"code": "InternalError", "detail": "internal error"}, status_code=500)
+
+
+def register_raster_errors(app: FastAPI) -> None:
+    """JSON ``{"code", "detail"}`` bodies for band-math and request errors of the raster routes
+    (call after titiler's ``add_exception_handlers`` so these take precedence)."""
+    app.add_exception_handler(BandMathError, _error("InvalidBandMath", 400))
+    app.add_exception_handler(InvalidExpression, _error("InvalidExpression", 400))
+    app.add_exception_handler(BadRequestError, _error("BadRequest", 400))
+    app.add_exception_handler(IndexError, _band_index_error)

@@ -17,8 +17,11 @@ from onemap.config import Settings
 MAX_ZOOM = 18
 
 
-def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str) -> str:
-    """The capabilities XML; ``query`` is the tile query string (colormap, rescale…)."""
+def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str,
+                 legend_url: str | None = None) -> str:
+    """The capabilities XML; ``query`` is the tile query string (colormap, rescale…);
+    ``legend_url`` (the colormap's ramp PNG) becomes the style's ``LegendURL``, which QGIS
+    shows in its layer tree."""
     tms = morecantile.tms.get(tms_id)
     bbox = entry.bbox or [-180.0, -85.0, 180.0, 85.0]
     tiles = (f"{settings.public_url}/raster/{entry.id}/tiles/{tms_id}/"
@@ -33,6 +36,8 @@ def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str) -> s
             f"<TileHeight>{m.tileHeight}</TileHeight><MatrixWidth>{m.matrixWidth}</MatrixWidth>"
             f"<MatrixHeight>{m.matrixHeight}</MatrixHeight></TileMatrix>")
     epsg = tms.rasterio_crs.to_epsg()
+    legend = (f'<LegendURL format="image/png" xlink:href={quoteattr(legend_url)} '
+              'width="256" height="20"/>' if legend_url else "")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Capabilities xmlns="http://www.opengis.net/wmts/1.0" xmlns:ows="http://www.opengis.net/ows/1.1"
  xmlns:xlink="http://www.w3.org/1999/xlink" version="1.0.0">
@@ -44,7 +49,7 @@ def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str) -> s
 <ows:WGS84BoundingBox><ows:LowerCorner>{bbox[0]} {bbox[1]}</ows:LowerCorner>
 <ows:UpperCorner>{bbox[2]} {bbox[3]}</ows:UpperCorner></ows:WGS84BoundingBox>
 <ows:Identifier>{escape(entry.id)}</ows:Identifier>
-<Style isDefault="true"><ows:Identifier>default</ows:Identifier></Style>
+<Style isDefault="true"><ows:Identifier>default</ows:Identifier>{legend}</Style>
 <Format>image/png</Format>
 <TileMatrixSetLink><TileMatrixSet>{escape(tms_id)}</TileMatrixSet></TileMatrixSetLink>
 <ResourceURL format="image/png" resourceType="tile" template={quoteattr(tiles)}/>

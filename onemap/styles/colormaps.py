@@ -34,6 +34,11 @@ RASTER_STYLES: dict[str, RasterStyle] = {s.name: s for s in [
     RasterStyle("onemap_pm25", "PM2.5 浓度", "PM2.5 concentration", 0, 250, (
         (0, "#00E400"), (35, "#FFFF00"), (75, "#FF7E00"), (115, "#FF0000"),
         (150, "#99004C"), (250, "#7E0023")), unit="µg/m³"),
+    # Diverging ramp for a difference of two NDVI rasters (later − earlier): browning red,
+    # no change pale, greening green; symmetric so 0 sits exactly in the middle.
+    RasterStyle("onemap_ndvi_change", "NDVI 变化", "NDVI change", -0.5, 0.5, (
+        (-0.5, "#A50026"), (-0.25, "#F46D43"), (-0.05, "#FEE08B"), (0.0, "#F7F7F7"),
+        (0.05, "#D9EF8B"), (0.25, "#66BD63"), (0.5, "#006837"))),
 ]}
 
 
@@ -60,3 +65,16 @@ def rio_colormap(name: str) -> dict[int, tuple[int, int, int, int]]:
 def legend_stops(name: str) -> list[tuple[float, str]]:
     """Stops for a continuous legend (value, colour)."""
     return list(RASTER_STYLES[name].stops)
+
+
+def sample_stops(cmap: dict[int, tuple[int, ...]], n: int = 11, vmin: float = 0.0,
+                 vmax: float = 1.0) -> list[tuple[float, str]]:
+    """``n`` evenly spaced (value, "#RRGGBB") stops of a 256-entry rio-tiler colormap, its
+    index range mapped onto [vmin, vmax] — a legend for colormaps that have no stops of their
+    own (rio-tiler's viridis, rdylgn…)."""
+    out = []
+    for k in range(n):
+        i = round(k * 255 / (n - 1))
+        r, g, b = cmap[i][:3]
+        out.append((vmin + k / (n - 1) * (vmax - vmin), f"#{r:02X}{g:02X}{b:02X}"))
+    return out

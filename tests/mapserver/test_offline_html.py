@@ -8,7 +8,6 @@ styled by Bootstrap and the items page draws its Leaflet map with markers. Leave
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,36 +16,17 @@ import requests
 
 from onemap.config import Settings
 from onemap.mapserver import offline
+from tests.browsing import Traffic, watch
 
 #: pygeoapi pages OneMap never serves (no EDR, vector-tile or STAC resources), which keep
 #: libraries that no PyPI package ships.
 UNSERVED = {"collections/edr/query.html", "collections/tiles/index.html"}
 
 
-@dataclass
-class Traffic:
-    console_errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    hosts: set[str] = field(default_factory=set)
-    urls: list[str] = field(default_factory=list)
-
-
 def _open(browser, url: str) -> tuple[object, Traffic]:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
-    t = Traffic()
-    page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
-    page.on("pageerror", lambda e: t.console_errors.append(str(e)))
-    page.on("requestfailed", lambda r: t.failed.append(f"{r.url} {r.failure}"))
-    page.on("response", lambda r: r.status >= 400 and t.failed.append(f"{r.status} {r.url}"))
-
-    def on_request(r) -> None:  # type: ignore[no-untyped-def]
-        t.urls.append(r.url)
-        parts = urlsplit(r.url)
-        if parts.scheme not in ("data", "blob"):
-            t.hosts.add(parts.hostname or "")
-
-    page.on("request", on_request)
+    t = watch(page)
     page.goto(url)
     page.wait_for_load_state("networkidle")
     return page, t

@@ -3,6 +3,10 @@ of its choosing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
 import numpy as np
 import pytest
 import rasterio
@@ -10,14 +14,22 @@ import requests
 from rasterio.io import MemoryFile
 
 from onemap.catalog import Entry
+from onemap.config import Settings
+from onemap.raster.ingest import add_raster
+from tests.raster.makers import scene_ndvi, write_scene
+from tests.server import run_server
+
+NDVI = "(b4-b3)/(b4+b3)"
 
 pytestmark = pytest.mark.server
 
 
 def _raster(raster_entries: list[Entry]) -> Entry:
-    if not raster_entries:
-        pytest.skip("no raster in the catalogue")
-    return raster_entries[0]
+    """A sample NDVI raster: single band, covering the whole region (the scene covers part)."""
+    ndvi = [e for e in raster_entries if e.id.startswith("ndvi_")]
+    if not ndvi:
+        pytest.fail("the sample catalogue has no NDVI raster")
+    return ndvi[-1]
 
 
 def test_api_rasters_and_tilejson(live_server: str, raster_entries: list[Entry]) -> None:
@@ -107,3 +119,114 @@ def test_dataset_id_cannot_escape(live_server: str, dataset_id: str) -> None:
         assert "root:" not in r.text
         if r.headers.get("content-type", "").startswith("application/json"):
             assert r.json()
+
+
+# --- COG download, band-math errors and multi-band rendering on a 4-band scene -------------
+
+@pytest.fixture(scope="module")
+def scene_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server on its own data dir holding a catalogued 4-band scene (blue, green, red,
+    nir) with the NDVI expression as default rendering, and a 4-band one without defaults."""
+    tmp = tmp_path_factory.mktemp("scene-server")
+    settings = Settings(data_dir=tmp / "data")
+    add_raster(write_scene(tmp / "scene.tif"), dataset_id="scene", title="scene",
+               expression=NDVI, colormap="onemap_ndvi", settings=settings)
+    add_raster(write_scene(tmp / "plain.tif"), dataset_id="plain", title="plain",
+               settings=settings)
+    with run_server(settings.data_dir) as base:
+        yield base
+
+
+SCENE_TILE = "tiles/WebMercatorQuad/9/422/208.png"  # over the vegetated left half
+BAD_BAND_MATH = [
+    ({"expression": "(b5-b3)/(b5+b3)"}, "b5"),
+    ({"expression": "(b4-b3)/(b4+b3"}, "syntax"),
+    ({"expression": "(nir-red)/(nir+red)"}, "nir"),
+    ({"expression": "__import__('os')"}, "expression"),
+    ({"bidx": "5"}, "band index 5"),
+    ({"bidx": "0"}, "band index 0"),
+    ({"bidx": "x"}, "bidx"),
+]
+
+
+@pytest.mark.parametrize(("params", "words"), BAD_BAND_MATH)
+@pytest.mark.parametrize("tail", [SCENE_TILE, "WebMercatorQuad/tilejson.json",
+                                  "point/117.1,31.9", "preview.png", "statistics"])
+def test_bad_band_math_is_a_400_in_words(scene_server: str, tail: str, params: dict,
+                                         words: str) -> None:
+    r = requests.get(f"{scene_server}/raster/scene/{tail}", params=params, timeout=60)
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and words in detail, detail
+    if "b5" in words or "index" in words:
+        assert "4 bands" in detail and "nir" in detail  # names the bands the raster has
+
+
+def test_band_math_errors_carry_a_code(scene_server: str) -> None:
+    """Needs ``register_raster_errors(app)`` in mapserver/app.py (the contract's error shape)."""
+    r = requests.get(f"{scene_server}/raster/scene/statistics", params={"expression": "b5"},
+                     timeout=60)
+    assert r.status_code == 400 and r.json().get("code") == "InvalidBandMath", r.text
+
+
+def test_ndvi_expression_and_bidx_render(scene_server: str) -> None:
+    r = requests.get(f"{scene_server}/raster/scene/point/117.1,31.9",
+                     params={"expression": NDVI}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["values"][0] == pytest.approx(scene_ndvi(True), rel=1e-6)
+    for params in ({"bidx": "3,2,1"}, [("bidx", "3"), ("bidx", "2"), ("bidx", "1")]):
+        r = requests.get(f"{scene_server}/raster/scene/point/117.1,31.9", params=params,
+                         timeout=30)
+        assert r.status_code == 200 and r.json()["values"] == [500, 700, 400], r.text
+    r = requests.get(f"{scene_server}/raster/scene/{SCENE_TILE}",
+                     params={"expression": NDVI, "rescale": "-0.2,1", "colormap_name":
+                             "onemap_ndvi"}, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text[:200]
+
+
+def _wmts_tile(base: str, dataset: str) -> tuple[str, bytes]:
+    xml = requests.get(f"{base}/raster/{dataset}/WebMercatorQuad/WMTSCapabilities.xml",
+                       timeout=30)
+    assert xml.status_code == 200, xml.text
+    root = ElementTree.fromstring(xml.content)
+    template = root.find(".//{http://www.opengis.net/wmts/1.0}ResourceURL").get("template")
+    url = (template.replace("{TileMatrix}", "9").replace("{TileCol}", "422")
+           .replace("{TileRow}", "208"))
+    r = requests.get(url, timeout=60)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text[:300]
+    return url, r.content
+
+
+@pytest.mark.parametrize("dataset", ["scene", "plain"])
+def test_wmts_of_multiband_rasters_renders_tiles(scene_server: str, dataset: str) -> None:
+    """The WMTS template carries a usable default: the expression, else a 3-band selection."""
+    url, png = _wmts_tile(scene_server, dataset)
+    assert ("expression=" in url) if dataset == "scene" else ("bidx=3%2C2%2C1" in url)
+    with MemoryFile(png) as mem, mem.open() as img:
+        data = img.read()
+    assert data.shape[0] in (2, 4) and (data[-1] > 0).mean() > 0.3  # the tile half-covers it
+
+
+def test_cog_download_serves_ranges(scene_server: str, tmp_path: Path) -> None:
+    url = f"{scene_server}/raster/scene/cog.tif"
+    head = requests.head(url, timeout=30)
+    assert head.status_code == 200 and head.headers["accept-ranges"] == "bytes"
+    size = int(head.headers["content-length"])
+    part = requests.get(url, headers={"Range": "bytes=0-15", "Accept-Encoding": "gzip"},
+                        timeout=30)
+    assert part.status_code == 206, part.status_code
+    assert part.headers["content-range"] == f"bytes 0-15/{size}"
+    assert part.content[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00") and len(part.content) == 16
+    full = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert full.status_code == 200 and len(full.content) == size
+    assert "gzip" not in full.headers.get("content-encoding", "")
+    assert 'filename="scene.tif"' in full.headers["content-disposition"]
+    (tmp_path / "dl.tif").write_bytes(full.content)
+    with rasterio.open(tmp_path / "dl.tif") as src:
+        assert src.count == 4 and src.crs.to_epsg() == 4490
+    for bad in ("nope", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd"):
+        r = requests.get(f"{scene_server}/raster/{bad}/cog.tif", timeout=30)
+        assert r.status_code == 404 and "root:" not in r.text
+    r = requests.get(url, params={"url": "/etc/passwd"}, headers={"Range": "bytes=0-3"},
+                     timeout=30)
+    assert r.content[:2] in (b"II", b"MM")

@@ -34,3 +34,22 @@ def test_legends_and_leaflet_styles_share_colours():
     rows = dict(legend("water_sections", "en"))
     assert rows["Class III"] == style["colors"]["III"]
     assert legend("air_stations")[0] == ("优", "#00E400")
+
+
+def test_ndvi_change_ramp_is_diverging_around_zero():
+    style = RASTER_STYLES["onemap_ndvi_change"]
+    assert style.vmin == -style.vmax
+    cmap = rio_colormap("onemap_ndvi_change")
+    r, g, b, _ = cmap[128]  # value ≈ 0: the pale middle
+    assert min(r, g, b) > 200
+    assert cmap[0][0] > cmap[0][1] and cmap[255][1] > cmap[255][0]  # red low, green high
+
+
+def test_sampled_stops_of_a_builtin_colormap():
+    from rio_tiler.colormap import cmap
+
+    from onemap.styles.colormaps import sample_stops
+
+    stops = sample_stops(cmap.get("viridis"), 5, vmin=-1, vmax=1)
+    assert [v for v, _ in stops] == [-1, -0.5, 0, 0.5, 1]
+    assert stops[0][1] == "#440154" and stops[-1][1] == "#FDE724"

@@ -1,0 +1,57 @@
+"""What the browser tests watch on a page: console errors, failed requests, hosts, tiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Traffic:
+    """Everything the page did that a test may object to."""
+
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=set)
+    #: Every requested URL, in order.
+    urls: list[str] = field(default_factory=list)
+    ok_tiles: list[str] = field(default_factory=list)
+    #: (url, content type) of every successful tile response, in order.
+    tile_types: list[tuple[str, str]] = field(default_factory=list)
+
+
+def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
+    """Start recording ``page``'s console errors and network traffic."""
+    t = Traffic()
+    page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
+    page.on("pageerror", lambda e: t.console_errors.append(str(e)))
+    page.on("requestfailed", lambda r: t.failed.append(f"{r.url} {r.failure}"))
+
+    def on_response(r) -> None:  # type: ignore[no-untyped-def]
+        if r.status >= 400:
+            t.failed.append(f"{r.status} {r.url}")
+        elif "/tiles/" in r.url:
+            t.ok_tiles.append(r.url)
+            t.tile_types.append((r.url, r.headers.get("content-type", "")))
+
+    page.on("response", on_response)
+
+    def on_request(r) -> None:  # type: ignore[no-untyped-def]
+        t.urls.append(r.url)
+        parts = urlsplit(r.url)
+        if parts.scheme not in ("data", "blob"):
+            t.hosts.add(parts.hostname or "")
+
+    page.on("request", on_request)
+    return t
+
+
+def wait_for_tile(page, traffic: Traffic, fragment: str, timeout_ms: int = 30_000) -> str:  # type: ignore[no-untyped-def]
+    """The first PNG tile (status 200) whose URL contains ``fragment``, waiting for it."""
+    for _ in range(timeout_ms // 100):
+        for url, ctype in traffic.tile_types:
+            if fragment in url and ctype.startswith("image/png"):
+                return url
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no PNG tile containing {fragment!r}; tiles seen: "
+                         f"{[u for u, _ in traffic.tile_types][-5:]}")
