@@ -1,23 +1,30 @@
 """``create_dash(settings)``: the Dash application the server mounts at "/".
 
-Only the layout and two small callbacks run in Python (which layers are on, which language);
-the data never passes through them: the browser fetches GeoJSON from the OGC API and tiles from
-titiler, and ``assets/onemap.js`` styles them. Everything is served from this origin
+Only the layout and a few small callbacks run in Python (which layers are on at which time step
+and opacity, which language, re-reading the raster list after an upload); the data never passes
+through them: the browser fetches GeoJSON from the OGC API and tiles from titiler,
+``assets/onemap.js`` styles them, ``assets/upload.js`` sends uploads straight to the server and
+``assets/rasters.js`` asks titiler for pixel values on click. Everything is served from this origin
 (``serve_locally``) so the page works on an isolated intranet.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import dash
-from dash import ALL, Input, Output, State, ctx, html
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
 
-from onemap.app.i18n import PAGE_TITLE, group_title, t
-from onemap.app.layers import layer_component
+from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
+from onemap.app.layers import layer_component, pane, raster_component
 from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
-from onemap.app.sources import base_path, load_sources
+from onemap.app.raster_list import DEFAULT_OPACITY, raster_options, raster_rows, step_text
+from onemap.app.rasters import step_of
+from onemap.app.sources import base_path, load_rasters, load_sources
+from onemap.app.upload import PLACEHOLDERS, register_upload_callbacks, render_options
 from onemap.config import Settings, get_settings
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -49,60 +56,230 @@ def _child_lang(children: list | None) -> str | None:
     return (props.get("hideout") or {}).get("lang")
 
 
-def _update_layers(values: list[list[str] | None], lang: str, specs: list[dict], config: dict,
-                   current: list[list | None]) -> tuple[list, list]:
-    """Pane children for every layer (``no_update`` where nothing changed) and the legend."""
+def _by_layer(entries: list[dict]) -> dict[str, object]:
+    """``{layer id: value}`` from a pattern-matching input list (``ctx.inputs_list[i]``)."""
+    return {e["id"]["layer"]: e.get("value") for e in entries}
+
+
+def _same_tiles(children: list | None, url: str, opacity: float) -> bool:
+    if not children or not isinstance(children[0], dict):
+        return False
+    props = children[0].get("props", {})
+    return props.get("url") == url and props.get("opacity") == opacity
+
+
+def update_layers(values: list[list[str] | None], lang: str, specs: list[dict], config: dict,
+                  panes: list[tuple[str, list | None]], raster_on: dict[str, object],
+                  times: dict[str, object], opacity: dict[str, object]
+                  ) -> tuple[list, list, dict]:
+    """Pane children per layer (``no_update`` where nothing changed), legend, clickable rasters.
+
+    ``panes`` is (layer id, current children) for every pane in the page; the raster dicts map
+    a raster layer id to its checklist value, time step and opacity (0–100).
+    """
     visible = {lid for group in values for lid in (group or [])}
+    visible |= {lid for v in raster_on.values() for lid in (v or [])}
     by_id = {s["id"]: s for s in specs}
-    panes = []
-    for out, children in zip(ctx.outputs_list[0], current, strict=True):
-        spec = by_id.get(out["id"]["layer"])
-        want = spec is not None and spec["id"] in visible
-        if not want:
-            panes.append([] if children else dash.no_update)
-        elif children and (spec["kind"] == "raster" or _child_lang(children) == lang):
-            panes.append(dash.no_update)
-        else:
-            panes.append([layer_component(spec, lang, config.get("tile_basemap", False))])
-    return panes, legend_panel(specs, visible, lang)
+    out, when, clickable = [], {}, []
+    for lid, children in panes:
+        spec = by_id.get(lid)
+        if spec is None or lid not in visible:
+            out.append([] if children else dash.no_update)
+            continue
+        if spec["kind"] != "raster":
+            same = children and _child_lang(children) == lang
+            out.append(dash.no_update if same else
+                       [layer_component(spec, lang, config.get("tile_basemap", False))])
+            continue
+        step = step_of(spec, times.get(lid))  # type: ignore[arg-type]
+        alpha = round(float(opacity.get(lid, DEFAULT_OPACITY) or 0)) / 100  # type: ignore[arg-type]
+        out.append(dash.no_update if _same_tiles(children, step["url"], alpha)
+                   else [raster_component(spec, step["url"], alpha)])
+        if spec.get("steps"):
+            when[lid] = step["label"]
+        clickable.append({"id": lid, "title": pick(spec["title"], spec["title_en"], lang),
+                          "when": step.get("label", ""), "dataset": step["dataset"],
+                          "point": step["point"], "bounds": spec.get("bounds"),
+                          "bands": spec.get("bands") or [], "unit": spec.get("unit") or "",
+                          "value_label": spec.get("value_label") or "", "z": spec["z"]})
+    clickable.sort(key=lambda r: -r["z"])
+    return out, legend_panel(specs, visible, lang, when), {"lang": lang, "rasters": clickable}
 
 
-def register_callbacks(app: dash.Dash) -> None:
-    """Wire the layer toggles and the language switch."""
+def register_callbacks(app: dash.Dash, settings: Settings) -> None:
+    """Wire the layer toggles, raster sliders, uploads and the language switch."""
 
     @app.callback(
         Output({"type": "om-pane", "layer": ALL}, "children"),
         Output("om-legend", "children"),
+        Output("om-visible-rasters", "data"),
         Input({"type": "om-group", "group": ALL}, "value"),
+        Input({"type": "om-raster-on", "layer": ALL}, "value"),
+        Input({"type": "om-time", "layer": ALL}, "value"),
+        Input({"type": "om-opacity", "layer": ALL}, "value"),
         Input("om-lang", "value"),
-        State("om-specs", "data"),
+        Input("om-specs", "data"),
         State("om-config", "data"),
         State({"type": "om-pane", "layer": ALL}, "children"),
     )
-    def toggle_layers(values, lang, specs, config, current):  # type: ignore[no-untyped-def]
-        return _update_layers(values, lang, specs or [], config or {}, current)
+    def toggle_layers(values, _on, _times, _opacity, lang, specs, config, current):  # type: ignore[no-untyped-def]
+        pane_ids = [o["id"]["layer"] for o in ctx.outputs_list[0]]
+        return update_layers(values, lang, specs or [], config or {},
+                             list(zip(pane_ids, current, strict=True)),
+                             _by_layer(ctx.inputs_list[1]), _by_layer(ctx.inputs_list[2]),
+                             _by_layer(ctx.inputs_list[3]))
+
+    @app.callback(
+        Output({"type": "om-time-label", "layer": MATCH}, "children"),
+        Input({"type": "om-time", "layer": MATCH}, "value"),
+        Input("om-lang", "value"),
+        State("om-specs", "data"),
+    )
+    def time_label(value, lang, specs):  # type: ignore[no-untyped-def]
+        lid = ctx.outputs_list["id"]["layer"]
+        spec = next((s for s in specs or [] if s["id"] == lid), None)
+        return step_text(spec, int(value or 0), lang) if spec else ""
+
+    @app.callback(
+        Output("om-specs", "data"),
+        Output("om-rs-list", "children"),
+        Output("om-raster-panes", "children"),
+        Output("om-map", "viewport"),
+        Input("om-uploaded", "data"),
+        State("om-specs", "data"),
+        State({"type": "om-raster-on", "layer": ALL}, "value"),
+        State({"type": "om-time", "layer": ALL}, "value"),
+        State({"type": "om-opacity", "layer": ALL}, "value"),
+        State("om-raster-panes", "children"),
+        State("om-lang", "value"),
+        prevent_initial_call=True,
+    )
+    def refresh_rasters(uploaded, specs, _on, _times, _opacity, panes, lang):  # type: ignore[no-untyped-def]
+        rasters, errors = load_rasters(settings)
+        if errors or not rasters:
+            raise PreventUpdate
+        new = (uploaded or {}).get("dataset")
+        specs, rows, panes = rebuild_rasters(
+            specs or [], [asdict(r) for r in rasters], new, panes or [], lang,
+            on=_by_layer(ctx.states_list[1]), times=_by_layer(ctx.states_list[2]),
+            opacity=_by_layer(ctx.states_list[3]))
+        return specs, rows, panes, upload_viewport(specs, new)
 
     @app.callback(
         Output({"type": "om-group", "group": ALL}, "options"),
         Output({"type": "om-group-title", "group": ALL}, "children"),
+        Output({"type": "om-raster-on", "layer": ALL}, "options"),
+        Output({"type": "om-text", "key": ALL}, "children"),
+        Output({"type": "om-play", "layer": ALL}, "title"),
         Output("om-title", "children"),
         Output("om-subtitle", "children"),
         Output("om-layers-heading", "children"),
         Output("om-messages", "children"),
+        Output("om-upload-render", "options"),
+        *[Output(i, "placeholder") for i in PLACEHOLDERS],
         Input("om-lang", "value"),
         State("om-specs", "data"),
         State("om-config", "data"),
+        State({"type": "om-play-timer", "layer": ALL}, "disabled"),
         prevent_initial_call=True,
     )
-    def switch_language(lang, specs, config):  # type: ignore[no-untyped-def]
+    def switch_language(lang, specs, config, timers_off):  # type: ignore[no-untyped-def]
         groups = [o["id"]["group"] for o in ctx.outputs_list[0]]
+        titled = [o["id"]["group"] for o in ctx.outputs_list[1]]
+        by_id = {s["id"]: s for s in specs or []}
+        rasters = [by_id.get(o["id"]["layer"]) for o in ctx.outputs_list[2]]
+        keys = [o["id"]["key"].split(":")[0] for o in ctx.outputs_list[3]]
         errors = (config or {}).get("errors") or []
         return (
             [group_options(specs or [], g, lang) for g in groups],
-            [group_title(g, lang) for g in groups],
+            [group_title(g, lang) for g in titled],
+            [raster_options(s, lang) if s else [] for s in rasters],
+            [t(k, lang) for k in keys],
+            [t("play" if off is not False else "pause", lang) for off in timers_off],
             t("app_title", lang), t("app_subtitle", lang), t("layers", lang),
             [html.Div(t(key, lang, error=err), className="om-error") for key, err in errors],
+            render_options(lang),
+            *[t(key, lang) for key in PLACEHOLDERS.values()],
         )
+
+    _register_clientside(app)
+
+
+def _register_clientside(app: dash.Dash) -> None:
+    """Browser-side callbacks: play/pause of series, pixel values on click, the upload form."""
+    app.clientside_callback(
+        ClientsideFunction("onemap_rasters", "togglePlay"),
+        Output({"type": "om-play-timer", "layer": MATCH}, "disabled"),
+        Output({"type": "om-play", "layer": MATCH}, "children"),
+        Output({"type": "om-play", "layer": MATCH}, "title", allow_duplicate=True),
+        Input({"type": "om-play", "layer": MATCH}, "n_clicks"),
+        State({"type": "om-play-timer", "layer": MATCH}, "disabled"),
+        State("om-lang", "value"),
+        State("om-strings", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("onemap_rasters", "nextStep"),
+        Output({"type": "om-time", "layer": MATCH}, "value"),
+        Input({"type": "om-play-timer", "layer": MATCH}, "n_intervals"),
+        State({"type": "om-time", "layer": MATCH}, "value"),
+        State({"type": "om-time", "layer": MATCH}, "max"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("onemap_rasters", "setVisible"),
+        Output("om-js-sink", "data"),
+        Input("om-visible-rasters", "data"),
+        State("om-strings", "data"),
+    )
+    register_upload_callbacks(app)
+
+
+def upload_viewport(specs: list[dict], dataset: str | None) -> dict | object:
+    """Show a freshly uploaded raster: the user wants to see it (no change if unknown).
+
+    Not animated: the view is final before the new tile layer is added, so no tile request of
+    an intermediate zoom is started and then cancelled.
+    """
+    summary = next((s for s in specs if s["kind"] == "raster" and dataset in s["datasets"]),
+                   None)
+    bounds = (summary or {}).get("bounds")
+    if not bounds or len(bounds) != 4:
+        return dash.no_update
+    minx, miny, maxx, maxy = bounds
+    return {"bounds": [[miny, minx], [maxy, maxx]], "transition": "fitBounds",
+            "options": {"animate": False, "padding": [40, 40]}}
+
+
+def rebuild_rasters(specs: list[dict], rasters: list[dict], new_dataset: str | None,
+                    panes: list, lang: str, *, on: dict[str, object], times: dict[str, object],
+                    opacity: dict[str, object]) -> tuple[list[dict], list, list]:
+    """Specs, raster rows and raster panes after an upload, keeping what the user had set.
+
+    The entry holding ``new_dataset`` is switched on at that step; existing panes keep their
+    drawn tiles (the toggle callback then only adds what is new).
+    """
+    old = {s["id"]: s for s in specs}
+    on_ids = {lid for v in on.values() for lid in (v or [])}
+    steps: dict[str, int] = {}
+    for spec in rasters:
+        prev = old.get(spec["id"])
+        if prev and len(prev.get("steps") or []) == len(spec["steps"]) and spec["id"] in times:
+            steps[spec["id"]] = int(times[spec["id"]] or 0)  # type: ignore[call-overload]
+        if new_dataset and new_dataset in spec["datasets"]:
+            on_ids.add(spec["id"])
+            for i, step in enumerate(spec["steps"]):
+                if step["dataset"] == new_dataset:
+                    steps[spec["id"]] = i
+    kept = {}
+    for p in panes:
+        pid = (p.get("props", {}).get("id") or {}) if isinstance(p, dict) else {}
+        if isinstance(pid, dict) and pid.get("layer"):
+            kept[pid["layer"]] = p
+    new_panes = [kept.get(s["id"]) or pane(s) for s in rasters]
+    opac = {k: int(v) for k, v in opacity.items() if v is not None}  # type: ignore[call-overload]
+    rows = raster_rows(rasters, lang, on=on_ids, steps=steps, opacity=opac)
+    return [s for s in specs if s["kind"] != "raster"] + rasters, rows, new_panes
 
 
 def create_dash(settings: Settings | None = None) -> dash.Dash:
@@ -121,8 +298,9 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
     app.index_string = INDEX
 
     def serve_layout():  # type: ignore[no-untyped-def]
-        return page(load_sources(settings), settings.basemap_url, settings.basemap_attribution)
+        return page(load_sources(settings), settings.basemap_url, settings.basemap_attribution,
+                    base_path(settings))
 
     app.layout = serve_layout
-    register_callbacks(app)
+    register_callbacks(app, settings)
     return app

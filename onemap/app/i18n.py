@@ -30,6 +30,41 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_data": "无数据",
         "features": "要素",
         "basemap": "在线底图",
+        "upload_heading": "遥感影像上传",
+        "upload_choose": "选择 GeoTIFF 文件…",
+        "upload_title": "标题",
+        "upload_title_ph": "例如：巢湖 GF-1 影像",
+        "upload_date": "日期",
+        "upload_date_ph": "YYYY-MM-DD",
+        "upload_bands": "波段名称（可选）",
+        "upload_bands_ph": "如 blue,green,red,nir",
+        "upload_series": "所属时间序列（可选）",
+        "upload_series_ph": "如 ndvi",
+        "upload_render": "显示方式",
+        "render_default": "默认",
+        "render_ndvi": "NDVI 波段运算",
+        "upload_token": "上传令牌",
+        "upload_start": "上传",
+        "upload_cancel": "取消",
+        "upload_uploading": "上传中 {pct}%（{done} / {total}）",
+        "upload_converting": "正在转换为 COG… {pct}%",
+        "upload_done": "完成：“{title}”已加入图层列表。",
+        "upload_failed": "上传失败：{detail}",
+        "upload_cancelled": "已取消上传。",
+        "upload_need_file": "请先选择一个 GeoTIFF 文件（.tif / .tiff）。",
+        "upload_need_token": "服务器要求上传令牌：请填写后重新上传。",
+        "upload_ndvi_bands": "NDVI 需要在波段名称中给出 red 和 nir，例如 blue,green,red,nir。",
+        "upload_network": "网络错误，未能连接到服务器。",
+        "upload_http": "服务器返回 HTTP {status}。",
+        "opacity": "不透明度",
+        "play": "播放",
+        "pause": "暂停",
+        "beijing_time": "北京时间",
+        "bands": "波段",
+        "rgb": "RGB 合成（红 / 绿 / 蓝）",
+        "pixel_loading": "正在读取像元值…",
+        "pixel_value": "值",
+        "pixel_error": "无法读取像元值",
     },
     "en": {
         "app_title": "Ecological Environment One Map",
@@ -46,6 +81,42 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_data": "No data",
         "features": "features",
         "basemap": "Online basemap",
+        "upload_heading": "Upload imagery",
+        "upload_choose": "Choose a GeoTIFF file…",
+        "upload_title": "Title",
+        "upload_title_ph": "e.g. Chaohu GF-1 scene",
+        "upload_date": "Date",
+        "upload_date_ph": "YYYY-MM-DD",
+        "upload_bands": "Band names (optional)",
+        "upload_bands_ph": "e.g. blue,green,red,nir",
+        "upload_series": "Time series (optional)",
+        "upload_series_ph": "e.g. ndvi",
+        "upload_render": "Rendering",
+        "render_default": "Default",
+        "render_ndvi": "NDVI band math",
+        "upload_token": "Upload token",
+        "upload_start": "Upload",
+        "upload_cancel": "Cancel",
+        "upload_uploading": "Uploading {pct}% ({done} of {total})",
+        "upload_converting": "Converting to COG… {pct}%",
+        "upload_done": "Done: “{title}” was added to the layer list.",
+        "upload_failed": "Upload failed: {detail}",
+        "upload_cancelled": "Upload cancelled.",
+        "upload_need_file": "Choose a GeoTIFF file (.tif / .tiff) first.",
+        "upload_need_token": "The server requires an upload token: enter it and upload again.",
+        "upload_ndvi_bands": "NDVI needs band names that include red and nir, e.g. "
+                             "blue,green,red,nir.",
+        "upload_network": "Network error: the server could not be reached.",
+        "upload_http": "The server answered HTTP {status}.",
+        "opacity": "Opacity",
+        "play": "Play",
+        "pause": "Pause",
+        "beijing_time": "Beijing time",
+        "bands": "Bands",
+        "rgb": "RGB composite (R / G / B)",
+        "pixel_loading": "Reading pixel values…",
+        "pixel_value": "Value",
+        "pixel_error": "Could not read the value",
     },
 }
 
@@ -88,6 +159,18 @@ def group_title(group: str, lang: str = DEFAULT_LANG) -> str:
     """The heading of a layer-list group."""
     zh, en = GROUPS.get(group, GROUPS["other"])
     return zh if lang == "zh" else en
+
+
+#: Strings the browser scripts format themselves (upload progress, pixel-value popups).
+JS_KEYS = ("upload_uploading", "upload_converting", "upload_done", "upload_failed",
+           "upload_cancelled", "upload_need_file", "upload_need_token", "upload_ndvi_bands",
+           "upload_network", "upload_http", "no_data", "pixel_loading", "pixel_value",
+           "pixel_error", "play", "pause")
+
+
+def js_strings() -> dict[str, dict[str, str]]:
+    """The :data:`JS_KEYS` strings in both languages, for a ``dcc.Store`` the scripts read."""
+    return {lang: {k: STRINGS[lang][k] for k in JS_KEYS} for lang in LANGS}
 
 
 def pick(zh: str, en: str, lang: str) -> str:

@@ -66,16 +66,21 @@ def _leaflet_bounds(bbox: list[float] | None) -> list[list[float]] | None:
     return [[miny, minx], [maxy, maxx]]
 
 
+def raster_component(spec: dict, url: str, opacity: float) -> dl.TileLayer:
+    """The titiler tile layer of a raster (or of the shown step of a series)."""
+    kw = {}
+    bounds = _leaflet_bounds(spec.get("bounds"))
+    if bounds:  # titiler answers 404 outside the raster; never ask for those tiles
+        kw["bounds"] = bounds
+    return dl.TileLayer(id=f"om-layer-{spec['id']}", url=url, pane=pane_name(spec["id"]),
+                        opacity=opacity, maxZoom=18, attribution="", **kw)
+
+
 def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
     """The component drawing ``spec`` (a :class:`~onemap.app.sources.LayerSpec` as a dict)."""
     pane = pane_name(spec["id"])
     if spec["kind"] == "raster":
-        kw = {}
-        bounds = _leaflet_bounds(spec.get("bounds"))
-        if bounds:  # titiler answers 404 outside the raster; never ask for those tiles
-            kw["bounds"] = bounds
-        return dl.TileLayer(id=f"om-layer-{spec['id']}", url=spec["url"], pane=pane,
-                            opacity=0.85, maxZoom=18, attribution="", **kw)
+        return raster_component(spec, spec["url"], 0.85)
     family = spec["family"]
     kw: dict = {}
     if spec.get("clustered"):

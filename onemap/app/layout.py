@@ -1,8 +1,10 @@
-"""The page: a full-window map, the grouped layer list on the left and the legend bottom right.
+"""The page: a full-window map, the grouped layer list (with the raster rows and the upload
+form) on the left and the legend bottom right.
 
 The layout is a function so the layer list is read from the server's catalogue on each page load
-(a layer imported a minute ago shows up on reload). No GeoJSON is embedded: the panes start empty
-and the toggle callback adds GeoJSON components whose ``url`` the browser fetches itself.
+(a layer imported a minute ago shows up on reload; a raster uploaded in the page shows up at
+once). No GeoJSON is embedded: the panes start empty and the toggle callback adds GeoJSON
+components whose ``url`` the browser fetches itself.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, pick, t
-from onemap.app.layers import basemap, pane
+from onemap.app.layers import basemap, fn, pane
+from onemap.app.raster_list import raster_rows
 from onemap.app.sources import Sources
+from onemap.app.upload import upload_panel
+
+#: The group whose rows are rasters (with sliders) rather than a plain checklist.
+RASTER_GROUP = "remote_sensing"
 
 CENTER = [31.6, 117.45]  # Chaohu basin (lat, lon)
 ZOOM = 9
@@ -24,9 +31,22 @@ def group_options(specs: list[dict], group: str, lang: str) -> list[dict]:
             for s in specs if s["group"] == group]
 
 
+def _raster_group(specs: list[dict], lang: str) -> html.Div:
+    """Always present, even when empty, so an uploaded raster has a place to appear."""
+    return html.Div([
+        html.Div(group_title(RASTER_GROUP, lang), id={"type": "om-group-title",
+                                                       "group": RASTER_GROUP},
+                 className="om-group-title"),
+        html.Div(raster_rows(specs, lang), id="om-rs-list", className="om-rs-list"),
+    ], className="om-group", **{"data-group": RASTER_GROUP})
+
+
 def _layer_list(specs: list[dict], lang: str) -> list:
     blocks = []
     for group in GROUPS:
+        if group == RASTER_GROUP:
+            blocks.append(_raster_group(specs, lang))
+            continue
         options = group_options(specs, group, lang)
         if not options:
             continue
@@ -49,14 +69,19 @@ def _messages(sources: Sources, lang: str) -> list:
     return out
 
 
-def page(sources: Sources, basemap_url: str, basemap_attribution: str) -> html.Div:
-    """The whole page for one page load."""
+def page(sources: Sources, basemap_url: str, basemap_attribution: str,
+         base: str = "/") -> html.Div:
+    """The whole page for one page load (``base``: the app's path as the browser sees it)."""
     lang = DEFAULT_LANG
     specs = sources.to_store()
     map_children: list = []
     if basemap_url:
         map_children.append(basemap(basemap_url, basemap_attribution))
-    map_children += [pane(s) for s in specs]
+    map_children += [pane(s) for s in specs if s["kind"] != "raster"]
+    # Raster panes live in their own group so an upload can rebuild them without touching
+    # the vector layers already drawn.
+    map_children.append(dl.LayerGroup([pane(s) for s in specs if s["kind"] == "raster"],
+                                      id="om-raster-panes"))
     map_children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     panel = html.Div([
         html.Div([
@@ -71,13 +96,19 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str) -> html.D
         html.Div(t("layers", lang), id="om-layers-heading", className="om-heading"),
         html.Div(_messages(sources, lang), id="om-messages"),
         html.Div(_layer_list(specs, lang), id="om-layer-list", className="om-layer-list"),
+        upload_panel(lang),
     ], id="om-panel", className="om-panel")
     return html.Div([
         dcc.Store(id="om-specs", data=specs),
         dcc.Store(id="om-config", data={"tile_basemap": bool(basemap_url),
-                                        "errors": sources.errors}),
+                                        "errors": sources.errors, "base": base}),
+        # What a click on the map asks pixel values of (written by the layer callback, read
+        # by assets/rasters.js through a clientside callback into om-js-sink).
+        dcc.Store(id="om-visible-rasters", data={"lang": lang, "rasters": []}),
+        dcc.Store(id="om-js-sink"),
         dl.MapContainer(id="om-map", center=CENTER, zoom=ZOOM, minZoom=4, maxZoom=18,
                         children=map_children, className="om-map",
+                        eventHandlers={"preclick": fn("rasterClick")},
                         style={"position": "absolute", "inset": 0}),
         panel,
         html.Div(id="om-legend", className="om-legend"),

@@ -37,28 +37,46 @@ def _rows(family: str, title: str, lang: str) -> list[html.Div]:
 
 
 def _ramp(spec: dict, lang: str) -> html.Div:
-    style = RASTER_STYLES.get(spec.get("colormap", ""))
-    if style is None:
-        return html.Div()
+    """A colour ramp between the rescale bounds, with the unit and what the value is."""
+    style = RASTER_STYLES.get(spec.get("colormap") or "")
+    if style is None:  # no colormap: the bands are drawn as they are (grey or RGB)
+        bands = spec.get("bands") or []
+        shown = [bands[i - 1] if 0 < i <= len(bands) else f"b{i}"
+                 for i in spec.get("bidx") or []] or bands
+        if len(shown) == 3:
+            return html.Div(f"{t('rgb', lang)}: {' / '.join(shown)}", className="om-legend-bands")
+        if not shown:
+            return html.Div()
+        return html.Div(f"{t('bands', lang)}: {', '.join(shown)}", className="om-legend-bands")
     stops = legend_stops(style.name)
     lo, hi = stops[0][0], stops[-1][0]
     css = ", ".join(f"{c} {100 * (v - lo) / (hi - lo):.0f}%" for v, c in stops)
     vmin, vmax = (spec.get("rescale") or [style.vmin, style.vmax])[:2]
-    unit = f" {style.unit}" if style.unit else ""
+    unit = spec.get("unit") or style.unit
+    what = spec.get("value_label") or pick(style.title, style.title_en, lang)
     return html.Div([
-        html.Div(className="om-ramp", style={"background": f"linear-gradient(to right, {css})"}),
-        html.Div([html.Span(f"{vmin:g}"), html.Span(f"{vmax:g}{unit}")],
+        html.Div(what, className="om-ramp-name"),
+        html.Div(className="om-ramp", style={"background": f"linear-gradient(to right, {css})"},
+                 **{"data-colormap": style.name}),
+        html.Div([html.Span(f"{vmin:g}"), html.Span(f"{vmax:g}{f' {unit}' if unit else ''}")],
                  className="om-ramp-labels"),
     ])
 
 
-def legend_panel(specs: list[dict], visible: set[str], lang: str) -> list:
-    """The legend box content: one block per visible layer with a legend, topmost first."""
+def legend_panel(specs: list[dict], visible: set[str], lang: str,
+                 when: dict[str, str] | None = None) -> list:
+    """The legend box content: one block per visible layer with a legend, topmost first.
+
+    ``when`` gives the date shown by a series (layer id → label), appended to its title.
+    """
+    when = when or {}
     blocks = []
     for spec in sorted(specs, key=lambda s: -s["z"]):
         if spec["id"] not in visible or spec["family"] in NO_LEGEND:
             continue
         title = pick(spec["title"], spec["title_en"], lang)
+        if when.get(spec["id"]):
+            title = f"{title} · {when[spec['id']]}"
         body = ([_ramp(spec, lang)] if spec["kind"] == "raster"
                 else _rows(spec["family"], title, lang))
         blocks.append(html.Div([html.Div(title, className="om-legend-title"), *body],

@@ -9,22 +9,20 @@ relative to the page, so the same page works behind a proxy at any public URL.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
 from onemap.app.i18n import FAMILY_GROUP
+from onemap.app.rasters import RASTER_Z, raster_entries
 from onemap.config import Settings
-from onemap.styles.colormaps import RASTER_STYLES
 
 TIMEOUT_S = 5.0
-#: TileJSON query parameters that the tile endpoint does not take (the URL says ``.png``).
-TILEJSON_ONLY = frozenset({"tile_format", "tilesize", "minzoom", "maxzoom"})
 
 #: Drawing order, bottom to top; each layer gets its own Leaflet pane at this z-index.
 Z_ORDER: dict[str, int] = {
     "admin_boundaries": 210, "water_bodies": 220, "rivers": 230,
-    "raster": 300,
+    "raster": RASTER_Z,
     "protected_areas": 410, "red_lines": 420, "water_source_zones": 430,
     "sensitive_receptors": 500, "pollution_sources": 510, "water_intakes": 520,
     "water_sections": 530, "air_stations": 540, "incidents": 550,
@@ -54,6 +52,18 @@ class LayerSpec:
     count: int = 0
     default_on: bool = False
     clustered: bool = False
+    # Rasters only: pixel-value URL template, unit, band names, band math, popup label, legend
+    # URL, the dataset ids drawn, and for a series its steps and the step shown first.
+    point: str = ""
+    unit: str = ""
+    bands: list[str] = field(default_factory=list)
+    expression: str = ""
+    value_label: str = ""
+    legend: str = ""
+    datasets: list[str] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    step: int = 0
+    bidx: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -104,29 +114,19 @@ def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:
     )
 
 
-def _raster(item: dict, prefix: str, index: int) -> LayerSpec:
-    """A titiler tile layer; colormap and rescale are taken from the server's tilejson URL."""
-    lid = item["id"]
-    query = {k: v for k, v in parse_qsl(urlsplit(item.get("tilejson") or "").query)
-             if k not in TILEJSON_ONLY}
-    colormap = query.get("colormap_name") or "onemap_ndvi"
-    style = RASTER_STYLES.get(colormap)
-    if "rescale" not in query and style is not None:
-        query["rescale"] = f"{style.vmin:g},{style.vmax:g}"
-    query.setdefault("colormap_name", colormap)
-    rescale = [float(v) for v in query["rescale"].split(",")] if query.get("rescale") else []
-    date = item.get("date") or ""
-    title = item.get("title") or lid
-    title_en = item.get("title_en") or ""
-    if date and str(date)[:7] not in title:  # some titles already name their date
-        title, title_en = f"{title}（{date}）", f"{title_en} ({date})" if title_en else ""
-    tiles = f"{prefix}raster/{lid}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
-    return LayerSpec(
-        id=lid, kind="raster", family="raster", title=title, title_en=title_en,
-        group="remote_sensing", z=Z_ORDER["raster"] + index,
-        url=f"{tiles}?{urlencode(query, safe=',')}", bounds=item.get("bounds"), colormap=colormap,
-        rescale=rescale,
-    )
+def raster_specs(doc: object) -> list[LayerSpec]:
+    """The raster and series entries of a ``/api/rasters`` answer, drawn in listing order."""
+    return [LayerSpec(kind="raster", family="raster", group="remote_sensing",
+                      z=Z_ORDER["raster"] + i, **entry)
+            for i, entry in enumerate(raster_entries(doc))]
+
+
+def load_rasters(settings: Settings) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
+    """Only the rasters (after an upload): the specs, or an error to show."""
+    try:
+        return raster_specs(_get_json(f"{internal_url(settings)}/api/rasters")), []
+    except (requests.RequestException, ValueError) as exc:
+        return [], [("rasters_error", _short(exc))]
 
 
 def load_sources(settings: Settings) -> Sources:
@@ -141,12 +141,9 @@ def load_sources(settings: Settings) -> Sources:
                 layers.append(_vector(item, prefix, settings))
     except (requests.RequestException, ValueError) as exc:
         errors.append(("catalog_error", _short(exc)))
-    try:
-        for i, item in enumerate(_items(_get_json(f"{base}/api/rasters"), "rasters")):
-            if item.get("id"):
-                layers.append(_raster(item, prefix, i))
-    except (requests.RequestException, ValueError) as exc:
-        errors.append(("rasters_error", _short(exc)))
+    rasters, raster_errors = load_rasters(settings)
+    layers += rasters
+    errors += raster_errors
     layers.sort(key=lambda layer: (layer.z, layer.id))
     return Sources(layers, errors)
 

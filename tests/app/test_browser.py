@@ -7,13 +7,14 @@ colours. Leaves ``test-artifacts/map.png`` for a person to look at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+import requests
 
+from onemap.app.rasters import raster_entries
 from onemap.styles.symbology import AQI_LEVELS
+from tests.browsing import watch as _watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -39,39 +40,6 @@ FREE_STATION = """() => {
     }
     return null;
 }"""
-
-
-@dataclass
-class Traffic:
-    """Everything the page did that a test may object to."""
-
-    console_errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    hosts: set[str] = field(default_factory=set)
-    ok_tiles: list[str] = field(default_factory=list)
-
-
-def _watch(page) -> Traffic:  # type: ignore[no-untyped-def]
-    t = Traffic()
-    page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
-    page.on("pageerror", lambda e: t.console_errors.append(str(e)))
-    page.on("requestfailed", lambda r: t.failed.append(f"{r.url} {r.failure}"))
-
-    def on_response(r) -> None:  # type: ignore[no-untyped-def]
-        if r.status >= 400:
-            t.failed.append(f"{r.status} {r.url}")
-        elif "/tiles/" in r.url:
-            t.ok_tiles.append(r.url)
-
-    page.on("response", on_response)
-
-    def on_request(r) -> None:  # type: ignore[no-untyped-def]
-        parts = urlsplit(r.url)
-        if parts.scheme not in ("data", "blob"):
-            t.hosts.add(parts.hostname or "")
-
-    page.on("request", on_request)
-    return t
 
 
 def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -108,8 +76,11 @@ def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # ty
         page.locator(f"#om-layer-list input[value='{lid}']").check()
         page.wait_for_function(f"() => ({COUNT_DRAWN})({lid!r}) > 0")
     page.wait_for_load_state("networkidle")
+    # A series' entry draws the tiles of the step it shows (e.g. /raster/ndvi_2025_10/tiles/).
+    tiles = {e["id"]: e["url"].split("{z}")[0]
+             for e in raster_entries(requests.get(live_server + "/api/rasters", timeout=10).json())}
     for lid in rasters:
-        assert any(f"/raster/{lid}/tiles/" in u for u in traffic.ok_tiles), f"no tile of {lid}"
+        assert any(tiles[lid] in u for u in traffic.ok_tiles), f"no tile of {lid}"
         assert page.evaluate(f"() => ({COUNT_DRAWN})({lid!r})") > 0
 
     # The legend explains the AQI colours (and the others that are on).
