@@ -31,6 +31,8 @@ from onemap import catalog
 from onemap.config import Settings, get_settings
 from onemap.raster.validate import check_source, known_colormap
 
+#: GDAL block cache during conversion, in MB.
+CONVERT_CACHE_MB = 512
 #: Largest side of the overview read to guess a display range (a few hundred KB at most).
 STATS_SIZE = 512
 
@@ -69,7 +71,10 @@ def _translate(src_path: Path, tmp: Path, *, web_optimized: bool, resampling: st
     profile = cog_profiles.get("deflate")
     profile.update(blockxsize=512, blockysize=512)
     tms = morecantile.tms.get("WebMercatorQuad") if web_optimized else None
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True):
+    # GDAL's block cache defaults to 5 % of RAM and would hold a whole 1 GB scene; 512 MB keeps
+    # the conversion's memory bounded (1.15 GB scene: 2.4 GB → 0.36 GB peak; 34 s → 90 s).
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True,
+                      GDAL_CACHEMAX=CONVERT_CACHE_MB):
         cog_translate(str(src_path), str(tmp), profile, overview_resampling=resampling,
                       tms=tms, in_memory=False, quiet=True, use_cog_driver=False)
 
@@ -222,6 +227,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
             extra=extra)
         if check is not None:
             check()
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the COG from a server user
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -58,6 +58,7 @@ def test_rasters_become_valid_catalogued_cogs(tmp_path: Path, dtype: str, crs: s
     assert entry.path == "rasters/dem.tif"
     path = entry.file(settings)
     assert cog_validate(str(path), quiet=True)[0]
+    assert path.stat().st_mode & 0o777 == 0o644, "the server user must be able to read the COG"
     with rasterio.open(path) as cog:
         assert cog.dtypes[0] == dtype and cog.crs.to_string() == crs
         assert cog.nodata == nodata
