@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from affine import Affine
 from rasterio import features
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, shape
@@ -178,16 +179,20 @@ def _lake() -> Polygon:
     return shapely.make_valid(lake).buffer(0)
 
 
-def _counties(outline: Polygon) -> list[tuple[str, str, Polygon]]:
-    """County cells: a noisy weighted Voronoi diagram, rasterised, polygonised and then
-    simplified as a coverage so neighbours keep sharing exact borders (no gaps or overlaps)."""
-    res = 0.004
+def pixel_grid(res: float) -> tuple[Affine, int, int, np.ndarray, np.ndarray]:
+    """A north-up lon/lat grid over BBOX: transform, width, height, pixel-centre lon and lat."""
     x0, y0, x1, y1 = BBOX
     w, h = int(round((x1 - x0) / res)), int(round((y1 - y0) / res))
-    transform = from_origin(x0, y1, res, res)
     lon = x0 + (np.arange(w) + 0.5) * res
     lat = y1 - (np.arange(h) + 0.5) * res
     glon, glat = np.meshgrid(lon, lat)
+    return from_origin(x0, y1, res, res), w, h, glon, glat
+
+
+def _counties(outline: Polygon) -> list[tuple[str, str, Polygon]]:
+    """County cells: a noisy weighted Voronoi diagram, rasterised, polygonised and then
+    simplified as a coverage so neighbours keep sharing exact borders (no gaps or overlaps)."""
+    transform, w, h, glon, glat = pixel_grid(0.004)
     noise = SineField(rng("counties"), 10, (10, 40))(glon, glat)
     kx = km_per_deg_lon(31.5)
     cost = np.stack([np.hypot((glon - sx) * kx, (glat - sy) * KM_PER_DEG_LAT) / wt

@@ -29,6 +29,7 @@ from onemap.data.geography import (
     SineField,
     blob,
     km_per_deg_lon,
+    pixel_grid,
     rng,
 )
 
@@ -39,13 +40,7 @@ HILLS = ((117.02, 31.74, 4.0), (117.17, 31.845, 2.0), (117.22, 31.15, 5.0), (117
 
 
 def grid() -> tuple[rasterio.Affine, int, int, np.ndarray, np.ndarray]:
-    x0, y0, x1, y1 = BBOX
-    w, h = int(round((x1 - x0) / RES)), int(round((y1 - y0) / RES))
-    transform = from_origin(x0, y1, RES, RES)
-    lon = x0 + (np.arange(w) + 0.5) * RES
-    lat = y1 - (np.arange(h) + 0.5) * RES
-    glon, glat = np.meshgrid(lon, lat)
-    return transform, w, h, glon, glat
+    return pixel_grid(RES)
 
 
 def _dist_km(glon: np.ndarray, glat: np.ndarray, x: float, y: float) -> np.ndarray:
