@@ -16,6 +16,9 @@ class Traffic:
     #: Every requested URL, in order.
     urls: list[str] = field(default_factory=list)
     ok_tiles: list[str] = field(default_factory=list)
+    #: Tile requests the page itself cancelled (Leaflet aborts pending tiles
+    #: when a layer's URL changes or it is removed); not a failure.
+    aborted_tiles: list[str] = field(default_factory=list)
     #: (url, content type) of every successful tile response, in order.
     tile_types: list[tuple[str, str]] = field(default_factory=list)
 
@@ -25,7 +28,14 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     t = Traffic()
     page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
     page.on("pageerror", lambda e: t.console_errors.append(str(e)))
-    page.on("requestfailed", lambda r: t.failed.append(f"{r.url} {r.failure}"))
+
+    def on_failed(r) -> None:  # type: ignore[no-untyped-def]
+        if "/tiles/" in r.url and r.failure == "net::ERR_ABORTED":
+            t.aborted_tiles.append(r.url)
+        else:
+            t.failed.append(f"{r.url} {r.failure}")
+
+    page.on("requestfailed", on_failed)
 
     def on_response(r) -> None:  # type: ignore[no-untyped-def]
         if r.status >= 400:
