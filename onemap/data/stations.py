@@ -157,6 +157,9 @@ def air_hourly(stations: pd.DataFrame) -> pd.DataFrame:
     void = flag == "M"
     for k in rounded:
         rounded[k] = np.where(void, np.nan, rounded[k])
+    ws, wd = _wind(stations, r)
+    rounded["ws"] = np.where(void, np.nan, np.round(ws, 1))
+    rounded["wd"] = np.where(void, np.nan, np.round(wd, 0) % 360)
     idx = np.nonzero(present)
     df = pd.DataFrame({
         "station_id": stations.station_id.to_numpy()[idx[0]],
@@ -165,6 +168,29 @@ def air_hourly(stations: pd.DataFrame) -> pd.DataFrame:
         "flag": flag[idx],
     })
     return df
+
+
+def _wind(stations: pd.DataFrame, r: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly wind speed (m/s) and direction (degrees the wind blows *from*) per station.
+
+    Hefei's monsoon: north-easterlies in winter, south-easterlies in summer, synoptic swings
+    of a few days, a diurnal cycle (windier afternoons) and stagnation during haze episodes,
+    which is why the haze builds up. Its own random stream keeps the pollutant values of
+    earlier releases unchanged.
+    """
+    gen = rng("air_wind")
+    n, s = len(HOURS), len(stations)
+    doy = HOURS.day_of_year.to_numpy()
+    summer = np.cos(2 * np.pi * (doy - 196) / 365)  # +1 mid-July
+    veer = 40 * np.repeat(_ar1(gen, 365, 0.6), 24)[:n] + 15 * _ar1(gen, n, 0.95)
+    direction = 45 + 52 * (1 + summer) + veer  # 45° NE in winter, ≈150° SSE in summer
+    gust = np.exp(0.3 * np.repeat(_ar1(gen, 365, 0.7), 24)[:n])
+    diurnal = 1 + 0.3 * np.sin(np.pi * (r["hour"] - 8) / 12).clip(0, None)
+    speed = 2.6 * gust * diurnal * np.exp(-1.2 * r["haze"])
+    urban = stations.urban.to_numpy()[:, None]
+    ws = speed * (1.1 - 0.3 * urban) * np.exp(0.15 * _ar1(gen, n, 0.8, (s,)))
+    wd = direction + gen.normal(0, 8, (s, 1)) + 12 * _ar1(gen, n, 0.7, (s,))
+    return np.clip(ws, 0.2, None), wd
 
 
 #: Sections: (code suffix, name, reach id or None for the lake, fraction along the reach,

@@ -102,6 +102,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         _conc("no2", "NO₂", "NO₂", "µg/m³", "NO2"),
         _conc("co", "CO", "CO", "mg/m³", "CO", maximum=200),
         _conc("o3", "O₃", "O₃", "µg/m³", "O3"),
+        # Meteorology reported with the pollutants (气象参数): speed and the direction the
+        # wind blows from, degrees clockwise from north.
+        F("ws", "float", "风速", "Wind speed", "风速", "WS", "wind_speed", minimum=0, maximum=75,
+          unit="m/s"),
+        F("wd", "float", "风向", "Wind direction", "风向", "WD", "wind_direction", minimum=0,
+          maximum=360, unit="°"),
         # HJ 212-2017 data flags: N normal, F stopped, M maintenance, S manual, D fault,
         # C calibration, T over range, B communication failure.
         F("flag", "str", "数据标识", "QC flag", "数据标识", "标记", "qc_flag", required=True,
