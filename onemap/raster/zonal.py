@@ -57,7 +57,7 @@ def _summarise(values: np.ndarray, total: int, percentiles: Sequence[float]) -> 
             float(values.std()), float(qs[0]), *(float(q) for q in qs[1:])]
 
 
-def _window(src: rasterio.DatasetReader, bounds: tuple[float, ...]) -> Window | None:
+def window_for_bounds(src: rasterio.DatasetReader, bounds: tuple[float, ...]) -> Window | None:
     """The raster window under ``bounds`` (rounded out to whole pixels), None if disjoint."""
     left, bottom, right, top = src.bounds
     if bounds[0] >= right or bounds[2] <= left or bounds[1] >= top or bounds[3] <= bottom:
@@ -122,7 +122,7 @@ def _polygon_stats(src: rasterio.DatasetReader, geom, indexes: list[int], blocks
     empty = [0, math.nan, *[math.nan] * (len(STATS) - 2 + len(percentiles))]
     if geom is None or geom.is_empty:
         return empty * n_out
-    win = _window(src, geom.bounds)
+    win = window_for_bounds(src, geom.bounds)
     if win is None:
         return empty * n_out
     transform = src.window_transform(win)
