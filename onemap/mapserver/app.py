@@ -33,6 +33,7 @@ from onemap.mapserver.rasters import (
     register_raster_errors,
     wmts_router,
 )
+from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
 from onemap.mapserver.zonal import zonal_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
+    app.include_router(report_router(settings))  # /api/reports/{id}.html|.geojson (processes)
     app.include_router(stac_router(cat))  # /stac
     app.include_router(wmts_router(cat))
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}

@@ -28,6 +28,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from onemap.mapserver.offline import write_templates
+from onemap.mapserver.processing import MANAGER, process_resources
 from onemap.mapserver.views import materialise
 
 #: Mount path of pygeoapi inside the OneMap app; part of every pygeoapi link.
@@ -106,6 +107,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
     views = materialise(entries, settings)
     resources = {e.id: collection(e, settings, views.get(e.id)) for e in entries.values()
                  if e.kind in ("vector", "table") and e.file(settings).exists()}
+    resources.update(process_resources(settings))  # OGC API Processes (ids have a hyphen)
     return {
         "server": {
             "bind": {"host": settings.host, "port": settings.port},
@@ -120,7 +122,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "templates": {"path": str(settings.runtime_dir / "templates")},
             "map": {"url": settings.basemap_url or BLANK_TILE,
                     "attribution": settings.basemap_attribution or "OneMap"},
-            "manager": {"name": "TinyDB", "connection": str(settings.runtime_dir / "jobs.db"),
+            "manager": {"name": MANAGER, "connection": str(settings.runtime_dir / "jobs.db"),
                         "output_dir": str(settings.runtime_dir / "jobs")},
         },
         "logging": {"level": "ERROR"},
@@ -201,6 +203,8 @@ class RejectUnknownParams:
 def _queryables(config: dict[str, Any]) -> dict[str, set[str]]:
     out = {}
     for cid, res in config["resources"].items():
+        if res.get("type") != "collection":
+            continue
         prov = res["providers"][0]
         names = set(pyogrio.read_info(prov["data"], layer=prov["options"]["table"])["fields"])
         out[cid] = {str(n) for n in names} | {prov["id_field"]}
