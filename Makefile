@@ -39,9 +39,11 @@ run: apt venv sample
 lint: venv
 	$(BIN)/ruff check .
 
-# Tile latency (ours vs raw rio-tiler) and throughput at 1/4/16 clients; see bench/README.md.
+# Tile latency (ours vs raw rio-tiler) and throughput at 1/4/16 clients, then a year of hourly
+# PM2.5 surfaces out of core vs in memory; see bench/README.md.
 bench: venv sample
 	$(BIN)/python bench/tiles.py
+	$(BIN)/python bench/haze_year.py
 
 test: apt venv lint
 	$(BIN)/pytest
