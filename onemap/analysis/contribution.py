@@ -190,7 +190,9 @@ def upwind_sources(station: pd.Series, sources: gpd.GeoDataFrame, hourly: pd.Dat
         "station_id": sid, "pollutant": pollutant, "start": t0.isoformat(),
         "end": t1.isoformat(), "valid_hours": int(len(rows)),
         "calm_share": round(float((rows["ws"] < CALM_M_S).mean()), 4),
-        "prevailing_from": rose.loc[rose["hours"].idxmax(), "sector"],
+        # None when every hour was calm: no direction prevailed
+        "prevailing_from": rose.loc[rose["hours"].idxmax(), "sector"]
+        if rose["hours"].sum() else None,
         "mean_wind_m_s": round(float(rows["ws"].mean()), 2),
         "n_sources": int(len(table)), "n_upwind_sources": int((table["upwind_hours"] > 0).sum()),
         "top_sources": [{"source_id": r.source_id, "name": r.name,

@@ -17,7 +17,7 @@ The store is written under a temporary name next to ``out`` and renamed when com
 failed or cancelled run never leaves a partial cube where a complete one is expected.
 
 Hours where fewer than 3 stations have a valid value are NaN grids (a gap, not an error: one
-analyser outage must not stop a year's run); ``n_stations`` per hour says which.
+analyser outage must not stop a year's run); a span with no valid hour at all is NoData.
 Times: the cube's ``time`` coordinate is UTC (as the catalogue's cubes are); each step is the
 hour label of the network (the hour's end, Beijing time) converted to UTC.
 """
@@ -168,10 +168,13 @@ def surface_series(stations: gpd.GeoDataFrame, hourly: HourlySource, start: Any,
         if valid == 0:
             raise NoData("start", f"no hour between {start} and {end} has {MIN_STATIONS} or "
                          "more stations with a valid value")
-        if out.exists():
-            shutil.rmtree(out)
         os.chmod(tmp, 0o755)
+        old = out.with_name(f".{out.name}.old.{os.getpid()}") if out.exists() else None
+        if old is not None:  # move the previous store aside, never delete it first
+            os.replace(out, old)
         os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -80,8 +80,9 @@ def region_grid(region: gpd.GeoDataFrame, res_deg: float = 0.01) -> Grid:
     if region is None or region.empty:
         raise InvalidInput("region", "the region layer (admin_boundaries) is empty")
     minx, miny, maxx, maxy = region.to_crs(4326).total_bounds
-    x0, y0 = math.floor(minx / res_deg) * res_deg, math.floor(miny / res_deg) * res_deg
-    x1, y1 = math.ceil(maxx / res_deg) * res_deg, math.ceil(maxy / res_deg) * res_deg
+    # 30.92 / 0.01 is 3091.9999…: nudge before rounding so an edge on the grid stays on it
+    x0, y0 = (math.floor(v / res_deg + 1e-9) * res_deg for v in (minx, miny))
+    x1, y1 = (math.ceil(v / res_deg - 1e-9) * res_deg for v in (maxx, maxy))
     width, height = round((x1 - x0) / res_deg), round((y1 - y0) / res_deg)
     return Grid((round(x0, 9), round(y0, 9), round(x0 + width * res_deg, 9),
                  round(y0 + height * res_deg, 9)), float(res_deg), int(width), int(height))

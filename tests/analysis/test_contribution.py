@@ -95,3 +95,10 @@ def test_a_sample_haze_episode(sample_settings):
     gj = res.to_geojson()
     assert gj["features"][0]["properties"]["role"] == "station"
     assert len(gj["features"]) == len(res.sources) + 1
+
+
+def test_all_calm_hours_have_no_prevailing_direction():
+    res = upwind_sources(_station(), _sources(), _hours([0.0, 90.0], [0.2, 0.4]),
+                         "2025-01-10", "2025-01-10")
+    assert res.summary["prevailing_from"] is None and res.summary["calm_share"] == 1.0
+    assert (res.sources["upwind_hours"] == 0).all()

@@ -61,6 +61,9 @@ def test_grid_snaps_outward_and_masks_outside_the_region():
     region = gpd.GeoDataFrame(geometry=[box(117.003, 31.004, 117.098, 31.052)], crs=4326)
     g = S.region_grid(region, 0.01)
     assert g.bounds == (117.0, 31.0, 117.1, 31.06) and (g.width, g.height) == (10, 6)
+    # an edge already on the grid stays there (30.92 / 0.01 is 3091.999… in floating point)
+    on = S.region_grid(gpd.GeoDataFrame(geometry=[box(116.72, 30.92, 118.18, 32.18)], crs=4326))
+    assert on.bounds == (116.72, 30.92, 118.18, 32.18) and (on.width, on.height) == (146, 126)
     outside = S.region_mask(g, region)
     assert outside[0].all() and not outside[1:].any()  # the top row's centres lie at 31.055
 
