@@ -19,13 +19,14 @@ from owslib.ogcapi.processes import Processes
 
 from onemap import catalog
 from onemap.analysis import haze
+from onemap.analysis.standards import aqi
 from onemap.config import Settings
 from onemap.layers.store import read_layer
 
 pytestmark = pytest.mark.server
 TMS = morecantile.tms.get("WebMercatorQuad")
-IDS = {"aqi-daily", "upwind-sources", "incident-assessment", "ecology-change", "pm25-surface",
-       "pm25-surface-series"}
+IDS = {"aqi-hourly", "aqi-daily", "upwind-sources", "incident-assessment", "ecology-change",
+       "pm25-surface", "pm25-surface-series"}
 HOUR = "2025-01-24T20:00:00+08:00"
 INSIDE = {"lon": 117.25, "lat": 31.85}
 
@@ -110,6 +111,24 @@ def test_processes_listed_and_described(live_server: str) -> None:
     assert zh["title"] == "日空气质量指数与污染过程"
     assert en["title"] == "Daily AQI and pollution episodes"
     assert en["inputs"]["threshold"]["schema"]["default"] == 100
+
+
+def test_aqi_hourly_is_hj633_of_the_valid_hour(live_server: str,
+                                               sample_settings: Settings) -> None:
+    out = run_sync(live_server, "aqi-hourly", {"time": HOUR})
+    assert roles(out["stations"]) == {"station_hour": {"Point"}}
+    props = {f["properties"]["station_id"]: f["properties"] for f in out["stations"]["features"]}
+    hourly = read_layer("air_hourly", sample_settings,
+                        where="time >= '2025-01-24T12:00:00' AND time < '2025-01-24T12:00:01'")
+    valid = hourly[hourly["flag"] == "N"].reset_index(drop=True)
+    assert set(props) == set(valid["station_id"])
+    direct = valid.join(aqi.hourly_aqi(valid)).set_index("station_id")
+    for sid, p in props.items():
+        assert p["aqi"] == direct.loc[sid, "aqi"] and p["aqi_level"] == direct.loc[sid,
+                                                                                  "aqi_level"]
+        assert p["primary_pollutant"] == direct.loc[sid, "primary_pollutant"]
+    assert out["summary"]["max_aqi"] == max(p["aqi"] for p in props.values())
+    assert sum(out["summary"]["stations_by_level"].values()) == len(props)
 
 
 def test_aqi_daily_sync_matches_the_analysis(live_server: str,
@@ -251,6 +270,8 @@ BAD = [
     ("incident-assessment", {**INSIDE, "time": HOUR, "medium": "water", "pollutant": "cl2",
                              "amount_kg": 10}, "InvalidParameterValue", "pollutant"),
     ("aqi-daily", {"start": "2024-03-01", "end": "2024-03-02"}, "NoData", "start"),
+    ("aqi-hourly", {"time": "2024-03-01T10:00:00+08:00"}, "NoData", "time"),
+    ("aqi-hourly", {"time": "2025-01-24T20:30:00+08:00"}, "InvalidParameterValue", "time"),
     ("pm25-surface", {"time": "2026-05-01T10:00:00+08:00"}, "NoData", "time"),
     ("incident-assessment", {**INSIDE, "time": HOUR, "medium": "air", "pollutant": "cl2"},
      "MissingParameterValue", "amount_kg"),

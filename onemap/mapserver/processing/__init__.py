@@ -15,6 +15,7 @@ from onemap.config import Settings
 MANAGER = "onemap.mapserver.processing.manager.OneMapManager"
 #: process id -> processor class (dotted path, as pygeoapi loads it).
 PROCESSES: dict[str, str] = {
+    "aqi-hourly": "onemap.mapserver.processing.air.AqiHourlyProcessor",
     "aqi-daily": "onemap.mapserver.processing.air.AqiDailyProcessor",
     "upwind-sources": "onemap.mapserver.processing.air.UpwindSourcesProcessor",
     "incident-assessment": "onemap.mapserver.processing.emergency.IncidentAssessmentProcessor",

@@ -1,5 +1,6 @@
-"""Air-quality processes: ``aqi-daily`` (HJ 633/663 daily AQI and pollution episodes) and
-``upwind-sources`` (which permitted sources lay upwind of a station during an episode).
+"""Air-quality processes: ``aqi-hourly`` (HJ 633 real-time AQI of every station at an hour),
+``aqi-daily`` (HJ 633/663 daily AQI and pollution episodes) and ``upwind-sources`` (which
+permitted sources lay upwind of a station during an episode).
 
 Both read only the hours they need from ``air_hourly`` (a SQL time filter) and check, before a
 job exists, that the stations are known and that the period has valid hours, so "no data for
@@ -15,6 +16,7 @@ import pandas as pd
 
 from onemap.analysis import contribution, haze
 from onemap.analysis.errors import InvalidInput, NoData
+from onemap.analysis.standards import aqi as aqi_std
 from onemap.layers.store import read_layer
 from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import (
@@ -140,6 +142,80 @@ class AqiDailyProcessor(OneMapProcessor):
         }
         return {"station_daily": collection(day_feats), "regional_daily": records(regional),
                 "episodes": collection(ep_feats), "summary": summary}
+
+
+@dataclass(frozen=True)
+class HourInputs:
+    time: pd.Timestamp
+    station_ids: tuple[str, ...] | None
+
+
+class AqiHourlyProcessor(OneMapProcessor):
+    """Real-time AQI of every station at one hour: the layer a time slider colours."""
+
+    PROCESS_ID = "aqi-hourly"
+    TITLE = i18n("小时空气质量指数", "Hourly AQI")
+    DESCRIPTION = i18n(
+        "按 HJ 633-2012 计算指定小时各站点的分指数（IAQI）、AQI、级别和首要污染物（仅 AQI>50 时）；"
+        "只使用数据标识为 N 的有效小时值。",
+        "HJ 633-2012 real-time IAQI, AQI, level and primary pollutant (only when AQI > 50) of "
+        "every station at one hour; only valid hours (HJ 212 flag N) count.")
+    KEYWORDS = ("AQI", "HJ 633-2012", "real-time")
+    PARAMS = (
+        Param("time", {"type": "string", "format": "date-time"}, "时间", "Hour", required=True,
+              description_en="The hour's label as published (its end), Beijing time if no "
+                             "offset is given"),
+        Param("station_ids", {"type": "array", "items": STATION_ID, "minItems": 1,
+                              "maxItems": 500, "uniqueItems": True}, "站点编号", "Station ids",
+              description_en="Stations to report (default: all)"),
+    )
+    OUTPUTS = {
+        "stations": {"title": i18n("站点 AQI", "Station AQI"),
+                     "description": i18n("每站一个点要素", "One point per station"),
+                     "schema": GEOJSON},
+        "summary": {"title": i18n("摘要", "Summary"), "description": i18n("摘要", "Summary"),
+                    "schema": JSON},
+    }
+    EXAMPLE = {"time": "2025-01-24T20:00:00+08:00"}
+
+    def check(self, v: dict[str, Any]) -> HourInputs:
+        t = v["time"]
+        if t != t.floor("h"):
+            raise InvalidInput("time", f"must be on the hour (an hour label), got {t.isoformat()}")
+        ids = v["station_ids"]
+        if ids is not None:
+            data.check_stations(self.settings, ids, "station_ids")
+        if data.count_valid_hours(self.settings, t, t, ids) == 0:
+            raise NoData("time", f"no valid station value at {t.isoformat()}; the data cover "
+                         f"{data.data_span(self.settings)}")
+        return HourInputs(t, ids)
+
+    def run(self, inputs: HourInputs) -> dict[str, Any]:
+        rows = data.read_hourly(self.settings, inputs.time, inputs.time, inputs.station_ids)
+        rows = rows[rows["flag"] == "N"].drop_duplicates("station_id", keep="last")
+        result = rows.reset_index(drop=True)
+        result = result.join(aqi_std.hourly_aqi(result))
+        st = data.stations(self.settings).set_index("station_id")
+        keep = ["station_id", "time", *aqi_std.POLLUTANTS, "ws", "wd",
+                *[f"iaqi_{p}" for p in aqi_std.POLLUTANTS], "aqi", "aqi_level",
+                "primary_pollutant"]
+        result = result[[c for c in keep if c in result]]
+        feats = [feature(st.geometry.get(r["station_id"]),
+                         {"role": "station_hour", "name": st["name"].get(r["station_id"]), **r})
+                 for r in records(result)]
+        levels = result["aqi_level"].dropna().astype(int).value_counts().sort_index()
+        worst = result.loc[result["aqi"].astype(float).idxmax()] if result["aqi"].notna().any() \
+            else None
+        summary = {
+            "time": inputs.time.isoformat(), "n_stations": len(result),
+            "stations_by_level": {str(k): int(n) for k, n in levels.items()},
+            "max_aqi": value(result["aqi"].max()),
+            "worst_station": None if worst is None else {
+                "station_id": worst["station_id"], "name": st["name"].get(worst["station_id"]),
+                "aqi": value(worst["aqi"]), "primary_pollutant": worst["primary_pollutant"]},
+            "standards": ["HJ 633-2012"],
+        }
+        return {"stations": collection(feats), "summary": summary}
 
 
 def period(start: str, end: str) -> tuple[pd.Timestamp, pd.Timestamp]:
