@@ -8,9 +8,9 @@ network, so it must open from a file with no network at all. folium renders a pa
 Leaflet, jQuery, Bootstrap and Font Awesome from CDNs; we render it, then replace the Leaflet
 ``<script>``/``<link>`` tags with the contents of the locally installed XStatic-Leaflet package
 (its CSS images inlined as data URIs) and drop every other external include. Only folium
-features that need Leaflet alone are used (GeoJson, CircleMarker, Tooltip, Popup, HTML
-elements), there are no basemap tiles unless a basemap URL is given, and the summary is a plain
-HTML table on top of the map.
+features that need Leaflet alone are used (GeoJson, CircleMarker, Tooltip, HTML elements; not
+Popup, which folium builds with jQuery), there are no basemap tiles unless a basemap URL is
+given, and the summary is a plain HTML table on top of the map.
 """
 
 from __future__ import annotations
@@ -323,9 +323,3 @@ def render(result: EmergencyResult, *, lang: str = "zh", basemap_url: str = "",
         f'<div id="om-legend"><b>{_esc(t["legend"])}</b>{legend}</div>'))
     page = offline(root.render())
     return page.replace("<html>", f'<html lang="{"en" if t is LABELS["en"] else "zh-CN"}">', 1)
-
-
-def write(result: EmergencyResult, path: Path, *, lang: str = "zh") -> Path:
-    """Write the report to ``path`` (UTF-8) and return it."""
-    path.write_text(render(result, lang=lang), encoding="utf-8")
-    return path
