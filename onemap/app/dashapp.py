@@ -17,10 +17,14 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
+from onemap.app import search, timebar, tools, urlstate
+from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
+from onemap.app.jobs import register_job_callbacks
 from onemap.app.layers import layer_component, pane, raster_component
 from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
+from onemap.app.panels import PanelContext, panels
 from onemap.app.raster_list import DEFAULT_OPACITY, raster_options, raster_rows, step_text
 from onemap.app.rasters import step_of
 from onemap.app.sources import base_path, load_rasters, load_sources
@@ -202,7 +206,66 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
             *[t(key, lang) for key in PLACEHOLDERS.values()],
         )
 
+    @app.callback(
+        Output({"type": "om-tab", "panel": ALL}, "children"),
+        Input("om-lang", "value"),
+        prevent_initial_call=True,
+    )
+    def tab_language(lang):  # type: ignore[no-untyped-def]
+        by_id = {p.id: p for p in panels()}
+        return tab_titles([by_id[o["id"]["panel"]] for o in ctx.outputs_list], lang)
+
+    @app.callback(
+        Output("om-map", "viewport", allow_duplicate=True),
+        Output({"type": "om-group", "group": ALL}, "value", allow_duplicate=True),
+        Input("om-goto", "data"),
+        State({"type": "om-group", "group": ALL}, "value"),
+        State("om-specs", "data"),
+        prevent_initial_call=True,
+    )
+    def goto(target, values, specs):  # type: ignore[no-untyped-def]
+        groups = [o["id"]["group"] for o in ctx.outputs_list[1]]
+        return goto_outputs(target, groups, values, specs or [])
+
+    for module in (search, timebar, tools, urlstate):
+        module.register(app, settings)
+    register_job_callbacks(app, settings)
+    register_dock_callbacks(app)
+    for p in panels():
+        p.register(app, settings)
     _register_clientside(app)
+
+
+def goto_outputs(target: dict | None, groups: list[str], values: list[list[str] | None],
+                 specs: list[dict]) -> tuple[object, list]:
+    """The map viewport and layer-checklist values for an ``om-goto`` request.
+
+    Layers named in ``target["layers"]`` are switched on (so what the user was sent to see is
+    drawn); nothing else changes. The move is not animated, so no tile of an intermediate zoom
+    is requested and then cancelled.
+    """
+    if not target:
+        raise PreventUpdate
+    viewport: object = dash.no_update
+    if target.get("bounds") and len(target["bounds"]) == 4:
+        minx, miny, maxx, maxy = target["bounds"]
+        if maxx - minx < 1e-9 and maxy - miny < 1e-9:  # a point: centre on it instead
+            viewport = {"center": [miny, minx], "zoom": int(target.get("zoom") or 14),
+                        "transition": "setView", "options": {"animate": False}}
+        else:
+            viewport = {"bounds": [[miny, minx], [maxy, maxx]], "transition": "fitBounds",
+                        "options": {"animate": False, "padding": [40, 40],
+                                    "maxZoom": int(target.get("zoom") or 15)}}
+    elif target.get("center"):
+        viewport = {"center": list(target["center"]), "zoom": int(target.get("zoom") or 12),
+                    "transition": "setView", "options": {"animate": False}}
+    on = set(target.get("layers") or [])
+    group_of = {s["id"]: s["group"] for s in specs}
+    out = []
+    for group, value in zip(groups, values, strict=True):
+        add = [lid for lid in on if group_of.get(lid) == group and lid not in (value or [])]
+        out.append((value or []) + sorted(add) if add else dash.no_update)
+    return viewport, out
 
 
 def _register_clientside(app: dash.Dash) -> None:
@@ -233,6 +296,14 @@ def _register_clientside(app: dash.Dash) -> None:
         State("om-strings", "data"),
     )
     register_upload_callbacks(app)
+    # The browser tab's title follows the language (no mixed-language window).
+    app.clientside_callback(
+        "function (lang, titles) { document.title = titles[lang] || titles.zh;"
+        " document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN'; return lang; }",
+        Output("om-title-sink", "data"),
+        Input("om-lang", "value"),
+        State("om-page-titles", "data"),
+    )
 
 
 def upload_viewport(specs: list[dict], dataset: str | None) -> dict | object:
@@ -298,8 +369,9 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
     app.index_string = INDEX
 
     def serve_layout():  # type: ignore[no-untyped-def]
-        return page(load_sources(settings), settings.basemap_url, settings.basemap_attribution,
-                    base_path(settings))
+        sources = load_sources(settings)
+        return page(sources, settings.basemap_url, settings.basemap_attribution,
+                    base_path(settings), panels(), PanelContext(settings, sources.to_store()))
 
     app.layout = serve_layout
     register_callbacks(app, settings)

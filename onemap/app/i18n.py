@@ -13,6 +13,8 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 DEFAULT_LANG: Lang = "zh"
 
 PAGE_TITLE = "OneMap 生态环境一张图"
+#: The browser tab's title per language (the page switches it with the language).
+PAGE_TITLES: dict[str, str] = {"zh": PAGE_TITLE, "en": "OneMap · Ecological Environment One Map"}
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -65,6 +67,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "pixel_loading": "正在读取像元值…",
         "pixel_value": "值",
         "pixel_error": "无法读取像元值",
+        "cancel": "取消",
+        "run": "运行",
+        "job_accepted": "已提交，等待计算…",
+        "job_running": "计算中 {pct}%",
+        "job_done": "完成",
+        "job_failed": "计算失败，请检查输入后重试。",
+        "job_cancelled": "已取消。",
+        "err_invalid": "输入“{field}”的值无效。",
+        "err_missing": "缺少输入“{field}”。",
+        "err_out_of_region": "“{field}”超出本区域范围，请选择区域内的位置。",
+        "err_no_data": "所选“{field}”没有可用数据，请换一个时间。",
+        "err_no_job": "该任务已不存在。",
+        "err_unreachable": "无法连接到服务器。",
+        "err_server": "服务器内部错误（HTTP {status}），请稍后重试。",
+        "err_refused": "服务器拒绝了请求（HTTP {status}）。",
     },
     "en": {
         "app_title": "Ecological Environment One Map",
@@ -117,6 +134,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "pixel_loading": "Reading pixel values…",
         "pixel_value": "Value",
         "pixel_error": "Could not read the value",
+        "cancel": "Cancel",
+        "run": "Run",
+        "job_accepted": "Submitted, waiting…",
+        "job_running": "Computing {pct}%",
+        "job_done": "Done",
+        "job_failed": "The analysis failed; check the inputs and try again.",
+        "job_cancelled": "Cancelled.",
+        "err_invalid": "The value of “{field}” is not valid.",
+        "err_missing": "“{field}” is missing.",
+        "err_out_of_region": "“{field}” is outside the region; choose a place inside it.",
+        "err_no_data": "There is no data for the chosen “{field}”; try another time.",
+        "err_no_job": "The job no longer exists.",
+        "err_unreachable": "The server could not be reached.",
+        "err_server": "Server error (HTTP {status}); try again later.",
+        "err_refused": "The server refused the request (HTTP {status}).",
     },
 }
 
@@ -146,6 +178,17 @@ FAMILY_GROUP: dict[str, str] = {
     "water_bodies": "base",
     "rivers": "base",
 }
+
+
+def add_strings(zh: dict[str, str], en: dict[str, str]) -> None:
+    """Add a panel's strings to :data:`STRINGS` (both languages, same keys, no overrides)."""
+    if set(zh) != set(en):
+        raise ValueError(f"zh/en keys differ: {sorted(set(zh) ^ set(en))}")
+    clash = set(zh) & set(STRINGS["zh"])
+    if clash:
+        raise ValueError(f"strings already defined: {sorted(clash)}")
+    STRINGS["zh"].update(zh)
+    STRINGS["en"].update(en)
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **kw: object) -> str:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash import dcc, html
 
-from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, pick, t
+from onemap.app import search, timebar, tools, urlstate
+from onemap.app.dock import dock
+from onemap.app.i18n import DEFAULT_LANG, GROUPS, PAGE_TITLES, group_title, pick, t
 from onemap.app.layers import basemap, fn, pane
+from onemap.app.panels import Panel, PanelContext
 from onemap.app.raster_list import raster_rows
 from onemap.app.sources import Sources
 from onemap.app.upload import upload_panel
@@ -70,10 +73,15 @@ def _messages(sources: Sources, lang: str) -> list:
 
 
 def page(sources: Sources, basemap_url: str, basemap_attribution: str,
-         base: str = "/") -> html.Div:
-    """The whole page for one page load (``base``: the app's path as the browser sees it)."""
+         base: str = "/", panels: list[Panel] | None = None,
+         context: PanelContext | None = None) -> html.Div:
+    """The whole page for one page load (``base``: the app's path as the browser sees it).
+
+    ``panels`` are the dock's analysis panels (none: no dock), laid out with ``context``.
+    """
     lang = DEFAULT_LANG
     specs = sources.to_store()
+    panels = panels or []
     map_children: list = []
     if basemap_url:
         map_children.append(basemap(basemap_url, basemap_attribution))
@@ -82,7 +90,10 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
     # the vector layers already drawn.
     map_children.append(dl.LayerGroup([pane(s) for s in specs if s["kind"] == "raster"],
                                       id="om-raster-panes"))
+    for p in panels:  # result layers of the analysis panels, above the data
+        map_children += p.map_layers()
     map_children.append(dl.ScaleControl(position="bottomleft", imperial=False))
+    map_children += tools.map_controls(lang)
     panel = html.Div([
         html.Div([
             html.Div([
@@ -93,12 +104,14 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
                            options=[{"label": "中文", "value": "zh"},
                                     {"label": "EN", "value": "en"}]),
         ], className="om-header"),
+        search.search_box(lang),
         html.Div(t("layers", lang), id="om-layers-heading", className="om-heading"),
         html.Div(_messages(sources, lang), id="om-messages"),
         html.Div(_layer_list(specs, lang), id="om-layer-list", className="om-layer-list"),
         upload_panel(lang),
     ], id="om-panel", className="om-panel")
     return html.Div([
+        urlstate.location(),
         dcc.Store(id="om-specs", data=specs),
         dcc.Store(id="om-config", data={"tile_basemap": bool(basemap_url),
                                         "errors": sources.errors, "base": base}),
@@ -106,10 +119,18 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         # by assets/rasters.js through a clientside callback into om-js-sink).
         dcc.Store(id="om-visible-rasters", data={"lang": lang, "rasters": []}),
         dcc.Store(id="om-js-sink"),
+        # Where to move the map: {"bounds": [minx, miny, maxx, maxy]} or {"center": [lat, lon],
+        # "zoom": z}, optionally with "layers": [layer ids to switch on]. Written by panels and
+        # the search box (allow_duplicate), read by one callback in dashapp.
+        dcc.Store(id="om-goto"),
+        dcc.Store(id="om-page-titles", data=PAGE_TITLES),
+        dcc.Store(id="om-title-sink"),
         dl.MapContainer(id="om-map", center=CENTER, zoom=ZOOM, minZoom=4, maxZoom=18,
                         children=map_children, className="om-map",
                         eventHandlers={"preclick": fn("rasterClick")},
                         style={"position": "absolute", "inset": 0}),
         panel,
+        timebar.timebar(lang, specs),
+        *([dock(panels, lang, context)] if panels and context else []),
         html.Div(id="om-legend", className="om-legend"),
     ], id="om-root", className="om-root")
