@@ -41,7 +41,7 @@ def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str
                 try:
                     if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # still starting
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not answer within {timeout:.0f} s")

@@ -17,7 +17,7 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from onemap.app import search, timebar, tools, urlstate
+from onemap.app import search, timebar, tools, urlstate, viewload
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
@@ -159,6 +159,8 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         prevent_initial_call=True,
     )
     def refresh_rasters(uploaded, specs, _on, _times, _opacity, panes, lang):  # type: ignore[no-untyped-def]
+        if not uploaded:  # the Store "changes" to undefined as it mounts: no upload yet
+            raise PreventUpdate
         rasters, errors = load_rasters(settings)
         if errors or not rasters:
             raise PreventUpdate
@@ -229,6 +231,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
 
     for module in (search, timebar, tools, urlstate):
         module.register(app, settings)
+    viewload.register(app)
     register_job_callbacks(app, settings)
     register_dock_callbacks(app)
     for p in panels():

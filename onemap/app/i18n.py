@@ -82,6 +82,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_unreachable": "无法连接到服务器。",
         "err_server": "服务器内部错误（HTTP {status}），请稍后重试。",
         "err_refused": "服务器拒绝了请求（HTTP {status}）。",
+        "view_layer_note": "共 {count} 个，放大到 {zoom} 级后按视野加载",
     },
     "en": {
         "app_title": "Ecological Environment One Map",
@@ -149,6 +150,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_unreachable": "The server could not be reached.",
         "err_server": "Server error (HTTP {status}); try again later.",
         "err_refused": "The server refused the request (HTTP {status}).",
+        "view_layer_note": "{count} features, loaded per view from zoom {zoom}",
     },
 }
 

@@ -17,6 +17,7 @@ from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
 #: Cluster bubble colours, one per clustered family.
 CLUSTER_COLORS = {"pollution_sources": "#C62828", "sensitive_receptors": "#6A1B9A"}
+EMPTY = {"type": "FeatureCollection", "features": []}
 #: Base layers that would swallow every click if interactive.
 NON_INTERACTIVE = frozenset({"admin_boundaries"})
 
@@ -82,16 +83,19 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
     if spec["kind"] == "raster":
         return raster_component(spec, spec["url"], 0.85)
     family = spec["family"]
-    kw: dict = {}
+    kw: dict = {"id": f"om-layer-{spec['id']}", "url": spec["url"]}
+    hide = hideout(spec, lang, tile_basemap)
+    if spec.get("min_zoom"):
+        # Too big to ship whole: onemap/app/viewload.py sets ``url`` to the view's bbox.
+        kw = {"id": {"type": "om-view-layer", "layer": spec["id"]}, "url": None,
+              "data": EMPTY}
+        hide["view"] = {"url": spec["url"], "min_zoom": spec["min_zoom"]}
     if spec.get("clustered"):
-        kw = {"cluster": True, "clusterToLayer": fn("clusterToLayer"),
-              "superClusterOptions": {"radius": 60, "maxZoom": 13},
-              "zoomToBoundsOnClick": True}
+        kw.update(cluster=True, clusterToLayer=fn("clusterToLayer"),
+                  superClusterOptions={"radius": 60, "maxZoom": 13}, zoomToBoundsOnClick=True)
     return dl.GeoJSON(
-        id=f"om-layer-{spec['id']}",
-        url=spec["url"],
         pane=pane,
-        hideout=hideout(spec, lang, tile_basemap),
+        hideout=hide,
         style=fn("style"),
         pointToLayer=fn("pointToLayer"),
         onEachFeature=fn("onEachFeature"),

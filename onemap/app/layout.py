@@ -30,8 +30,16 @@ ZOOM = 9
 
 def group_options(specs: list[dict], group: str, lang: str) -> list[dict]:
     """Checklist options of one group: a layer title per row, value = layer id."""
-    return [{"label": pick(s["title"], s["title_en"], lang), "value": s["id"]}
-            for s in specs if s["group"] == group]
+    return [{"label": _label(s, lang), "value": s["id"]} for s in specs if s["group"] == group]
+
+
+def _label(spec: dict, lang: str) -> str | html.Span:
+    """A layer's title; a layer drawn per view says from which zoom and how big it is."""
+    title = pick(spec["title"], spec["title_en"], lang)
+    if not spec.get("min_zoom"):
+        return title
+    note = t("view_layer_note", lang, zoom=spec["min_zoom"], count=f"{spec['count']:,}")
+    return html.Span([title, html.Span(note, className="om-layer-note")])
 
 
 def _raster_group(specs: list[dict], lang: str) -> html.Div:

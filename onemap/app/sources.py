@@ -64,6 +64,9 @@ class LayerSpec:
     steps: list[dict] = field(default_factory=list)
     step: int = 0
     bidx: list[int] = field(default_factory=list)
+    # Vector layers too big to ship whole: fetched per view (``url`` + ``&bbox=``) from
+    # ``min_zoom`` on; 0 = shipped whole.
+    min_zoom: int = 0
 
 
 @dataclass
@@ -105,12 +108,15 @@ def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:
     family = item.get("family", "")
     lid = item["id"]
     query = urlencode({"f": "json", "limit": settings.max_items})
+    count = int(item.get("feature_count") or 0)
+    big = count > min(settings.app_max_features, settings.max_items)
     return LayerSpec(
         id=lid, kind="vector", family=family, title=item.get("title") or lid,
         title_en=item.get("title_en") or "", group=FAMILY_GROUP.get(family, "other"),
         z=Z_ORDER.get(family, 440), url=f"{prefix}ogc/collections/{lid}/items?{query}",
-        bounds=item.get("bbox"), count=int(item.get("feature_count") or 0),
-        default_on=family in DEFAULT_ON, clustered=family in CLUSTERED,
+        bounds=item.get("bbox"), count=count,
+        default_on=family in DEFAULT_ON and not big, clustered=family in CLUSTERED or big,
+        min_zoom=settings.app_bbox_min_zoom if big else 0,
     )
 
 

@@ -6,10 +6,11 @@ already installed and can hand native SQLite SQL to GDAL's GeoPackage driver, so
 counting, sorting and paging all run inside SQLite and a page of a 1,000,000-feature layer costs
 one indexed query, never a read of the whole layer.
 
-Spatial filters use the GeoPackage R-tree: for point layers the R-tree test *is* the exact bbox
-test, so it stays in SQL; for lines and polygons the R-tree candidates are refined with shapely
-and the matching feature ids go back into SQL (``fid IN (...)``) so counting and paging remain
-exact. Attribute-only tables (time series) are served the same way with null geometries.
+Spatial filters use the GeoPackage R-tree: for point layers the R-tree test plus GDAL's
+``ST_MinX``/``ST_MinY`` is the exact bbox test, so it stays in SQL; for lines and polygons the
+R-tree candidates are refined with shapely and the matching feature ids go back into SQL
+(``fid IN (...)``) so counting and paging remain exact. Attribute-only tables (time series)
+are served the same way with null geometries.
 """
 
 from __future__ import annotations
@@ -165,7 +166,12 @@ class OneMapProvider(BaseProvider):
         if not self.info.geometry_name:
             return "(1=0)"
         if self.info.rtree and (self.info.geometry_type or "").endswith("Point"):
-            return self._rtree_sql(minx, miny, maxx, maxy)
+            # The R-tree holds float32 boxes rounded outwards (up to ~1e-5° here), so its test
+            # alone lets points just outside through; GDAL's ST_MinX/ST_MinY make it exact.
+            geom = quote_ident(self.info.geometry_name)
+            return (f"({self._rtree_sql(minx, miny, maxx, maxy)} AND "
+                    f"ST_MinX({geom}) BETWEEN {literal(minx)} AND {literal(maxx)} AND "
+                    f"ST_MinY({geom}) BETWEEN {literal(miny)} AND {literal(maxy)})")
         geoms = self._candidates((minx, miny, maxx, maxy))
         hit = shapely.intersects(geoms.values, shapely.box(minx, miny, maxx, maxy))
         return self._ids_sql(geoms.index.values[hit])

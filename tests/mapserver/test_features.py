@@ -95,6 +95,24 @@ def test_bbox_matches_geopandas(live_server: str, feature_entries: list[Entry],
         assert {f["id"] for f in doc["features"]} == set(expected[key])
 
 
+def test_bbox_edges_of_points_are_exact(live_server: str, feature_entries: list[Entry],
+                                        sample_settings: Settings) -> None:
+    """A bbox edge a hair (1e-7°) past a point excludes it, though the GeoPackage R-tree's
+    float32 box (rounded outwards) still contains it; an edge on the point includes it."""
+    entry = _pick(feature_entries, "Point")
+    gdf = _frame(entry, sample_settings)
+    key = _key(entry)
+    for _, row in gdf.head(5).iterrows():
+        x, y = row.geometry.x, row.geometry.y
+        outside = _items(live_server, entry.id, bbox=f"{x + 1e-7},{y - 0.01},{x + 0.01},{y + 0.01}",
+                         limit=10000)
+        assert row[key] not in {f["id"] for f in outside["features"]}
+        on_edge = _items(live_server, entry.id, bbox=f"{x!r},{y!r},{x + 0.01},{y + 0.01}",
+                         limit=10000)
+        assert row[key] in {f["id"] for f in on_edge["features"]}
+        assert on_edge["numberMatched"] == on_edge["numberReturned"]
+
+
 def test_properties_filter_and_injection(live_server: str, feature_entries: list[Entry],
                                          sample_settings: Settings) -> None:
     entry = _pick(feature_entries, "Point")
