@@ -300,12 +300,12 @@ def _register_clientside(app: dash.Dash) -> None:
     )
     register_upload_callbacks(app)
     # The browser tab's title follows the language (no mixed-language window).
+    # and so do the tooltips Leaflet writes itself (assets/lang.js).
     app.clientside_callback(
-        "function (lang, titles) { document.title = titles[lang] || titles.zh;"
-        " document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN'; return lang; }",
+        ClientsideFunction("onemap_lang", "apply"),
         Output("om-title-sink", "data"),
         Input("om-lang", "value"),
-        State("om-page-titles", "data"),
+        State("om-page-strings", "data"),
     )
 
 

@@ -83,6 +83,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_server": "服务器内部错误（HTTP {status}），请稍后重试。",
         "err_refused": "服务器拒绝了请求（HTTP {status}）。",
         "view_layer_note": "共 {count} 个，放大到 {zoom} 级后按视野加载",
+        "zoom_in": "放大",
+        "zoom_out": "缩小",
+        "leaflet_title": "Leaflet 网页地图库",
     },
     "en": {
         "app_title": "Ecological Environment One Map",
@@ -151,6 +154,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_server": "Server error (HTTP {status}); try again later.",
         "err_refused": "The server refused the request (HTTP {status}).",
         "view_layer_note": "{count} features, loaded per view from zoom {zoom}",
+        "zoom_in": "Zoom in",
+        "zoom_out": "Zoom out",
+        "leaflet_title": "A JavaScript library for interactive maps",
     },
 }
 
@@ -216,6 +222,13 @@ JS_KEYS = ("upload_uploading", "upload_converting", "upload_done", "upload_faile
 def js_strings() -> dict[str, dict[str, str]]:
     """The :data:`JS_KEYS` strings in both languages, for a ``dcc.Store`` the scripts read."""
     return {lang: {k: STRINGS[lang][k] for k in JS_KEYS} for lang in LANGS}
+
+
+def page_strings() -> dict[str, dict[str, str]]:
+    """What ``assets/lang.js`` sets outside Dash: the tab title and Leaflet's own tooltips."""
+    return {"page_title": PAGE_TITLES,
+            **{k: {lang: STRINGS[lang][k] for lang in LANGS}
+               for k in ("zoom_in", "zoom_out", "leaflet_title")}}
 
 
 def pick(zh: str, en: str, lang: str) -> str:

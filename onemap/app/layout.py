@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from onemap.app import search, timebar, tools, urlstate
 from onemap.app.dock import dock
-from onemap.app.i18n import DEFAULT_LANG, GROUPS, PAGE_TITLES, group_title, pick, t
+from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
 from onemap.app.layers import basemap, fn, pane
 from onemap.app.panels import Panel, PanelContext
 from onemap.app.raster_list import raster_rows
@@ -131,7 +131,7 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         # "zoom": z}, optionally with "layers": [layer ids to switch on]. Written by panels and
         # the search box (allow_duplicate), read by one callback in dashapp.
         dcc.Store(id="om-goto"),
-        dcc.Store(id="om-page-titles", data=PAGE_TITLES),
+        dcc.Store(id="om-page-strings", data=page_strings()),
         dcc.Store(id="om-title-sink"),
         dl.MapContainer(id="om-map", center=CENTER, zoom=ZOOM, minZoom=4, maxZoom=18,
                         children=map_children, className="om-map",

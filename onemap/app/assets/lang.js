@@ -1,0 +1,35 @@
+/* What the language switch changes outside Dash components: the tab title, <html lang>, and the
+   tooltips Leaflet writes itself (zoom buttons, attribution link). See dashapp.py. */
+(function () {
+    "use strict";
+    function setTitles(strings, lang, tries) {
+        var pick = function (k) { return (strings[k] || {})[lang] || (strings[k] || {}).zh || ""; };
+        var found = 0;
+        [["leaflet-control-zoom-in", "zoom_in"], ["leaflet-control-zoom-out", "zoom_out"]]
+            .forEach(function (pair) {
+                document.querySelectorAll("." + pair[0]).forEach(function (el) {
+                    el.title = pick(pair[1]);
+                    el.setAttribute("aria-label", pick(pair[1]));
+                    found += 1;
+                });
+            });
+        document.querySelectorAll(".leaflet-control-attribution a[title]").forEach(function (el) {
+            el.title = pick("leaflet_title");
+        });
+        // The map's controls appear a moment after the layout; try again until they exist.
+        if (!found && tries > 0) {
+            setTimeout(function () { setTitles(strings, lang, tries - 1); }, 250);
+        }
+    }
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        onemap_lang: {
+            apply: function (lang, strings) {
+                lang = lang === "en" ? "en" : "zh";
+                document.title = (strings.page_title || {})[lang] || document.title;
+                document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+                setTitles(strings, lang, 40);
+                return lang;
+            }
+        }
+    });
+}());
