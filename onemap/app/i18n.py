@@ -58,6 +58,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_ndvi_bands": "NDVI 需要在波段名称中给出 red 和 nir，例如 blue,green,red,nir。",
         "upload_network": "网络错误，未能连接到服务器。",
         "upload_http": "服务器返回 HTTP {status}。",
+        "upload_show_detail": "",
+        "upload_err_InvalidRaster": "文件不是可读的 GeoTIFF（或缺少坐标系、地理变换，或不完整）",
+        "upload_err_InvalidParameter": "填写的参数有误（波段名称、显示方式、编号或日期），请检查",
+        "upload_err_MissingFile": "上传内容中没有文件",
+        "upload_err_PayloadTooLarge": "文件超过服务器允许的上传大小",
+        "upload_err_RasterTooLarge": "影像的像元数或波段数超过服务器上限",
+        "upload_err_AlreadyExists": "已有同编号的数据集，请更换标题或日期",
+        "upload_err_UnsupportedMediaType": "服务器无法读取这种上传格式",
+        "upload_err_NotFound": "上传任务已不存在",
+        "upload_err_ConversionFailed": "转换为 COG 时出错",
         "opacity": "不透明度",
         "play": "播放",
         "pause": "暂停",
@@ -129,6 +139,16 @@ STRINGS: dict[str, dict[str, str]] = {
                              "blue,green,red,nir.",
         "upload_network": "Network error: the server could not be reached.",
         "upload_http": "The server answered HTTP {status}.",
+        "upload_show_detail": "1",
+        "upload_err_InvalidRaster": "The file is not a readable GeoTIFF",
+        "upload_err_InvalidParameter": "A field is not valid",
+        "upload_err_MissingFile": "The upload holds no file",
+        "upload_err_PayloadTooLarge": "The file is larger than this server accepts",
+        "upload_err_RasterTooLarge": "The raster has more pixels or bands than this server accepts",
+        "upload_err_AlreadyExists": "A dataset with this id exists already",
+        "upload_err_UnsupportedMediaType": "The server cannot read this kind of upload",
+        "upload_err_NotFound": "The upload job no longer exists",
+        "upload_err_ConversionFailed": "The conversion to COG failed",
         "opacity": "Opacity",
         "play": "Play",
         "pause": "Pause",
@@ -212,11 +232,16 @@ def group_title(group: str, lang: str = DEFAULT_LANG) -> str:
     return zh if lang == "zh" else en
 
 
+#: Upload error codes of the server (onemap/mapserver/uploads.py) the page words itself.
+UPLOAD_ERRORS = tuple(f"upload_err_{c}" for c in (
+    "InvalidRaster", "InvalidParameter", "MissingFile", "PayloadTooLarge", "RasterTooLarge",
+    "AlreadyExists", "UnsupportedMediaType", "NotFound", "ConversionFailed"))
+
 #: Strings the browser scripts format themselves (upload progress, pixel-value popups).
 JS_KEYS = ("upload_uploading", "upload_converting", "upload_done", "upload_failed",
            "upload_cancelled", "upload_need_file", "upload_need_token", "upload_ndvi_bands",
-           "upload_network", "upload_http", "no_data", "pixel_loading", "pixel_value",
-           "pixel_error", "play", "pause")
+           "upload_network", "upload_http", "upload_show_detail", *UPLOAD_ERRORS, "no_data",
+           "pixel_loading", "pixel_value", "pixel_error", "play", "pause")
 
 
 def js_strings() -> dict[str, dict[str, str]]:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from onemap.app.i18n import t
 from onemap.app.rasters import raster_entries
 from tests.browsing import Traffic, wait_for_tile, watch
 from tests.raster.makers import scene_ndvi, write_not_a_tiff, write_scene
@@ -181,11 +182,18 @@ def test_upload_not_a_tiff_shows_the_reason(live_server: str, browser, artifacts
     if resp.status < 300:  # would be a server bug; still clean up
         uploaded.append(resp.json().get("dataset") or resp.json().get("id"))
     assert 400 <= resp.status < 500, resp.status
-    detail = resp.json()["detail"]
+    body = resp.json()
+    assert body["code"] == "InvalidRaster"
     msg = page.wait_for_selector("#om-upload-msg.om-upload-error")
-    text = msg.inner_text()
-    assert text.startswith("上传失败") and detail in text, text
+    # In Chinese the reason is worded by the error code (the server's sentence is English)…
+    assert msg.inner_text() == "上传失败：" + t("upload_err_InvalidRaster", "zh")
     page.screenshot(path=str(artifacts_dir / "upload-error.png"))
+    # …and in English the server's own explanation is shown too.
+    page.locator("#om-lang input[value=en]").check()
+    page.wait_for_function("d => document.querySelector('#om-upload-msg').innerText"
+                           ".includes(d)", arg=body["detail"])
+    assert page.inner_text("#om-upload-msg").startswith("Upload failed: " +
+                                                        t("upload_err_InvalidRaster", "en"))
     # The only failure is the refused upload (and the browser's console line about it).
     assert traffic.failed == [f"{resp.status} {resp.url}"], traffic.failed
     assert all(f"status of {resp.status}" in e for e in traffic.console_errors), \

@@ -95,7 +95,8 @@
     function failed(status, body, fallbackKey) {
         var detail = body && (body.detail || body.message || body.description);
         if (typeof detail !== "string") { detail = detail ? JSON.stringify(detail) : ""; }
-        var next = {phase: "error", status: status, detail: detail, key: fallbackKey || ""};
+        var next = {phase: "error", status: status, detail: detail, key: fallbackKey || "",
+                    code: (body && body.code) || ""};
         if (status === 401) { next.need_token = true; next.key = "upload_need_token"; }
         finish(next);
     }
@@ -122,7 +123,7 @@
                 if (body.status === "successful") {
                     succeeded(body.dataset || current.dataset, current.title);
                 } else if (body.status === "failed") {
-                    failed(0, {detail: body.message || ""});
+                    failed(0, {detail: body.message || "", code: "ConversionFailed"});
                 } else if (body.status === "dismissed") {
                     finish({phase: "cancelled"});
                 } else {
@@ -235,9 +236,14 @@
         case "cancelled":
             return S.upload_cancelled;
         case "error":
-            var why = s.detail || (s.key ? fmt(S[s.key], {status: s.status}) : "") ||
+            // The server explains in English; a Chinese screen says the same by error code
+            // (S.upload_show_detail is empty there), so no screen mixes languages.
+            var coded = s.code && S["upload_err_" + s.code];
+            var detail = S.upload_show_detail ? s.detail : "";
+            var why = (coded && detail ? coded + " (" + detail + ")" : coded || detail) ||
+                (s.key ? fmt(S[s.key], {status: s.status}) : "") ||
                 fmt(S.upload_http, {status: s.status});
-            if (s.need_token && s.detail) { why = S.upload_need_token + " (" + s.detail + ")"; }
+            if (s.need_token) { why = S.upload_need_token + (detail ? " (" + detail + ")" : ""); }
             return s.key === "upload_need_file" || s.key === "upload_ndvi_bands" ? why
                 : fmt(S.upload_failed, {detail: why});
         default:
