@@ -220,14 +220,20 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
     @app.callback(
         Output("om-map", "viewport", allow_duplicate=True),
         Output({"type": "om-group", "group": ALL}, "value", allow_duplicate=True),
+        Output({"type": "om-raster-on", "layer": ALL}, "value", allow_duplicate=True),
         Input("om-goto", "data"),
         State({"type": "om-group", "group": ALL}, "value"),
+        State({"type": "om-raster-on", "layer": ALL}, "value"),
         State("om-specs", "data"),
         prevent_initial_call=True,
     )
-    def goto(target, values, specs):  # type: ignore[no-untyped-def]
+    def goto(target, values, raster_on, specs):  # type: ignore[no-untyped-def]
         groups = [o["id"]["group"] for o in ctx.outputs_list[1]]
-        return goto_outputs(target, groups, values, specs or [])
+        viewport, group_values = goto_outputs(target, groups, values, specs or [])
+        on = set((target or {}).get("layers") or [])
+        rasters = [[o["id"]["layer"]] if o["id"]["layer"] in on and not v else dash.no_update
+                   for o, v in zip(ctx.outputs_list[2], raster_on, strict=True)]
+        return viewport, group_values, rasters
 
     for module in (search, timebar, tools, urlstate):
         module.register(app, settings)
@@ -244,8 +250,8 @@ def goto_outputs(target: dict | None, groups: list[str], values: list[list[str] 
     """The map viewport and layer-checklist values for an ``om-goto`` request.
 
     Layers named in ``target["layers"]`` are switched on (so what the user was sent to see is
-    drawn); nothing else changes. The move is not animated, so no tile of an intermediate zoom
-    is requested and then cancelled.
+    drawn; raster rows are switched on by the caller); nothing else changes. The move is not
+    animated, so no tile of an intermediate zoom is requested and then cancelled.
     """
     if not target:
         raise PreventUpdate

@@ -3,7 +3,10 @@
 A panel never talks to the job itself. Its "run" callback writes what to run into the
 ``om-job-request`` store of its :func:`job_block`::
 
-    {"process": "incident-assessment", "inputs": {...}, "labels": {"lat": "纬度", ...}}
+    {"process": "incident-assessment", "inputs": {...},
+     "labels": {"zh": {"lat": "纬度", ...}, "en": {"lat": "Latitude", ...}}}
+
+(``labels``, the panel's names for the inputs, may also be given for the current language only)
 
 and reads the results from the ``om-job-result`` store when the job has succeeded. In between,
 one pattern-matching callback per page (:func:`register_job_callbacks`) starts the job
@@ -20,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import MATCH, Input, Output, State, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html
 
 from onemap.app.i18n import t
 from onemap.app.ogcclient import FINAL, OgcError, cancel, execute, explain, job_results, job_status
@@ -52,12 +55,43 @@ def job_block(panel: str, lang: str) -> html.Div:
     ], className="om-job", **{"data-panel": panel})
 
 
-def _view(status: str, progress: int, text: str) -> tuple[dict, dict, str, dict]:
-    """(track style, bar style, status text, cancel-button style) for a job state."""
+def _view(status: str, progress: int) -> tuple[dict, dict, dict]:
+    """(track style, bar style, cancel-button style) for a job state."""
     running = status in ("accepted", "running")
     track = {"display": "block" if running or status == "successful" else "none"}
     bar = {"width": f"{max(3, min(100, progress))}%"}
-    return track, bar, text, {"display": "inline-block" if running else "none"}
+    return track, bar, {"display": "inline-block" if running else "none"}
+
+
+def _labels(labels: dict | None, lang: str) -> dict[str, str]:
+    """A panel's input labels in ``lang``: given per language ({"zh": …, "en": …}) or flat."""
+    labels = labels or {}
+    if set(labels) <= {"zh", "en"} and all(isinstance(v, dict) for v in labels.values()):
+        return labels.get(lang) or labels.get("zh") or {}
+    return labels
+
+
+def job_text(job: dict | None, lang: str) -> str:
+    """The status line of a job in ``lang``, rebuilt from what the job store keeps (a string
+    key and its values, or the error), so a language switch can say it again."""
+    job = job or {}
+    if job.get("err"):
+        return explain(OgcError(**job["err"]), lang, _labels(job.get("labels"), lang))
+    msg = job.get("msg") or {}
+    return t(msg["key"], lang, **(msg.get("kw") or {})) if msg.get("key") else ""
+
+
+def _out(job: dict, lang: str, progress: int = 0, result: Any = dash.no_update
+         ) -> tuple[Any, ...]:
+    track, bar, button = _view(job.get("status", ""), progress)
+    ticking = job.get("status") in ("accepted", "running")
+    return track, bar, job_text(job, lang), button, not ticking, job, result
+
+
+def _failed(job: dict, err: OgcError) -> dict:
+    return {**job, "status": "failed", "msg": None,
+            "err": {"status": err.status, "code": err.code, "parameter": err.parameter,
+                    "detail": err.detail}}
 
 
 def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
@@ -74,13 +108,14 @@ def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
                 cancel(settings, job["job"])
             except OgcError:
                 pass
+        fresh = {"labels": request.get("labels")}
         try:
             started = execute(settings, request["process"], request.get("inputs") or {})
         except OgcError as err:
-            return (*_view("failed", 0, explain(err, lang, request.get("labels"))), True,
-                    {"status": "failed"}, keep)
-        job = {"job": started["job"], "status": "accepted", "labels": request.get("labels")}
-        return (*_view("accepted", 0, t("job_accepted", lang)), False, job, None)
+            return _out(_failed(fresh, err), lang)
+        job = {**fresh, "job": started["job"], "status": "accepted",
+               "msg": {"key": "job_accepted"}}
+        return _out(job, lang, result=None)
     jid = job.get("job")
     if not jid or job.get("status") in FINAL:
         return (keep, keep, keep, keep, True, keep, keep)
@@ -88,31 +123,22 @@ def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
         try:
             cancel(settings, jid)
         except OgcError as err:
-            return (*_view("failed", 0, explain(err, lang)), True, {**job, "status": "failed"},
-                    keep)
-        return (*_view("dismissed", 0, t("job_cancelled", lang)), True,
-                {**job, "status": "dismissed"}, keep)
+            return _out(_failed(job, err), lang)
+        return _out({**job, "status": "dismissed", "msg": {"key": "job_cancelled"}}, lang)
     try:
         state = job_status(settings, jid)
     except OgcError as err:
-        return (*_view("failed", 0, explain(err, lang)), True, {**job, "status": "failed"}, keep)
+        return _out(_failed(job, err), lang)
     status, progress = state["status"], state["progress"]
     if status == "successful":
         try:
             results = job_results(settings, jid)
         except OgcError as err:
-            return (*_view("failed", 0, explain(err, lang)), True, {**job, "status": "failed"},
-                    keep)
-        return (*_view("successful", 100, t("job_done", lang)), True,
-                {**job, "status": status}, results)
-    if status == "failed":
-        return (*_view("failed", 0, t("job_failed", lang)), True, {**job, "status": status},
-                keep)
-    if status == "dismissed":
-        return (*_view("dismissed", 0, t("job_cancelled", lang)), True,
-                {**job, "status": status}, keep)
-    return (*_view(status, progress, t("job_running", lang, pct=progress)), False,
-            {**job, "status": status}, keep)
+            return _out(_failed(job, err), lang)
+        return _out({**job, "status": status, "msg": {"key": "job_done"}}, lang, 100, results)
+    key = {"failed": "job_failed", "dismissed": "job_cancelled"}.get(status, "job_running")
+    return _out({**job, "status": status, "msg": {"key": key, "kw": {"pct": progress}}}, lang,
+                progress)
 
 
 def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
@@ -136,3 +162,18 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
     def run_job(request, _tick, _cancel, job, lang):  # type: ignore[no-untyped-def]
         trigger = ctx.triggered_id["type"] if isinstance(ctx.triggered_id, dict) else None
         return step(trigger, request, job, lang or "zh", settings)
+
+    @app.callback(
+        Output(_id("om-job-text", ALL), "children", allow_duplicate=True),
+        Output(_id("om-job-cancel", ALL), "children"),
+        Input("om-lang", "value"),
+        State(_id("om-job", ALL), "data"),
+        prevent_initial_call=True,
+    )
+    def job_language(lang, jobs):  # type: ignore[no-untyped-def]
+        # A status line is written when the job's state changes; say it again in the new
+        # language (an ended job is never polled again).
+        by_panel = {st["id"]["panel"]: j for st, j in zip(ctx.states_list[0], jobs, strict=True)}
+        panels = [o["id"]["panel"] for o in ctx.outputs_list[0]]
+        return ([job_text(by_panel.get(p), lang or "zh") for p in panels],
+                [t("cancel", lang or "zh") for _ in ctx.outputs_list[1]])
