@@ -74,8 +74,8 @@ def _same_tiles(children: list | None, url: str, opacity: float) -> bool:
 
 def update_layers(values: list[list[str] | None], lang: str, specs: list[dict], config: dict,
                   panes: list[tuple[str, list | None]], raster_on: dict[str, object],
-                  times: dict[str, object], opacity: dict[str, object]
-                  ) -> tuple[list, list, dict]:
+                  times: dict[str, object], opacity: dict[str, object],
+                  vector_opacity: dict[str, int] | None = None) -> tuple[list, list, dict]:
     """Pane children per layer (``no_update`` where nothing changed), legend, clickable rasters.
 
     ``panes`` is (layer id, current children) for every pane in the page; the raster dicts map
@@ -107,7 +107,8 @@ def update_layers(values: list[list[str] | None], lang: str, specs: list[dict], 
                           "bands": spec.get("bands") or [], "unit": spec.get("unit") or "",
                           "value_label": spec.get("value_label") or "", "z": spec["z"]})
     clickable.sort(key=lambda r: -r["z"])
-    return out, legend_panel(specs, visible, lang, when), {"lang": lang, "rasters": clickable}
+    return (out, legend_panel(specs, visible, lang, when, vector_opacity),
+            {"lang": lang, "rasters": clickable})
 
 
 def register_callbacks(app: dash.Dash, settings: Settings) -> None:
@@ -125,13 +126,14 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         Input("om-specs", "data"),
         State("om-config", "data"),
         State({"type": "om-pane", "layer": ALL}, "children"),
+        State("om-vector-opacity", "data"),
     )
-    def toggle_layers(values, _on, _times, _opacity, lang, specs, config, current):  # type: ignore[no-untyped-def]
+    def toggle_layers(values, _on, _times, _opacity, lang, specs, config, current, vopacity):  # type: ignore[no-untyped-def]
         pane_ids = [o["id"]["layer"] for o in ctx.outputs_list[0]]
         return update_layers(values, lang, specs or [], config or {},
                              list(zip(pane_ids, current, strict=True)),
                              _by_layer(ctx.inputs_list[1]), _by_layer(ctx.inputs_list[2]),
-                             _by_layer(ctx.inputs_list[3]))
+                             _by_layer(ctx.inputs_list[3]), vopacity)
 
     @app.callback(
         Output({"type": "om-time-label", "layer": MATCH}, "children"),
@@ -305,6 +307,13 @@ def _register_clientside(app: dash.Dash) -> None:
         State("om-strings", "data"),
     )
     register_upload_callbacks(app)
+    app.clientside_callback(
+        ClientsideFunction("onemap_opacity", "vectorOpacity"),
+        Output("om-vector-opacity", "data"),
+        Input({"type": "om-vopacity", "layer": ALL}, "value"),
+        State("om-vector-opacity", "data"),
+        prevent_initial_call=True,
+    )
     # The browser tab's title follows the language (no mixed-language window).
     # and so do the tooltips Leaflet writes itself (assets/lang.js).
     app.clientside_callback(

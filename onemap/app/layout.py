@@ -131,6 +131,8 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         # "zoom": z}, optionally with "layers": [layer ids to switch on]. Written by panels and
         # the search box (allow_duplicate), read by one callback in dashapp.
         dcc.Store(id="om-goto"),
+        # Vector layers' opacity (%) by layer id, set in the legend (assets/opacity.js).
+        dcc.Store(id="om-vector-opacity", data={}),
         dcc.Store(id="om-page-strings", data=page_strings()),
         dcc.Store(id="om-title-sink"),
         dl.MapContainer(id="om-map", center=CENTER, zoom=ZOOM, minZoom=4, maxZoom=18,

@@ -6,7 +6,7 @@ can never disagree with the colours on the map or in titiler's tiles.
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from onemap.app.i18n import pick, t
 from onemap.styles.colormaps import RASTER_STYLES, legend_stops
@@ -63,13 +63,23 @@ def _ramp(spec: dict, lang: str) -> html.Div:
     ])
 
 
+def _opacity(layer_id: str, value: int, lang: str) -> html.Div:
+    """A vector layer's opacity (0–100 %), next to its symbols; rasters have theirs in the list."""
+    return html.Div(dcc.Input(id={"type": "om-vopacity", "layer": layer_id}, type="range",
+                              min=0, max=100, step=5, value=value, debounce=False,
+                              className="om-legend-opacity"), title=t("opacity", lang))
+
+
 def legend_panel(specs: list[dict], visible: set[str], lang: str,
-                 when: dict[str, str] | None = None) -> list:
+                 when: dict[str, str] | None = None,
+                 opacity: dict[str, int] | None = None) -> list:
     """The legend box content: one block per visible layer with a legend, topmost first.
 
-    ``when`` gives the date shown by a series (layer id → label), appended to its title.
+    ``when`` gives the date shown by a series (layer id → label), appended to its title;
+    ``opacity`` the vector layers' opacities (%) the user set, kept when the legend is redrawn.
     """
     when = when or {}
+    opacity = opacity or {}
     blocks = []
     for spec in sorted(specs, key=lambda s: -s["z"]):
         if spec["id"] not in visible or spec["family"] in NO_LEGEND:
@@ -78,7 +88,8 @@ def legend_panel(specs: list[dict], visible: set[str], lang: str,
         if when.get(spec["id"]):
             title = f"{title} · {when[spec['id']]}"
         body = ([_ramp(spec, lang)] if spec["kind"] == "raster"
-                else _rows(spec["family"], title, lang))
+                else [*_rows(spec["family"], title, lang),
+                      _opacity(spec["id"], int(opacity.get(spec["id"], 100)), lang)])
         blocks.append(html.Div([html.Div(title, className="om-legend-title"), *body],
                                className="om-legend-block",
                                **{"data-layer": spec["id"]}))
