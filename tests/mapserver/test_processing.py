@@ -217,6 +217,27 @@ def test_ecology_change_ranks_the_generated_losses(live_server: str) -> None:
     assert [r["rank"] for r in one["ranking"]] == [1]
 
 
+def test_ecology_change_lists_only_incidents_between_the_images(live_server: str) -> None:
+    """An incident after the second image cannot explain the change: only those from the first
+    day of 2024-07 to the end of 2025-07 (Beijing time) are listed."""
+    out = run_sync(live_server, "ecology-change", {"layer": "red_lines", "before": "ndvi_2024_07",
+                                                   "after": "ndvi_2025_07"})
+    s = out["summary"]
+    assert (s["incidents_from"], s["incidents_until"]) == ("2024-06-30T16:00:00Z",
+                                                           "2025-07-31T16:00:00Z")
+    listed = [e for e in out["encroachment"] if e["kind"] == "incident"]
+    for e in listed:
+        assert "2024-06-30T16:00" <= pd.Timestamp(e["time"]).tz_convert("UTC").isoformat() \
+            < "2025-07-31T16:00"
+    # Every incident of the layer inside a red line and inside that period is there.
+    inside = requests.get(f"{live_server}/ogc/collections/incidents/items",
+                          params={"f": "json", "limit": 1000,
+                                  "datetime": "2024-06-30T16:00:00Z/2025-07-31T15:59:59Z"},
+                          timeout=30).json()["features"]
+    listed_ids = {e["feature_id"] for e in listed}
+    assert listed_ids <= {f["properties"]["incident_id"] for f in inside}
+
+
 def test_pm25_surface_registers_a_tiled_cog(live_server: str, sample_settings: Settings) -> None:
     out = run_sync(live_server, "pm25-surface", {"time": HOUR, "method": "idw", "res_deg": 0.02})
     entry = catalog.get(out["raster_id"], sample_settings)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from onemap import catalog
 from onemap.analysis.ecology import EcologyContext, assess_change
@@ -55,6 +56,32 @@ def raster_file(settings: Any, dataset_id: str, parameter: str) -> Path:
     if not path.is_file():
         raise InvalidInput(parameter, f"the file of raster {dataset_id!r} is missing")
     return path
+
+
+def raster_period(settings: Any, before_id: str, after_id: str) -> tuple[pd.Timestamp,
+                                                                         pd.Timestamp] | None:
+    """[start, end) in UTC from the first day of the ``before`` raster's date to the end of the
+    ``after`` raster's date ("2025-07" ends with July); None if a date is missing."""
+    entries = catalog.load(settings)
+    dates = [str((entries[i].extra or {}).get("date") or "") for i in (before_id, after_id)]
+    if not all(dates):
+        return None
+    try:
+        start = pd.Timestamp(dates[0]).tz_localize("Asia/Shanghai")
+        end = pd.Timestamp(dates[1]).tz_localize("Asia/Shanghai")
+    except ValueError:
+        return None
+    step = pd.DateOffset(months=1) if len(dates[1]) <= 7 else pd.DateOffset(days=1)
+    return start.tz_convert("UTC"), (end + step).tz_convert("UTC")
+
+
+def incidents_between(incidents: gpd.GeoDataFrame, period: tuple | None) -> gpd.GeoDataFrame:
+    """The incidents that happened between the two images: only those can explain a change
+    seen between them (an incident after the second image cannot)."""
+    if period is None or incidents is None or "time" not in incidents or len(incidents) == 0:
+        return incidents
+    when = pd.to_datetime(incidents["time"], utc=True, errors="coerce")
+    return incidents[(when >= period[0]) & (when < period[1])]
 
 
 class EcologyChangeProcessor(OneMapProcessor):
@@ -123,11 +150,12 @@ class EcologyChangeProcessor(OneMapProcessor):
 
     def run(self, inputs: EcologyInputs) -> dict[str, Any]:
         self.progress(0.1, "reading context layers")
+        period = raster_period(self.settings, inputs.before_id, inputs.after_id)
         context = EcologyContext(
             rivers=read_layer("rivers", self.settings),
             water_bodies=read_layer("water_bodies", self.settings),
             pollution_sources=read_layer("pollution_sources", self.settings),
-            incidents=read_layer("incidents", self.settings))
+            incidents=incidents_between(read_layer("incidents", self.settings), period))
         self.progress(0.3, "comparing NDVI")
         result = assess_change(inputs.areas, id_field=inputs.id_field, before=inputs.before,
                                after=inputs.after, context=context,
@@ -137,5 +165,8 @@ class EcologyChangeProcessor(OneMapProcessor):
                    for k, v in result.summary.items()}
         # the analysis names files; the API names catalogue ids
         summary.update(before=inputs.before_id, after=inputs.after_id)
+        if period is not None:  # which incidents were considered
+            summary["incidents_from"], summary["incidents_until"] = (
+                t.isoformat().replace("+00:00", "Z") for t in period)
         return {"features": result.to_geojson(), "ranking": records(result.areas),
                 "encroachment": records(result.encroachment), "summary": summary}
