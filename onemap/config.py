@@ -37,10 +37,11 @@ class Settings:
     #: (a single-user install on 127.0.0.1).
     upload_token: str = ""
     #: The map ships a vector layer whole (clustered in the browser) up to this many features;
-    #: a bigger layer is loaded by the view's bbox, and only from ``app_bbox_min_zoom`` on, so
-    #: the browser never receives a national layer at once. Capped by ``max_items``.
+    #: a bigger layer is drawn feature by feature only from ``app_bbox_min_zoom`` on, with the
+    #: features of the view's bbox, and as counts on a grid below that zoom, so the browser never
+    #: receives a national layer at once. Capped by ``max_items``.
     app_max_features: int = 10000
-    app_bbox_min_zoom: int = 10
+    app_bbox_min_zoom: int = 13
 
     @property
     def store_dir(self) -> Path:
@@ -95,5 +96,5 @@ def get_settings() -> Settings:
         max_raster_bands=int(env.get("ONEMAP_MAX_RASTER_BANDS", "64")),
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
-        app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "10")),
+        app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
     )

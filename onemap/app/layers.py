@@ -85,11 +85,15 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
     family = spec["family"]
     kw: dict = {"id": f"om-layer-{spec['id']}", "url": spec["url"]}
     hide = hideout(spec, lang, tile_basemap)
+    points, each = fn("pointToLayer"), fn("onEachFeature")
     if spec.get("min_zoom"):
-        # Too big to ship whole: onemap/app/viewload.py sets ``url`` to the view's bbox.
+        # Too big to ship whole: onemap/app/viewload.py points ``url`` at the view's features
+        # or, zoomed out, at their counts on a grid (drawn by viewPoint / viewEach).
         kw = {"id": {"type": "om-view-layer", "layer": spec["id"]}, "url": None,
               "data": EMPTY}
-        hide["view"] = {"url": spec["url"], "min_zoom": spec["min_zoom"]}
+        hide["view"] = {"url": spec["url"], "clusters": spec.get("clusters_url", ""),
+                        "min_zoom": spec["min_zoom"], "title": t("view_cluster_title", lang)}
+        points, each = fn("viewPoint"), fn("viewEach")
     if spec.get("clustered"):
         kw.update(cluster=True, clusterToLayer=fn("clusterToLayer"),
                   superClusterOptions={"radius": 60, "maxZoom": 13}, zoomToBoundsOnClick=True)
@@ -97,8 +101,8 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
         pane=pane,
         hideout=hide,
         style=fn("style"),
-        pointToLayer=fn("pointToLayer"),
-        onEachFeature=fn("onEachFeature"),
+        pointToLayer=points,
+        onEachFeature=each,
         interactive=family not in NON_INTERACTIVE,
         **kw,
     )

@@ -65,8 +65,9 @@ class LayerSpec:
     step: int = 0
     bidx: list[int] = field(default_factory=list)
     # Vector layers too big to ship whole: fetched per view (``url`` + ``&bbox=``) from
-    # ``min_zoom`` on; 0 = shipped whole.
+    # ``min_zoom`` on, counted on a grid (``clusters_url``) below it; 0 = shipped whole.
     min_zoom: int = 0
+    clusters_url: str = ""
 
 
 @dataclass
@@ -115,8 +116,9 @@ def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:
         title_en=item.get("title_en") or "", group=FAMILY_GROUP.get(family, "other"),
         z=Z_ORDER.get(family, 440), url=f"{prefix}ogc/collections/{lid}/items?{query}",
         bounds=item.get("bbox"), count=count,
-        default_on=family in DEFAULT_ON and not big, clustered=family in CLUSTERED or big,
+        default_on=family in DEFAULT_ON and not big, clustered=family in CLUSTERED and not big,
         min_zoom=settings.app_bbox_min_zoom if big else 0,
+        clusters_url=f"{prefix}api/clusters/{lid}" if big else "",
     )
 
 

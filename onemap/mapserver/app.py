@@ -20,6 +20,7 @@ from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
+    app.include_router(cluster_router(cat))  # /api/clusters/{layer_id} (big layers' summary)
     app.include_router(report_router(settings))  # /api/reports/{id}.html|.geojson (processes)
     app.include_router(stac_router(cat))  # /stac
     app.include_router(wmts_router(cat))
