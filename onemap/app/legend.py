@@ -10,13 +10,11 @@ from dash import dcc, html
 
 from onemap.app.i18n import pick, t
 from onemap.styles.colormaps import RASTER_STYLES, legend_stops
-from onemap.styles.symbology import NO_DATA_COLOR, legend
+from onemap.styles.symbology import NO_DATA_COLOR, leaflet_style, legend
 
 POINT_FAMILIES = frozenset({"air_stations", "water_sections", "pollution_sources", "incidents",
                             "sensitive_receptors", "water_intakes"})
 LINE_FAMILIES = frozenset({"rivers"})
-#: Base layers explain themselves; their legends would only crowd the box.
-NO_LEGEND = frozenset({"admin_boundaries", "water_bodies"})
 
 
 def _swatch(family: str, color: str) -> html.Span:
@@ -25,6 +23,9 @@ def _swatch(family: str, color: str) -> html.Span:
     if family == "incidents":
         shape = "triangle"
     style = ({"borderBottomColor": color} if shape == "triangle" else {"background": color})
+    if family == "admin_boundaries":  # the land fill with its dashed boundary, as drawn
+        line = leaflet_style(family)
+        style["border"] = f"1px dashed {line.get('color', '#5D4037')}"
     return html.Span(className=f"om-swatch om-swatch-{shape}", style=style)
 
 
@@ -82,7 +83,7 @@ def legend_panel(specs: list[dict], visible: set[str], lang: str,
     opacity = opacity or {}
     blocks = []
     for spec in sorted(specs, key=lambda s: -s["z"]):
-        if spec["id"] not in visible or spec["family"] in NO_LEGEND:
+        if spec["id"] not in visible:
             continue
         title = pick(spec["title"], spec["title_en"], lang)
         if when.get(spec["id"]):

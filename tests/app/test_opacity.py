@@ -1,4 +1,4 @@
-"""Per-layer opacity of vector layers, set in the legend, in a real browser."""
+"""The legend of every visible layer, and vector layers' opacity set in it, in a real browser."""
 
 from __future__ import annotations
 
@@ -15,9 +15,16 @@ PANE_OPACITY = ("id => getComputedStyle(document.querySelector('.leaflet-om-' + 
 def test_vector_layer_opacity(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     traffic = watch(page)
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     page.goto(live_server + "/")
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+    # Every visible layer has a legend block, base layers included.
+    page.wait_for_load_state("networkidle")
+    on = page.eval_on_selector_all("#om-layer-list input[type=checkbox]:checked",
+                                   "els => els.map(e => e.value)")
+    blocks = page.eval_on_selector_all("#om-legend [data-layer]",
+                                       "els => els.map(e => e.dataset.layer)")
+    assert "admin_boundaries" in on and set(on) == set(blocks)
     slider = page.locator("#om-legend [data-layer=air_stations] input[type=range]")
     assert slider.input_value() == "100"
     assert page.evaluate(PANE_OPACITY, "air_stations") == "1"
