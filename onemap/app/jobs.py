@@ -14,8 +14,9 @@ asynchronously, polls ``/ogc/jobs/{id}`` every :data:`POLL_MS`, moves the progre
 "cancel" dismisses the job (``DELETE``), which makes the server stop and remove what the run had
 written. Errors are shown in words in the page's language (:func:`onemap.app.ogcclient.explain`).
 
-Keeping start, poll and cancel in one callback means a single owner for the job's outputs, so a
-late poll can never overwrite a cancel.
+Keeping start, poll and cancel in one callback means a single owner for the job's state, so a
+late poll can never overwrite a cancel; the results are fetched once by a second callback when
+the state becomes "successful" (:func:`deliver`), never by the timer.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from onemap.app.i18n import t
 from onemap.app.ogcclient import FINAL, OgcError, cancel, execute, explain, job_results, job_status
 from onemap.config import Settings
 
-POLL_MS = 700
+POLL_MS = 1000
 
 
 def _id(kind: str, panel: str) -> dict[str, str]:
@@ -130,15 +131,27 @@ def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
     except OgcError as err:
         return _out(_failed(job, err), lang)
     status, progress = state["status"], state["progress"]
-    if status == "successful":
-        try:
-            results = job_results(settings, jid)
-        except OgcError as err:
-            return _out(_failed(job, err), lang)
-        return _out({**job, "status": status, "msg": {"key": "job_done"}}, lang, 100, results)
+    if status == "successful":  # the results are fetched once, by :func:`deliver`
+        return _out({**job, "status": status, "msg": {"key": "job_done"}}, lang, 100)
     key = {"failed": "job_failed", "dismissed": "job_cancelled"}.get(status, "job_running")
     return _out({**job, "status": status, "msg": {"key": key, "kw": {"pct": progress}}}, lang,
                 progress)
+
+
+def deliver(job: dict | None, lang: str, settings: Settings) -> tuple[Any, Any]:
+    """(results, status line) once a job has succeeded; ``no_update`` otherwise.
+
+    A callback of its own, triggered by the job's state rather than by the poll timer: fetching
+    a big result can take longer than one poll interval, and Dash drops the answer of a callback
+    that is triggered again before it returns.
+    """
+    job = job or {}
+    if job.get("status") != "successful" or not job.get("job"):
+        return dash.no_update, dash.no_update
+    try:
+        return job_results(settings, job["job"]), dash.no_update
+    except OgcError as err:
+        return dash.no_update, job_text(_failed(job, err), lang)
 
 
 def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
@@ -162,6 +175,16 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
     def run_job(request, _tick, _cancel, job, lang):  # type: ignore[no-untyped-def]
         trigger = ctx.triggered_id["type"] if isinstance(ctx.triggered_id, dict) else None
         return step(trigger, request, job, lang or "zh", settings)
+
+    @app.callback(
+        Output(_id("om-job-result", MATCH), "data", allow_duplicate=True),
+        Output(_id("om-job-text", MATCH), "children", allow_duplicate=True),
+        Input(_id("om-job", MATCH), "data"),
+        State("om-lang", "value"),
+        prevent_initial_call=True,
+    )
+    def deliver_results(job, lang):  # type: ignore[no-untyped-def]
+        return deliver(job, lang or "zh", settings)
 
     @app.callback(
         Output(_id("om-job-text", ALL), "children", allow_duplicate=True),

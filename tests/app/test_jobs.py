@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
+import dash
 import pytest
 
-from onemap.app.jobs import job_text, step
+from onemap.app.jobs import deliver, job_text, step
 from onemap.app.ogcclient import execute
 from onemap.config import Settings
 
@@ -49,6 +50,8 @@ def test_a_run_reports_progress_and_results(app_settings: Settings) -> None:
     track, bar, text, button, tick_off, job, results = out
     assert job["status"] == "successful" and text == "完成" and tick_off is True
     assert bar == {"width": "100%"} and button == {"display": "none"}
+    assert results is dash.no_update  # fetched once by deliver(), never by the timer
+    results, _ = deliver(job, "zh", app_settings)
     # The same answer as a synchronous run of the same request.
     direct = execute(app_settings, request["process"], request["inputs"], asynchronous=False)
     assert results == direct["results"], (str(results)[:300], str(direct)[:300])

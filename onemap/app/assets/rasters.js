@@ -152,7 +152,7 @@
     function togglePlay(n, disabled, lang, allStrings) {
         var pause = disabled === false;  /* it was playing: pause it */
         var T = (allStrings && (allStrings[lang] || allStrings.zh)) || {};
-        return [pause, pause ? "▶" : "⏸", pause ? (T.play || "") : (T.pause || "")];
+        return [pause, pause ? "▶" : "❚❚", pause ? (T.play || "") : (T.pause || "")];
     }
 
     /* Clientside callback (MATCH): the next step of a playing series, wrapping around. */
