@@ -68,7 +68,8 @@ def _opacity(layer_id: str, value: int, lang: str) -> html.Div:
     """A vector layer's opacity (0–100 %), next to its symbols; rasters have theirs in the list."""
     return html.Div(dcc.Input(id={"type": "om-vopacity", "layer": layer_id}, type="range",
                               min=0, max=100, step=5, value=value, debounce=False,
-                              className="om-legend-opacity"), title=t("opacity", lang))
+                              className="om-legend-opacity"), title=t("opacity", lang),
+                    className="om-legend-opacity-box")
 
 
 def legend_panel(specs: list[dict], visible: set[str], lang: str,
