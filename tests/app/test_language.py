@@ -56,6 +56,15 @@ VISIBLE_TEXT = """() => {
 POPUP_FAMILIES = ("air_stations", "water_sections", "pollution_sources", "incidents")
 
 
+def _settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the language switch's callbacks have all landed (a switch fires a few dozen,
+    in batches, so one quiet moment on the network is not enough under load)."""
+    for _ in range(2):
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+        page.wait_for_timeout(500)
+
+
 def _data_values(base: str) -> set[str]:
     """Every string the data holds: feature attributes of every layer (names, codes), and
     catalogue titles without an English title."""
@@ -138,12 +147,14 @@ def test_no_untranslated_label(live_server: str, browser, artifacts_dir: Path) -
 
     page.locator("#om-lang input[value=en]").check()
     page.wait_for_function("() => document.title.indexOf('Ecological') >= 0")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => document.querySelector('#om-layers-heading').innerText"
+                           " === 'Layers'")
+    _settle(page)
     texts = page.evaluate(VISIBLE_TEXT)
     for tab in page.locator(".om-tab").all():
         if "om-tab-active" not in (tab.get_attribute("class") or ""):
             tab.click()
-        page.wait_for_load_state("networkidle")
+        _settle(page)
         texts += page.evaluate(VISIBLE_TEXT)
     texts += _open_popups(page)
     texts.append(page.title())
@@ -153,7 +164,9 @@ def test_no_untranslated_label(live_server: str, browser, artifacts_dir: Path) -
 
     page.locator("#om-lang input[value=zh]").check()
     page.wait_for_function("() => document.title.indexOf('生态环境') >= 0")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => document.querySelector('#om-layers-heading').innerText"
+                           " === '图层'")
+    _settle(page)
     zh_texts = page.evaluate(VISIBLE_TEXT) + _open_popups(page) + [page.title()]
     bad = _latin_words(zh_texts, data)
     assert not bad, "English left on the Chinese screen:\n" + "\n".join(sorted(bad))
