@@ -26,7 +26,8 @@ from onemap.config import Settings
 TIMEOUT_S = 30.0
 #: Job states after which nothing changes any more (OGC API Processes statusCode).
 FINAL = frozenset({"successful", "failed", "dismissed"})
-_PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(.*)$", re.S)
+#: "name: detail" — one input, or several joined by ", " (OutOfRegion names "lon, lat").
+_PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:, [A-Za-z_][A-Za-z0-9_]*)*):\s*(.*)$", re.S)
 
 
 @dataclass
@@ -123,7 +124,8 @@ def explain(err: OgcError, lang: str, labels: dict[str, str] | None = None) -> s
     ``labels`` maps input names to the panel's own field labels, so the user reads "纬度" rather
     than "lat". The server's detail is shown only in English, where it cannot mix languages.
     """
-    field = (labels or {}).get(err.parameter, err.parameter)
+    names = [n for n in err.parameter.split(", ") if n]
+    field = ("、" if lang == "zh" else ", ").join((labels or {}).get(n, n) for n in names)
     key = {"InvalidParameterValue": "err_invalid", "MissingParameterValue": "err_missing",
            "OutOfRegion": "err_out_of_region", "NoData": "err_no_data",
            "NoSuchJob": "err_no_job", "Unreachable": "err_unreachable"}.get(err.code)
