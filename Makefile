@@ -9,7 +9,7 @@ STAMP := .make
 # for the browser tests, a CJK font so Chinese renders in headless Chromium.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 
-.PHONY: run test apt venv sample lint bench clean
+.PHONY: run test apt venv sample lint bench bench-national clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -44,6 +44,10 @@ lint: venv
 bench: venv sample
 	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/haze_year.py
+
+# The map on a national layer (1,000,000 sources, generated into var/bench-national once).
+bench-national: venv
+	$(BIN)/python bench/viewload.py
 
 test: apt venv lint
 	$(BIN)/pytest

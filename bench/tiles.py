@@ -147,7 +147,7 @@ def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
         try:
             if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             time.sleep(0.3)
     proc.terminate()
     raise RuntimeError("the server did not answer within 120 s")
