@@ -33,10 +33,12 @@
             return s;
         },
         lossStyle: function () { return Object.assign({}, LOSS); },
-        point: function (feature, latlng) {
+        point: function (feature, latlng, context) {
             var p = props(feature);
             var s = Object.assign({className: "om-eco-point om-eco-" + p.kind},
                                   POINTS[p.kind] || POINTS.pollution_source);
+            // In the panel's own pane, above the data layers (Leaflet would use overlayPane).
+            if (context && context.pane) { s.pane = context.pane; }
             return L.circleMarker(latlng, s);
         },
         tooltip: function (feature, layer) {
