@@ -37,7 +37,7 @@ def _rows(family: str, title: str, lang: str) -> list[html.Div]:
                      className="om-legend-row") for label, color in rows]
 
 
-def _ramp(spec: dict, lang: str) -> html.Div:
+def ramp(spec: dict, lang: str) -> html.Div:
     """A colour ramp between the rescale bounds, with the unit and what the value is."""
     style = RASTER_STYLES.get(spec.get("colormap") or "")
     if style is None:  # no colormap: the bands are drawn as they are (grey or RGB)
@@ -89,7 +89,7 @@ def legend_panel(specs: list[dict], visible: set[str], lang: str,
         title = pick(spec["title"], spec["title_en"], lang)
         if when.get(spec["id"]):
             title = f"{title} · {when[spec['id']]}"
-        body = ([_ramp(spec, lang)] if spec["kind"] == "raster"
+        body = ([ramp(spec, lang)] if spec["kind"] == "raster"
                 else [*_rows(spec["family"], title, lang),
                       _opacity(spec["id"], int(opacity.get(spec["id"], 100)), lang)])
         blocks.append(html.Div([html.Div(title, className="om-legend-title"), *body],
