@@ -69,6 +69,12 @@ def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # ty
     text = popup.inner_text()
     assert "空气质量指数 AQI" in text and "首要污染物" in text and "监测时间" in text
     assert any(lv.label in text for lv in AQI_LEVELS) or "无数据" in text
+    # The API's times are UTC; the popup says them in Beijing time like the rest of the map.
+    latest = {f["properties"]["time"] for f in requests.get(
+        f"{live_server}/ogc/collections/air_stations/items",
+        params={"f": "json", "limit": 1000}, timeout=30).json()["features"]}
+    assert latest == {"2025-12-31T15:00:00Z"}
+    assert "2025-12-31 23:00" in text, text
     page.keyboard.press("Escape")
 
     # Every layer toggles on and draws something into its pane.

@@ -112,9 +112,19 @@
         return esc(value) + (unit ? " " + esc(unit) : "");
     }
 
+    /* "YYYY-MM-DD HH:MM" in Beijing time (UTC+8), the time every other part of the map shows:
+       the API sends UTC ("…Z") or an offset; a time without either is taken as already local. */
     function formatTime(value) {
-        var m = String(value).match(/^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)/);
-        return m ? m[1] + " " + m[2] : String(value);
+        var text = String(value);
+        var m = text.match(/^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)/);
+        if (!m) { return text; }
+        if (!/(Z|[+-]\d\d:?\d\d)$/.test(text)) { return m[1] + " " + m[2]; }
+        var t = Date.parse(text);
+        if (isNaN(t)) { return m[1] + " " + m[2]; }
+        var d = new Date(t + 8 * 3600 * 1000);
+        var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+        return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
+            " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
     }
 
     function aqiBlock(props, h) {
