@@ -210,10 +210,28 @@ class OneMapProvider(BaseProvider):
             hit = func(shape, g) if swapped else func(g, shape)
         return self._ids_sql(geoms.index.values[np.asarray(hit, dtype=bool)])
 
+    def _text_sql(self, q: str) -> str | None:
+        """OGC API Features Part 9 ``q``: any of the comma-separated terms in any text property,
+        ignoring ASCII case. ``instr`` rather than LIKE, so ``%`` and ``_`` typed by a user are
+        plain characters; the terms are SQL literals, never spliced."""
+        terms = [term.strip().lower() for term in q.split(",") if term.strip()]
+        columns = [self._col(n) for n, f in self._fields.items()
+                   if f.get("type") == "string" and "format" not in f]  # text, not times
+        if not terms:
+            return None
+        if not columns:
+            return "(1=0)"
+        return "(" + " OR ".join(f"instr(lower({c}), {literal(term)}) > 0"
+                                 for term in terms for c in columns) + ")"
+
     def _where(self, bbox: list | None, datetime_: str | None,
-               properties: list[tuple[str, str]] | None, filterq: Any) -> str:
+               properties: list[tuple[str, str]] | None, filterq: Any,
+               q: str | None = None) -> str:
         clauses: list[str] = []
         try:
+            text = self._text_sql(q) if q else None
+            if text:
+                clauses.append(text)
             for name, value in properties or []:
                 ftype = self._fields[name]["type"] if name in self._fields else "string"
                 if name == self.info.fid_column:
@@ -280,7 +298,7 @@ class OneMapProvider(BaseProvider):
               select_properties: list | None = None, skip_geometry: bool = False,
               q: str | None = None, filterq: Any = None, **kwargs: Any) -> dict:
         """One page of features matching every filter, plus the total number matched."""
-        where = self._where(bbox, datetime_, properties, filterq)
+        where = self._where(bbox, datetime_, properties, filterq, q)
         table = quote_ident(self.table)
         where_sql = f" WHERE {where}" if where else ""
         count = self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")
