@@ -15,6 +15,8 @@ from onemap.app.i18n import pick, t
 from onemap.app.labels import POLLUTANTS, popup_spec
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
+#: The hourly measurements of the air stations (a station popup charts its last days).
+HOURLY_TABLE = "air_hourly"
 #: Cluster bubble colours, one per clustered family.
 CLUSTER_COLORS = {"pollution_sources": "#C62828", "sensitive_receptors": "#6A1B9A"}
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -50,9 +52,14 @@ def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
         "label_field": "name" if family == "admin_boundaries" else "",
         "label_skip": {"admin_level": ["province", "city"]},
         "strings": {k: t(k, lang) for k in ("aqi", "aqi_level", "primary_pollutant", "time",
+                                            "chart_title", "chart_loading", "chart_empty",
+                                            "chart_error",
                                             "no_data")},
     }
     if family == "air_stations":
+        # The popup's chart: the hourly table of the same server (relative URL).
+        base = spec.get("url", "").split("ogc/collections/")[0] or "/"
+        out["series"] = {"url": f"{base}ogc/collections/{HOURLY_TABLE}/items", "days": 7}
         out["aqi_levels"] = [[lv.high, lv.color, lv.label if lang == "zh" else lv.label_en]
                              for lv in AQI_LEVELS]
         out["pollutants"] = POLLUTANTS

@@ -75,6 +75,18 @@ def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # ty
         params={"f": "json", "limit": 1000}, timeout=30).json()["features"]}
     assert latest == {"2025-12-31T15:00:00Z"}
     assert "2025-12-31 23:00" in text, text
+    # …and charts the station's last 7 days of valid hourly PM2.5 from the items endpoint.
+    chart = page.wait_for_selector(".leaflet-popup-content .om-chart[data-points]")
+    station = chart.get_attribute("data-station")
+    hours = requests.get(f"{live_server}/ogc/collections/air_hourly/items", timeout=30, params={
+        "f": "json", "limit": 1000, "station_id": station, "properties": "pm25,flag",
+        "datetime": "2025-12-24T16:00:00Z/2025-12-31T15:00:00Z"},  # 7 days to the latest hour
+    ).json()["features"]
+    valid = [f for f in hours if f["properties"]["flag"] == "N"
+             and f["properties"]["pm25"] is not None]
+    assert 100 < len(valid) <= 168
+    assert int(chart.get_attribute("data-points")) == len(valid)
+    assert chart.query_selector("svg polyline") and "近 7 天 PM2.5" in chart.inner_text()
     page.keyboard.press("Escape")
 
     # Every layer toggles on and draws something into its pane.

@@ -157,7 +157,13 @@
         var out = '<div class="om-popup" data-family="' + esc(h.family || "") + '">' +
             '<div class="om-popup-title">' + esc(title) + "</div>" +
             '<div class="om-popup-layer">' + esc(h.layer_title || "") + "</div>";
-        if (h.family === "air_stations") { out += aqiBlock(props, h); }
+        if (h.family === "air_stations") {
+            out += aqiBlock(props, h);
+            if (h.series) {
+                out += '<div class="om-chart" data-station="' + esc(props.station_id || "") +
+                    '"></div>';
+            }
+        }
         var rows = "";
         (spec.fields || []).forEach(function (f) {
             var v = props[f[0]];
@@ -183,6 +189,15 @@
         if (feature.geometry && feature.geometry.type === "LineString" && context.cluster) { return; }
         layer.bindPopup(function () { return popupHtml(feature, h); },
                         {maxWidth: 340, className: "om-popup-wrap"});
+        if (h.family === "air_stations" && h.series) {  // the chart is fetched when it opens
+            layer.on("popupopen", function (e) {
+                var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-chart");
+                var s = h.strings || {};
+                window.onemap.drawSeries(el, props.station_id, props.time, h.series, {
+                    title: s.chart_title, loading: s.chart_loading, empty: s.chart_empty,
+                    error: s.chart_error});
+            });
+        }
     }
 
     window.onemap = Object.assign(window.onemap || {}, {
