@@ -16,7 +16,7 @@
 
     function svg(points, start, end, s) {
         var valid = points.filter(function (p) { return p.v !== null; });
-        var top = Math.max(80, Math.ceil(Math.max.apply(null, valid.map(function (p) {
+        var top = Math.max(100, Math.ceil(Math.max.apply(null, valid.map(function (p) {
             return p.v; }).concat([0])) / 20) * 20);
         var x = function (t) { return L0 + (W - L0 - R0) * (t - start) / (end - start); };
         var y = function (v) { return H - B0 - (H - T0 - B0) * v / top; };
