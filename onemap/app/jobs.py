@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html
+from dash import MATCH, Input, Output, State, ctx, dcc, html
 
 from onemap.app.i18n import t
 from onemap.app.ogcclient import FINAL, OgcError, cancel, execute, explain, job_results, job_status
@@ -160,7 +160,6 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
     @app.callback(
         Output(_id("om-job-track", MATCH), "style"),
         Output(_id("om-job-bar", MATCH), "style"),
-        Output(_id("om-job-text", MATCH), "children"),
         Output(_id("om-job-cancel", MATCH), "style"),
         Output(_id("om-job-tick", MATCH), "disabled"),
         Output(_id("om-job", MATCH), "data"),
@@ -174,7 +173,20 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
     )
     def run_job(request, _tick, _cancel, job, lang):  # type: ignore[no-untyped-def]
         trigger = ctx.triggered_id["type"] if isinstance(ctx.triggered_id, dict) else None
-        return step(trigger, request, job, lang or "zh", settings)
+        out = step(trigger, request, job, lang or "zh", settings)
+        return out[:2] + out[3:]
+
+    @app.callback(
+        Output(_id("om-job-text", MATCH), "children"),
+        Output(_id("om-job-cancel", MATCH), "children"),
+        Input(_id("om-job", MATCH), "data"),
+        Input("om-lang", "value"),
+        prevent_initial_call=True,
+    )
+    def job_words(job, lang):  # type: ignore[no-untyped-def]
+        # The status line is said from the job's state and the page's language at the time it
+        # is drawn, so a poll answered after a language switch cannot leave the old language.
+        return job_text(job, lang or "zh"), t("cancel", lang or "zh")
 
     @app.callback(
         Output(_id("om-job-result", MATCH), "data", allow_duplicate=True),
@@ -185,18 +197,3 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
     )
     def deliver_results(job, lang):  # type: ignore[no-untyped-def]
         return deliver(job, lang or "zh", settings)
-
-    @app.callback(
-        Output(_id("om-job-text", ALL), "children", allow_duplicate=True),
-        Output(_id("om-job-cancel", ALL), "children"),
-        Input("om-lang", "value"),
-        State(_id("om-job", ALL), "data"),
-        prevent_initial_call=True,
-    )
-    def job_language(lang, jobs):  # type: ignore[no-untyped-def]
-        # A status line is written when the job's state changes; say it again in the new
-        # language (an ended job is never polled again).
-        by_panel = {st["id"]["panel"]: j for st, j in zip(ctx.states_list[0], jobs, strict=True)}
-        panels = [o["id"]["panel"] for o in ctx.outputs_list[0]]
-        return ([job_text(by_panel.get(p), lang or "zh") for p in panels],
-                [t("cancel", lang or "zh") for _ in ctx.outputs_list[1]])
