@@ -100,6 +100,9 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     # The stations show that hour before we look at them.
     page.wait_for_function("() => document.querySelector('.leaflet-om-ndvi-pane img')")
     page.wait_for_load_state("networkidle")
+    # The hour's station data may still be being drawn under load: wait for the symbols.
+    page.wait_for_function(f"() => ({SYMBOLS})().filter(([x, y]) => x > 0 && x < 1400 && "
+                           "y > 0 && y < 900).length >= 5")
     page.wait_for_timeout(800)
     symbols = page.evaluate(SYMBOLS)
     assert sum(0 < x < 1400 and 0 < y < 900 for x, y, _ in symbols) >= 5, "too few in view"
