@@ -44,8 +44,12 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # t
     page.goto(f"{live_server}/?t=2025-01-22T00:00Z")
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
     page.click(".om-tab[data-panel=haze]")
-    page.wait_for_selector("#hz-aqi-table tr.om-hz-row")
-    assert page.inner_text("#hz-hour") == "时间：2025-01-22 08:00（北京时间）"
+    # The page may first show the latest hour, until the link's hour has been applied.
+    page.wait_for_function("() => document.querySelector('#hz-hour').innerText === "
+                           "'时间：2025-01-22 08:00（北京时间）'")
+    page.wait_for_function("n => document.querySelector('#hz-aqi-table tr.om-hz-row') && "
+                           "document.querySelector('#hz-aqi-table tr.om-hz-row').innerText"
+                           ".includes(n)", arg=worst["name"])
     first = page.locator("#hz-aqi-table tr.om-hz-row").first.inner_text().split("\t")
     assert first[1] == worst["name"] and int(first[2]) == worst["aqi"]
     assert page.locator("#hz-aqi-table tr.om-hz-row").count() == hourly["summary"]["n_stations"]
