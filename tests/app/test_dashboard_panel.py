@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browsing import watch
 
@@ -157,6 +158,13 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path) -> None
     assert page.inner_text(".db-big-value[data-kpi=air]") == share  # same numbers
     assert page.inner_text(".db-card[data-kpi=air] .db-big-sub") == \
         f"{start} to {end}: good {good} / valid {valid} days (30 in the period)"
+    # The static labels are rewritten by another callback than the cards: wait for it, then
+    # report what is still Chinese if it never comes.
+    try:
+        page.wait_for_function(f"(sel) => !({PANEL_TEXT})(sel).some(s => /{CJK.pattern}/.test(s))",
+                               arg=BODY, timeout=15_000)
+    except PlaywrightTimeout:
+        pass
     texts = page.evaluate(PANEL_TEXT, BODY)
     chinese = [s for s in texts if CJK.search(s)]
     assert not chinese, chinese

@@ -126,8 +126,12 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
     grey = [p for p in free if expected[p[0]] == NO_DATA_COLOR.upper()]
     picks = (grey[:1] + [p for p in free if p not in grey])[:3]
     assert len(picks) == 3, "not enough clickable stations"
-    for i, x, y in picks:
+    for i, _, _ in picks:
         props = stations[i]["properties"]
+        # A popup pans the map when it opens near an edge: find the symbol where it is now.
+        spot = next(((x, y) for j, x, y in page.evaluate(FREE) if j == i), None)
+        assert spot, f"station {props['name']} is covered after a popup panned the map"
+        x, y = spot
         page.mouse.click(x, y)
         popup = page.wait_for_selector(".leaflet-popup-content .om-popup")
         assert popup.query_selector(".om-popup-title").inner_text() == props["name"]
