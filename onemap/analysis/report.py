@@ -171,7 +171,7 @@ def build_summary(incident: Incident, pol: Pollutant, wind: Wind | None,
     return jsonable(out)
 
 
-def _esc(value: Any) -> str:
+def esc(value: Any) -> str:
     """HTML-escaped text that is also safe inside folium's JS template literals."""
     text = html.escape("" if value is None else str(value))
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
@@ -180,7 +180,7 @@ def _esc(value: Any) -> str:
 def _val(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return _esc(value)
+    return esc(value)
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -188,13 +188,13 @@ def _fmt(value: Any, digits: int = 0) -> str:
         return "–"
     if isinstance(value, int | float):
         return f"{value:,.{digits}f}"
-    return _esc(value)
+    return esc(value)
 
 
 def _table(rows: list[list[Any]], head: list[str] | None = None, cls: str = "") -> str:
     out = [f'<table class="om-table {cls}">']
     if head:
-        out.append("<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr>")
+        out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
     for r in rows:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
     return "".join(out) + "</table>"
@@ -204,43 +204,43 @@ def _summary_html(result: EmergencyResult, t: dict[str, str]) -> str:
     s, inc = result.summary, result.incident
     pol = s["pollutant"]
     name = pol["zh"] if t is LABELS["zh"] else pol["en"]
-    rows = [[t["time"], _esc(inc.time.strftime("%Y-%m-%d %H:%M UTC%z"))],
+    rows = [[t["time"], esc(inc.time.strftime("%Y-%m-%d %H:%M UTC%z"))],
             [t["location"], f"{inc.lon:.5f}, {inc.lat:.5f}"],
-            [t["medium"], _esc(t[inc.medium])], [t["pollutant"], f"{_esc(name)} ({pol['code']})"],
+            [t["medium"], esc(t[inc.medium])], [t["pollutant"], f"{esc(name)} ({pol['code']})"],
             [t["amount"], _fmt(inc.amount_kg, 1)], [t["duration"], _fmt(inc.duration_min)]]
     if s.get("wind"):
         w = s["wind"]
-        rows.append([t["wind"], _esc(t["wind_fmt"].format(speed=w["speed_m_s"], deg=w["from_deg"],
+        rows.append([t["wind"], esc(t["wind_fmt"].format(speed=w["speed_m_s"], deg=w["from_deg"],
                                                           src=w["source"]))])
     if s.get("plume"):
-        rows.append([t["stability"], _esc(s["plume"]["stability"])])
+        rows.append([t["stability"], esc(s["plume"]["stability"])])
     for r in s["rings"]:
-        rows.append([_esc(t["ring_row"].format(r=f"{r['ring_m'] / 1000:g}")),
+        rows.append([esc(t["ring_row"].format(r=f"{r['ring_m'] / 1000:g}")),
                      f"{t['population']} {_fmt(r['population_cumulative'])}"])
     down = s.get("downstream")
     if down:
         rows.append([t["traced"], _fmt(down["traced_km"], 1)])
         first = down.get("first_intake")
-        rows.append([t["first_intake"], _esc(t["none"]) if not first else
-                     f"{_esc(first['name'])} "
-                     f"{_esc(str(first['arrival_time'])[:16].replace('T', ' '))} "
+        rows.append([t["first_intake"], esc(t["none"]) if not first else
+                     f"{esc(first['name'])} "
+                     f"{esc(str(first['arrival_time'])[:16].replace('T', ' '))} "
                      f"({_fmt(first['arrival_h'], 1)} h)"])
-    parts = [f"<h3>{_esc(t['title'])}</h3>", _table(rows, cls="om-summary-table")]
+    parts = [f"<h3>{esc(t['title'])}</h3>", _table(rows, cls="om-summary-table")]
     if s.get("plume"):
-        levels = [[_esc(lv["level"]), _fmt(lv["threshold_mg_m3"], 3), _fmt(lv["area_km2"], 3),
+        levels = [[esc(lv["level"]), _fmt(lv["threshold_mg_m3"], 3), _fmt(lv["area_km2"], 3),
                    _fmt(lv["max_distance_m"])] for lv in s["plume"]["levels"]]
         parts.append(_table(levels, [t["level"], "mg/m³", t["area"], t["reach"]]))
     dt = result.tables["downstream"]
     if len(dt):
-        parts.append(f"<h4>{_esc(t['downstream'])}</h4>")
-        parts.append(_table([[_esc(t[r.kind]), _esc(r.name), _fmt(r.along_m / 1000, 1),
-                              _esc(str(r.arrival_time)[:16])] for r in dt.head(12).itertuples()],
+        parts.append(f"<h4>{esc(t['downstream'])}</h4>")
+        parts.append(_table([[esc(t[r.kind]), esc(r.name), _fmt(r.along_m / 1000, 1),
+                              esc(str(r.arrival_time)[:16])] for r in dt.head(12).itertuples()],
                             [t["kind"], t["name"], t["along"], t["arrival"]]))
     sus = result.tables["suspects"]
     if len(sus):
-        parts.append(f"<h4>{_esc(t['suspects'])}</h4>")
-        parts.append(_table([[_esc(r.name), _fmt(r.distance_m),
-                              _esc(t["yes"] if r.upwind is True else t["no"] if r.upwind is False
+        parts.append(f"<h4>{esc(t['suspects'])}</h4>")
+        parts.append(_table([[esc(r.name), _fmt(r.distance_m),
+                              esc(t["yes"] if r.upwind is True else t["no"] if r.upwind is False
                                    else "–")] for r in sus.head(5).itertuples()],
                             [t["name"], t["distance"], t["upwind"]]))
     return "".join(parts)
@@ -259,7 +259,7 @@ _CSS = """<style>
 </style>"""
 
 
-def _metric_scale():  # type: ignore[no-untyped-def]
+def metric_scale():  # type: ignore[no-untyped-def]
     """A scale bar in metres only: folium's ``control_scale`` adds miles too."""
     from branca.element import MacroElement
     from jinja2 import Template
@@ -280,7 +280,7 @@ def render(result: EmergencyResult, *, lang: str = "zh", basemap_url: str = "",
     minx, miny, maxx, maxy = result.features.total_bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
                    tiles=None, attribution_control=bool(basemap_url))
-    _metric_scale().add_to(m)
+    metric_scale().add_to(m)
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution or " ").add_to(m)
     # keep the features clear of the legend (left) and the summary panel (right)
@@ -300,11 +300,11 @@ def render(result: EmergencyResult, *, lang: str = "zh", basemap_url: str = "",
         if f["geometry"]["type"] == "Point":
             lon, lat = f["geometry"]["coordinates"]
             # a tooltip, not a folium Popup: folium builds popups with jQuery
-            details = "<br>".join(f"{_esc(k)}: {_val(v)}" for k, v in p.items()
+            details = "<br>".join(f"{esc(k)}: {_val(v)}" for k, v in p.items()
                                   if v is not None and k not in ("role", "name"))
             folium.CircleMarker([lat, lon], radius=radius, color=colour, weight=2, fill=True,
                                 fill_color=colour, fill_opacity=0.8,
-                                tooltip=folium.Tooltip(f"<b>{_esc(tip)}</b><br>{details}")
+                                tooltip=folium.Tooltip(f"<b>{esc(tip)}</b><br>{details}")
                                 ).add_to(m)
             continue
         style = {"color": colour, "weight": 4 if role == "trace" else 1.5,
@@ -312,14 +312,14 @@ def render(result: EmergencyResult, *, lang: str = "zh", basemap_url: str = "",
                  "fillOpacity": {"ring": 0.04, "plume": 0.45}.get(role, 0.2),
                  "dashArray": "6 4" if role == "ring" else None}
         folium.GeoJson(f, style_function=lambda _f, s=style: s,
-                       tooltip=folium.Tooltip(_esc(tip))).add_to(m)
+                       tooltip=folium.Tooltip(esc(tip))).add_to(m)
     roles = [r for r in order if any(f["properties"]["role"] == r for f in feats)]
-    legend = "".join(f'<div><i style="background:{STYLE[r][0]}"></i>{_esc(t[r])}</div>'
+    legend = "".join(f'<div><i style="background:{STYLE[r][0]}"></i>{esc(t[r])}</div>'
                      for r in roles)
     root = m.get_root()
-    root.header.add_child(folium.Element(f"<title>{_esc(t['title'])}</title>{_CSS}"))
+    root.header.add_child(folium.Element(f"<title>{esc(t['title'])}</title>{_CSS}"))
     root.html.add_child(folium.Element(
         f'<div id="om-summary">{_summary_html(result, t)}</div>'
-        f'<div id="om-legend"><b>{_esc(t["legend"])}</b>{legend}</div>'))
+        f'<div id="om-legend"><b>{esc(t["legend"])}</b>{legend}</div>'))
     page = offline(root.render())
     return page.replace("<html>", f'<html lang="{"en" if t is LABELS["en"] else "zh-CN"}">', 1)

@@ -22,6 +22,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
+from onemap.mapserver.exports import export_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import mount_vendor
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(legend_router(cat))  # /api/legends
     app.include_router(cluster_router(cat))  # /api/clusters/{layer_id} (big layers' summary)
     app.include_router(report_router(settings))  # /api/reports/{id}.html|.geojson (processes)
+    app.include_router(export_router(settings))  # /api/exports/map.html (the view, offline)
     app.include_router(stac_router(cat))  # /stac
     app.include_router(wmts_router(cat))
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
