@@ -256,3 +256,52 @@ def test_series_time_slider_and_opacity(live_server: str, browser,  # type: igno
     page.screenshot(path=str(artifacts_dir / "series.png"))
     _clean(traffic)
     page.close()
+
+
+def test_cancel_during_conversion_registers_nothing(  # type: ignore[no-untyped-def]
+        live_server: str, browser, artifacts_dir: Path, tmp_path: Path, uploaded: list[str],
+        sample_settings) -> None:
+    """A user cancels a big upload while the server converts it: the page says so at once,
+    the server stops the job, and no raster, file or temporary file is left behind."""
+    big = write_scene(tmp_path / "big_scene.tif", width=6000, height=5000)  # 240 MB
+    page, traffic = _open(browser, live_server)
+    _fill_upload(page, big, title="取消测试")
+    page.evaluate(RECORD_PHASES)
+    with _post_response(page) as info:
+        page.click("#om-upload-start")
+    resp = info.value
+    assert resp.status == 202, resp.text()
+    job_id, dataset = resp.json()["jobID"], resp.json()["dataset"]
+    uploaded.append(dataset)  # deleted afterwards should the cancel fail
+
+    page.wait_for_selector("#om-upload-msg.om-upload-converting")
+    cancel = page.locator("#om-upload-cancel")
+    assert cancel.is_visible()
+    with page.expect_response(lambda r: r.url.endswith(f"/api/jobs/{job_id}")
+                              and r.request.method == "DELETE") as deleted:
+        cancel.click()
+    assert deleted.value.status == 200, deleted.value.text()
+    assert deleted.value.json()["status"] in ("running", "dismissed"), deleted.value.json()
+    msg = page.wait_for_selector("#om-upload-msg.om-upload-cancelled")
+    assert msg.inner_text() == t("upload_cancelled", "zh")
+    assert not cancel.is_visible()
+    page.screenshot(path=str(artifacts_dir / "upload-cancel.png"))
+
+    # The server reports "dismissed" only once the work has stopped and cleaned up.
+    status = ""
+    for _ in range(240):
+        status = requests.get(f"{live_server}/api/jobs/{job_id}", timeout=10).json()["status"]
+        if status not in ("accepted", "running"):
+            break
+        page.wait_for_timeout(500)
+    assert status == "dismissed", status
+    listing = requests.get(f"{live_server}/api/rasters", timeout=10).json()
+    listed = {r["id"] for r in listing["rasters"]}
+    assert dataset not in listed
+    assert requests.get(f"{live_server}/raster/{dataset}/info", timeout=10).status_code == 404
+    left = [p.name for folder in (sample_settings.raster_dir, sample_settings.upload_dir)
+            if folder.exists() for p in folder.iterdir()
+            if dataset in p.name or "tmp" in p.name or p.name.startswith(".")]
+    assert not left, left
+    _clean(traffic)
+    page.close()

@@ -210,8 +210,17 @@
         if (current.xhr) {
             current.xhr.abort();
         } else if (current.id) {
+            // A conversion that ended before the cancel arrived has added the raster: say so
+            // rather than "cancelled" (the server keeps a finished job's status).
             fetch(current.base + "api/jobs/" + encodeURIComponent(current.id),
-                  {method: "DELETE", headers: headers(current.token)}).catch(function () {});
+                  {method: "DELETE", headers: headers(current.token)})
+                .then(function (resp) { return resp.json(); })
+                .then(function (body) {
+                    if (body && body.status === "successful" && job === null) {
+                        succeeded(body.dataset || current.dataset, current.title);
+                    }
+                })
+                .catch(function () {});
         }
         state = {phase: "cancelled"};
         return state;
