@@ -244,6 +244,20 @@ def _export_png(page, box: dict, tmp: Path, artifacts_dir: Path) -> None:  # typ
              max(0, int(left) - x0 - 1):max(0, int(right) - x0 + 2)] = False
     same = (np.abs(img - screen).max(axis=-1) <= 16)[free].mean()
     assert free.mean() > 0.3 and same > 0.97, f"{same:.1%} of {free.mean():.0%} free pixels"
+    # The legend is drawn too (what each colour means), and a caption with the map's time.
+    drawn = page.evaluate("() => window.onemap.tools.last")
+    lx, ly, lw, lh = (round(v) for v in drawn["legend"])
+    legend = img[ly:ly + lh, lx:lx + lw]
+    swatches = page.eval_on_selector_all(
+        "#om-legend [data-layer=air_stations] .om-swatch",
+        "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert len(swatches) == 7  # six AQI levels and no data
+    for css in swatches:
+        rgb = np.array([int(v) for v in re.findall(r"\d+", css)[:3]])
+        assert np.all(np.abs(legend - rgb) <= 3, axis=-1).sum() > 20, (css, "not in the legend")
+    cx, cy, cw, ch = (round(v) for v in drawn["caption"])
+    assert img[cy:cy + ch, cx:cx + cw].mean() > 200  # a light box with dark text on it
+    assert np.any(img[cy:cy + ch, cx:cx + cw].max(axis=-1) < 100)
     (artifacts_dir / "export.png").write_bytes(out.read_bytes())
 
 

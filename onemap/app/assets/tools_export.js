@@ -5,7 +5,8 @@
  * serialized to an image, marker icons (images, divIcon SVGs, and HTML bubbles drawn as boxes
  * with their text), permanent labels, and the scale bar. Only images of this origin can be
  * drawn (a canvas with a foreign image can no longer be saved); tiles of an intranet basemap
- * on another host are left out and the message says so.
+ * on another host are left out and the message says so. Then the legend and a caption with the
+ * title and the map's time (tools_legend.js).
  *
  * HTML: the server renders a standalone folium map of the ticked vector layers in this view
  * (GET api/exports/map.html); we fetch it so an error is said in words, then save it. */
@@ -198,7 +199,10 @@
         return Promise.all(items.map(function (e) { return prepare(e, o, container, skipped); }))
             .then(function (fns) {
                 fns.forEach(function (f) { if (f) { f(ctx); } });
-                return {canvas: canvas, skipped: skipped.n};
+                var decor = (window.onemap && window.onemap.exportDecor) || null;
+                var legend = decor ? decor.legend(ctx, o, o.width, o.height) : null;
+                var caption = decor ? decor.caption(ctx) : null;
+                return {canvas: canvas, skipped: skipped.n, legend: legend, caption: caption};
             });
     }
 
@@ -213,9 +217,11 @@
                                   "image/png");
             }).then(function (blob) {
                 save(blob, file);
+                t.last = {legend: res.legend, caption: res.caption};  // where they were drawn
                 t.message(res.skipped ? "tool_png_skipped" : "tool_saved", {file: file, n: res.skipped}, "ok");
                 return {kind: "png", ok: true, file: file, width: res.canvas.width,
-                        height: res.canvas.height, skipped: res.skipped};
+                        height: res.canvas.height, skipped: res.skipped, legend: res.legend,
+                        caption: res.caption};
             });
         }).catch(function (err) {
             t.message("tool_err_png", {}, "error");
