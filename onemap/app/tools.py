@@ -10,7 +10,8 @@ languages and wires the buttons to clientside functions:
 * "export PNG" draws what the map shows into a canvas in the browser (``tools_export.js``): the
   server cannot know the symbols, labels and opacity the user has on screen;
 * "export HTML" asks the server (``GET /api/exports/map.html``) for a standalone folium map of
-  the ticked vector layers in the current view: a file that opens on an offline laptop.
+  the ticked vector layers in the current view, the air stations at the time bar's hour: a
+  file that opens on an offline laptop.
 
 Strings are registered here (keys ``tool_*``); the language switch re-titles the buttons and
 tells the scripts, which redraw their texts.
@@ -155,5 +156,6 @@ def register(app: dash.Dash, settings: Settings) -> None:
         State({"type": "om-raster-on", "layer": ALL}, "value"),
         State("om-lang", "value"),
         State("om-config", "data"),
+        State("om-map-time", "data"),
         prevent_initial_call=True,
     )

@@ -24,11 +24,15 @@ LABELS: dict[str, dict[str, str]] = {
     "zh": {"title": "OneMap 生态环境一张图 · 地图导出", "made": "导出时间", "tz": "北京时间",
            "extent": "范围（经度, 纬度）", "features": "{n} 个要素",
            "capped": "{title}：视图内要素超过 {n} 个，只导出了前 {n} 个；"
-                     "放大地图后再导出可得到全部要素。"},
+                     "放大地图后再导出可得到全部要素。",
+           "air_at": "空气质量监测站按 {time}（北京时间）该小时的 AQI（HJ 633-2012）着色；"
+                     "该小时无有效数据的站点为灰色。"},
     "en": {"title": "OneMap · Map export", "made": "Exported", "tz": "Beijing time",
            "extent": "Extent (lon, lat)", "features": "{n} features",
            "capped": "{title}: more than {n} features in the view, only the first {n} were "
-                     "exported; zoom in and export again to get them all."},
+                     "exported; zoom in and export again to get them all.",
+           "air_at": "Air stations are coloured by the AQI of {time} (Beijing time, "
+                     "HJ 633-2012); grey where that hour has no valid value."},
 }
 
 #: What the symbols of a layer drawn from a server view stand for.

@@ -1,5 +1,5 @@
 """``GET /api/exports/map.html``: the map's current view as a standalone HTML map that opens
-offline (``?layers=id1,id2&bbox=minx,miny,maxx,maxy&lang=zh|en``).
+offline (``?layers=id1,id2&bbox=minx,miny,maxx,maxy&lang=zh|en[&time=2025-01-22T00:00:00Z]``).
 
 Why on the server: the file must carry the features themselves (a laptop at a command post has
 no server to ask), styled and labelled exactly like the app. The server has the layers, the
@@ -8,7 +8,8 @@ folium map here and inlines Leaflet the way the emergency report does
 (:func:`onemap.analysis.report.offline`).
 
 Layers are named by catalogue id, never by path; stations and sections are read from their
-materialised views so they carry their latest AQI / water class, like the map shows them. Only
+materialised views so they carry their latest AQI / water class, like the map shows them; with
+``time`` (the map's time bar) the air stations carry the HJ 633 AQI of that hour instead. Only
 features meeting the view are exported, lines and polygons cut to a margin around it, and a
 layer with more than ``settings.app_max_features`` features in the view is capped at that many
 with a note in the page saying so (a national inventory must not become a 500 MB file).
@@ -33,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Template
 
 from onemap import catalog
+from onemap.analysis.latest import latest_station_aqi
 from onemap.analysis.report import esc, metric_scale, offline
 from onemap.catalog import Entry
 from onemap.config import Settings
@@ -46,6 +48,7 @@ from onemap.mapserver.export_labels import (
     popup_fields,
     popup_values,
 )
+from onemap.mapserver.processing.data import read_hourly
 from onemap.mapserver.views import materialise
 
 BAD = "InvalidParameterValue"
@@ -124,6 +127,28 @@ def read_cut(entry: Entry, source: str, bbox: tuple[float, float, float, float],
             geoms = shapely.simplify(geoms, (maxx - minx) / 4000, preserve_topology=True)
     frame = frame.set_geometry(shapely.set_precision(geoms, 1e-6, mode="pointwise"))
     return Cut(entry, frame, capped, cap)
+
+
+def parse_time(text: str) -> pd.Timestamp | None:
+    """The map's hour (an instant with its zone), or None for "latest"."""
+    if not text:
+        return None
+    try:
+        when = pd.Timestamp(text)
+    except ValueError:
+        raise ExportError(400, BAD, f"time: {text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ExportError(400, BAD, f"time: {text!r} needs a zone (Z or +08:00)")
+    return when.tz_convert(TIMEZONE).floor("h")
+
+
+def at_hour(cut: Cut, settings: Settings, when: pd.Timestamp) -> Cut:
+    """Air stations with the AQI of hour ``when`` (HJ 633; null where no valid value), as the
+    map colours them when its time bar is on that hour."""
+    frame = latest_station_aqi(cut.frame, read_hourly(settings, when, when))
+    if "time" in frame and len(frame):
+        frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_convert(TIMEZONE)
+    return Cut(cut.entry, frame, cut.capped, cut.cap)
 
 
 def safe_json(value: Any) -> str:
@@ -243,7 +268,7 @@ body,.leaflet-container{font-family:"Microsoft YaHei","PingFang SC","Helvetica N
 
 
 def render(cuts: list[Cut], bbox: tuple[float, float, float, float], lang: str,
-           now: datetime | None = None) -> str:
+           now: datetime | None = None, when: pd.Timestamp | None = None) -> str:
     """The standalone HTML page of ``cuts`` fitted to ``bbox``, words in ``lang``."""
     t = LABELS[lang]
     minx, miny, maxx, maxy = bbox
@@ -263,7 +288,9 @@ def render(cuts: list[Cut], bbox: tuple[float, float, float, float], lang: str,
         meta.append({"id": entry.id, "count": count, "capped": cut.capped})
         if cut.capped:
             notes.append(t["capped"].format(title=title, n=f"{cut.cap:,}"))
-        if entry.family in VIEW_NOTES:
+        if entry.family == "air_stations" and when is not None:
+            notes.append(t["air_at"].format(time=when.strftime("%Y-%m-%d %H:%M")))
+        elif entry.family in VIEW_NOTES:
             notes.append(VIEW_NOTES[entry.family][lang])
         legend.append(layer_legend(entry.family, entry.geometry_type, title, count, lang))
     folium.LayerControl(collapsed=True).add_to(m)
@@ -279,16 +306,19 @@ def render(cuts: list[Cut], bbox: tuple[float, float, float, float], lang: str,
         f'<div id="om-head" class="om-box">{head}</div>'
         f'<div id="om-legend" class="om-box">{"".join(legend)}</div>'
         '<script type="application/json" id="om-export-meta">'
-        + json.dumps({"lang": lang, "bbox": list(bbox), "layers": meta}).replace("<", "\\u003c")
+        + json.dumps({"lang": lang, "bbox": list(bbox), "layers": meta,
+                      "time": None if when is None else when.isoformat()}
+                     ).replace("<", "\\u003c")
         + "</script>"))
     page = offline(root.render())
     return page.replace("<html>", f'<html lang="{"en" if lang == "en" else "zh-CN"}">', 1)
 
 
-def export_view(settings: Settings, layers: str, bbox: str, lang: str) -> str:
+def export_view(settings: Settings, layers: str, bbox: str, lang: str, time: str = "") -> str:
     """The page for one request's parameters (ExportError for any bad one)."""
     if lang not in LABELS:
         raise ExportError(400, BAD, "lang: use zh or en")
+    when = parse_time(time)
     try:
         box = parse_bbox(bbox)
     except ClusterError as err:
@@ -296,9 +326,13 @@ def export_view(settings: Settings, layers: str, bbox: str, lang: str) -> str:
     entries = catalog.load(settings)
     chosen = sorted(parse_layers(layers, entries), key=_order)
     views = materialise(entries, settings)
-    cuts = [read_cut(e, str(views.get(e.id) or e.file(settings)), box,
-                     settings.app_max_features) for e in chosen]
-    return render(cuts, box, lang)
+    cuts = []
+    for e in chosen:
+        hourly = when is not None and e.family == "air_stations"
+        source = e.file(settings) if hourly else views.get(e.id) or e.file(settings)
+        cut = read_cut(e, str(source), box, settings.app_max_features)
+        cuts.append(at_hour(cut, settings, when) if hourly and when is not None else cut)
+    return render(cuts, box, lang, when=when)
 
 
 def export_router(settings: Settings) -> APIRouter:
@@ -311,9 +345,11 @@ def export_router(settings: Settings) -> APIRouter:
         layers: str = Query("", description="Vector layer ids, comma-separated"),
         bbox: str = Query("", description="The view: minx,miny,maxx,maxy (lon/lat)"),
         lang: str = Query("zh", description="Words of the page: zh or en"),
+        time: str = Query("", description="The map's hour (ISO 8601 with zone): air stations "
+                                          "take that hour's AQI; empty for the latest"),
     ) -> HTMLResponse | JSONResponse:
         try:
-            page = export_view(settings, layers, bbox, lang)
+            page = export_view(settings, layers, bbox, lang, time)
         except ExportError as err:
             return JSONResponse({"code": err.code, "detail": err.detail}, err.status)
         day = datetime.now().strftime("%Y-%m-%d")

@@ -117,6 +117,39 @@ def test_symbols_follow_the_app_styles(live_server: str, pages: dict[str, str]) 
                       "fillColor": "#FAF6EE", "fillOpacity": 1.0}]
 
 
+def _colours(page: str) -> dict[str, str]:
+    """Station name → fill colour in an export of the air stations only."""
+    (stations,) = _payloads(page)
+    return {f["properties"]["t"]: stations["styles"][f["properties"]["s"]]["fillColor"]
+            for f in stations["geojson"]["features"]}
+
+
+def test_stations_at_the_map_hour(live_server: str) -> None:
+    """With the time bar's hour, each station takes the AQI the ``aqi-hourly`` process gives
+    for that hour (grey where it has no valid value), and the page says which hour it is."""
+    hour = "2025-01-22T00:00:00Z"  # 08:00 Beijing time, in the January haze week
+    answer = requests.post(f"{live_server}/ogc/processes/aqi-hourly/execution",
+                           json={"inputs": {"time": hour}}, timeout=60).json()
+    by_name = {f["properties"]["name"]: f["properties"]["aqi"]
+               for f in answer["stations"]["features"]}
+    resp = _get(live_server, layers="air_stations", bbox="116.5,30.8,118.3,32.3", lang="zh",
+                time=hour)
+    assert resp.status_code == 200, resp.text[:300]
+    colours = _colours(resp.text)
+    assert len(colours) >= 10
+    for name, fill in colours.items():
+        assert fill == aqi_color(by_name.get(name)), (name, fill, by_name.get(name))
+    latest = _colours(_get(live_server, layers="air_stations", bbox="116.5,30.8,118.3,32.3",
+                           lang="zh").text)
+    assert latest.keys() == colours.keys() and latest != colours  # the hour, not the latest
+    head = _block(resp.text, "om-head")
+    assert "按 2025-01-22 08:00（北京时间）该小时的 AQI" in head, head
+    assert _meta(resp.text)["time"] == "2025-01-22T08:00:00+08:00"
+    bad = _get(live_server, layers="air_stations", bbox="117,31.5,117.6,31.95",
+               time="2025-01-22 08:00")
+    assert bad.status_code == 400 and "needs a zone" in bad.json()["detail"]
+
+
 def test_words_in_the_requested_language(pages: dict[str, str]) -> None:
     zh, en = pages["zh"], pages["en"]
     assert '<html lang="zh-CN">' in zh and "<title>OneMap 生态环境一张图 · 地图导出</title>" in zh

@@ -236,7 +236,7 @@
                 Math.min(r(b.getEast()), 180), Math.min(r(b.getNorth()), 90)];
     }
 
-    function exportHtml(n, groups, rasters, lang, config) {
+    function exportHtml(n, groups, rasters, lang, config, when) {
         var t = T(), map = t && t.map();
         if (!map) { return window.dash_clientside.no_update; }
         var layers = [];
@@ -249,6 +249,7 @@
         }
         var query = new URLSearchParams({layers: layers.join(","), bbox: bboxOf(map).join(","),
                                          lang: lang === "en" ? "en" : "zh"});
+        if (when) { query.set("time", when); }  // the time bar's hour (none: latest)
         var url = ((config && config.base) || "/") + "api/exports/map.html?" + query.toString();
         var file = "onemap-" + stamp() + ".html";
         t.message("tool_html_busy", {}, "busy");
