@@ -81,6 +81,15 @@ def _hourly_series(live_server: str) -> dict:
     return next(e for e in entries if any(s["datetime"] == want for s in e["steps"]))
 
 
+#: The UTC hour ("2025-01-22T01:00Z", as in the link) an English bar label names, in JS.
+LABEL_HOUR = """(text) => {
+    const m = /(\\d+) Jan 2025, (\\d\\d):00/.exec(text);
+    if (!m) { return null; }
+    const d = new Date(Date.UTC(2025, 0, +m[1], +m[2]) - 8 * 3600 * 1000);
+    return d.toISOString().slice(0, 13) + ':00Z';
+}"""
+
+
 def _label_hour(text: str) -> datetime:
     """The hour a zh or en bar label names, in UTC."""
     m = re.search(r"(\d+) Jan 2025, (\d\d):00", text) or re.search(r"2025年1月(\d+)日 (\d\d):00",
@@ -184,21 +193,31 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
                            ".includes(', 08:00')", timeout=10_000)
     page.click("#om-tb-play")
     assert page.get_attribute("#om-tb-play", "title") == "Play"
-    shown = page.inner_text("#om-tb-label")
+    # The label is drawn by the server from the map's time (in the link): let it catch up.
+    page.wait_for_function(f"() => {{ const t = new URLSearchParams(location.search).get('t');"
+                           f" return t && ({LABEL_HOUR})(document.querySelector('#om-tb-label')"
+                           f".innerText) === t; }}")
+    shown, link = page.inner_text("#om-tb-label"), page.evaluate("location.search")
     page.wait_for_timeout(1500)
-    assert page.inner_text("#om-tb-label") == shown, "pause did not stop the clock"
+    assert page.evaluate("location.search") == link, "pause did not stop the clock"
+    assert page.inner_text("#om-tb-label") == shown
     hour = _label_hour(shown)
     assert hour > HAZE_HOUR
     _wait_fills(page, _expected(stations, _aqi_hourly(live_server, hour)))
     local = (hour + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
     page.wait_for_function(f"() => document.querySelector(\"{row}\").innerText"
                            f".startsWith({local!r})")
+    # The emergency panel's incident time is the map's hour too.
+    page.click(".om-tab[data-panel=emergency]")
+    page.wait_for_function(f"() => document.querySelector('#em-time').value === {local!r}")
 
     # Latest: back to each station's latest AQI.
     page.click("#om-tb-latest")
     page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
                            ".endsWith('· latest')")
     _wait_fills(page, latest)
+    end = (datetime(2025, 12, 31, 15, tzinfo=UTC) + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    page.wait_for_function(f"() => document.querySelector('#em-time').value === {end!r}")
     page.wait_for_load_state("networkidle")
     _clean(traffic)
     page.close()

@@ -31,6 +31,7 @@ from onemap.app.panels.emergency_form import (
     DEFAULT_RINGS_KM,
     PROCESS,
     FormError,
+    beijing,
     build_inputs,
     incident_fill,
     incident_options,
@@ -204,16 +205,21 @@ def _register_form(app: dash.Dash, settings: Settings) -> None:
         Input("em-click", "data"),
         Input("em-incident", "value"),
         Input("em-meta", "data"),
+        Input("om-map-time", "data"),
         State("om-dock", "data"),
         State("em-medium", "value"),
         State("em-time", "value"),
         State("em-incident", "value"),
         prevent_initial_call=True,
     )
-    def form(click, preclick, picked, meta, dock, medium,  # type: ignore[no-untyped-def]
+    def form(click, preclick, picked, meta, map_time, dock, medium,  # type: ignore[no-untyped-def]
              when, current):
         keep = dash.no_update
         trig = ctx.triggered_id
+        if trig == "om-map-time":  # the time bar moved: the incident is at the map's hour
+            latest = (meta or {}).get("end")
+            return keep, keep, beijing(map_time) if map_time else latest or keep, keep, keep, \
+                keep, keep
         if trig in ("om-map", "em-click"):
             latlng = ((click or {}).get("latlng") if trig == "om-map" else preclick) or {}
             if (dock or {}).get("open") != PANEL_ID or "lat" not in latlng:
@@ -231,8 +237,9 @@ def _register_form(app: dash.Dash, settings: Settings) -> None:
             # An unreadable pollutant clears the field: the note asks for a conscious choice.
             return (fill["lon"], fill["lat"], fill["time"] or keep, fill["medium"],
                     fill["pollutant"], keep, note)
-        if not when and (meta or {}).get("end"):
-            return keep, keep, meta["end"], keep, keep, keep, keep
+        if not when and (map_time or (meta or {}).get("end")):
+            return keep, keep, beijing(map_time) if map_time else meta["end"], keep, keep, \
+                keep, keep
         raise PreventUpdate
 
     @app.callback(Output("om-em-point", "data"), Input("em-lon", "value"),
