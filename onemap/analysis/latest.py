@@ -39,27 +39,61 @@ def latest_station_aqi(stations: gpd.GeoDataFrame, hourly: pd.DataFrame) -> gpd.
     return stations.drop(columns=drop).join(last, on="station_id")
 
 
-def latest_section_class(sections: gpd.GeoDataFrame, samples: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Sections with their latest sample's GB 3838 class (``water_class``), the parameters
-    exceeding the section's target class (``exceeding``, e.g. "tp:0.6,nh3n:0.2") and
-    ``sample_time``.
+def _target(value: object) -> str:
+    """The class a section's exceedances are counted against: its target, default III (the
+    national default for a section without one), and V for a "V+" target (nothing is worse)."""
+    if value == water_std.WORSE_THAN_V:
+        return "V"
+    return value if value in water_std.CLASSES else "III"
+
+
+def sample_classes(sections: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """The GB 3838 class of every sample (``water_class``) and its parameters above the
+    section's target class (``exceeding``, e.g. "tp:0.6,nh3n:0.2", or ""), indexed like
+    ``samples``.
+
+    Each sample is judged with its own section's rules: lake and reservoir sections use the
+    lake TP limits, and exceedances count against the section's ``target_class``. A sample
+    with no evaluable parameter gets a null class. This is the one place a sample is
+    evaluated, so a section's history and its latest state on the map cannot disagree.
     """
-    last = _latest(samples, "section_id", WATER_PARAMETERS)
-    lake_ids = set()
+    lake_ids: set[str] = set()
     if "water_body_type" in sections:
         lake_ids = set(sections.loc[sections["water_body_type"].isin(["lake", "reservoir"]),
                                     "section_id"])
-    targets = sections.set_index("section_id")["target_class"].to_dict()
-    classes, exceed = [], []
-    for section_id, row in last.iterrows():
-        values = {p: row[p] for p in WATER_PARAMETERS if p in row and pd.notna(row[p])}
+    targets = (sections.drop_duplicates("section_id").set_index("section_id")["target_class"]
+               .to_dict() if "target_class" in sections else {})
+    present = [p for p in WATER_PARAMETERS if p in samples]
+    classes: list[str | None] = []
+    exceed: list[str] = []
+    for section_id, row in zip(samples["section_id"], samples[present].to_dict("records"),
+                               strict=True):
+        values = {p: float(v) for p, v in row.items() if pd.notna(v)}
         lake = section_id in lake_ids
         classes.append(water_std.sample_class(values, lake=lake))
-        target = targets.get(section_id) or "III"
-        target = "V" if target == "V+" else target
-        ex = water_std.exceeding(values, target, lake=lake)
+        ex = water_std.exceeding(values, _target(targets.get(section_id)), lake=lake)
         exceed.append(",".join(f"{p}:{m}" if m is not None else p for p, m in ex.items()))
-    result = pd.DataFrame({"water_class": classes, "exceeding": exceed,
+    return pd.DataFrame({"water_class": pd.Series(classes, index=samples.index, dtype=object),
+                         "exceeding": pd.Series(exceed, index=samples.index, dtype=object)})
+
+
+def with_sample_classes(sections: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """``samples`` with :func:`sample_classes`' two columns added (replacing any of that
+    name), for serving a section's history with the class of each sample."""
+    evaluated = sample_classes(sections, samples)
+    return samples.drop(columns=list(evaluated.columns), errors="ignore").join(evaluated)
+
+
+def latest_section_class(sections: gpd.GeoDataFrame, samples: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Sections with their latest sample's GB 3838 class (``water_class``), the parameters
+    exceeding the section's target class (``exceeding``, e.g. "tp:0.6,nh3n:0.2") and
+    ``sample_time``; the latest sample is evaluated by :func:`sample_classes`, exactly as the
+    served sample history is.
+    """
+    last = _latest(samples, "section_id", WATER_PARAMETERS)
+    evaluated = sample_classes(sections, last.reset_index())
+    result = pd.DataFrame({"water_class": evaluated["water_class"].to_numpy(),
+                           "exceeding": evaluated["exceeding"].to_numpy(),
                            "sample_time": last["time"]}, index=last.index)
     drop = [c for c in result.columns if c in sections.columns]
     return sections.drop(columns=drop).join(result, on="section_id")

@@ -6,6 +6,11 @@ than computing that on every request, the view is materialised as a GeoPackage i
 folder when the server starts, and rebuilt only when the layer or its table changed. The
 collection is then served by the same provider as every other layer, so filters, paging and
 sorting work on the added fields too (``aqi``, ``aqi_level``, ``water_class``…).
+
+A table can have a view too: the water samples are served with the class of *each* sample
+(``water_class``, ``exceeding``), so a section's popup can show its history without the
+browser re-implementing GB 3838. That view depends on the sections layer as well (lake
+limits, target class), so it is rebuilt when either the table or the sections changed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,12 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from onemap.analysis.latest import AIR_POLLUTANTS, latest_section_class, latest_station_aqi
+from onemap.analysis.latest import (
+    AIR_POLLUTANTS,
+    latest_section_class,
+    latest_station_aqi,
+    with_sample_classes,
+)
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.normalise import TIMEZONE
@@ -43,6 +53,25 @@ VIEWS = (
 )
 
 
+@dataclass(frozen=True)
+class TableView:
+    """A table family whose every row ``build`` evaluates with the attributes of a layer
+    family (``build(layer_attributes, table) -> table with added columns``)."""
+
+    table_family: str
+    layer_family: str
+    build: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+
+
+TABLE_VIEWS = (TableView("water_samples", "water_sections", with_sample_classes),)
+
+
+def _fresh(target: Path, sources: list[Path]) -> bool:
+    """Whether ``target`` was built after every source last changed."""
+    return target.exists() and target.stat().st_mtime >= max(
+        p.stat().st_mtime for p in sources)
+
+
 def _latest_rows(table: Entry, view: View, settings: Settings) -> pd.DataFrame:
     """Only the latest usable row per site, selected in SQLite (a year of hours stays on disk)."""
     fields = set(table.fields)
@@ -60,24 +89,46 @@ def _latest_rows(table: Entry, view: View, settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows.drop(columns="geometry", errors="ignore"))
 
 
+def _table_view(table: Entry, layers: list[Entry], view: TableView, target: Path,
+                settings: Settings) -> None:
+    """Write ``table``'s view: every row, keeping its fid (item ids stay those of the table),
+    evaluated with the attributes of ``layers`` (the first layer wins for a repeated key)."""
+    attributes = pd.concat([pd.DataFrame(read_layer(e.id, settings, read_geometry=False))
+                            for e in layers], ignore_index=True)
+    rows = read_layer(table.id, settings, fid_as_index=True)
+    frame = view.build(attributes, pd.DataFrame(rows)).reset_index()  # fid back as a column
+    write_derived(frame, target, table.id)
+
+
 def materialise(entries: dict[str, Entry], settings: Settings) -> dict[str, Path]:
-    """Build (or reuse) the view of every layer whose table is catalogued: id -> view file."""
+    """Build (or reuse) the view of every layer whose table is catalogued, and of every table
+    whose layer is: id -> view file."""
     out: dict[str, Path] = {}
+    folder = settings.runtime_dir / "views"
     tables = {e.family: e for e in entries.values() if e.kind == "table"}
     for view in VIEWS:
         table = tables.get(view.table_family)
         for layer in entries.values():
             if layer.family != view.layer_family or layer.kind != "vector" or table is None:
                 continue
-            target = settings.runtime_dir / "views" / f"{layer.id}.gpkg"
+            target = folder / f"{layer.id}.gpkg"
             sources = [layer.file(settings), table.file(settings)]
             if not all(p.exists() for p in sources):
                 continue
-            fresh = target.exists() and target.stat().st_mtime >= max(
-                p.stat().st_mtime for p in sources)
-            if not fresh:
+            if not _fresh(target, sources):
                 frame = view.build(read_layer(layer.id, settings),
                                    _latest_rows(table, view, settings))
                 write_derived(frame, target, layer.id)
             out[layer.id] = target
+    for tview in TABLE_VIEWS:
+        layers = [e for e in entries.values() if e.family == tview.layer_family
+                  and e.kind == "vector" and e.file(settings).exists()]
+        for table in entries.values():
+            if table.family != tview.table_family or table.kind != "table" or not layers \
+                    or not table.file(settings).exists():
+                continue
+            target = folder / f"{table.id}.gpkg"
+            if not _fresh(target, [table.file(settings), *(e.file(settings) for e in layers)]):
+                _table_view(table, layers, tview, target, settings)
+            out[table.id] = target
     return out
