@@ -9,6 +9,7 @@ labels of ``onemap.styles.symbology`` where one exists.
 
 from __future__ import annotations
 
+from onemap.app.i18n import add_strings
 from onemap.styles.symbology import (
     INCIDENT_LEVELS,
     PERMIT_CLASSES,
@@ -162,6 +163,106 @@ POLLUTANTS: dict[str, str] = {"pm25": "PM2.5", "pm2_5": "PM2.5", "pm10": "PM10",
                               "no2": "NO₂", "co": "CO", "o3": "O₃", "o3_8h": "O₃-8h"}
 
 
+#: The identifying field of a family's features (``data-key`` of the popup, for tests and links).
+KEY_FIELD: dict[str, str] = {"water_sections": "section_id", "pollution_sources": "source_id",
+                             "incidents": "incident_id", "air_stations": "station_id"}
+
+# --- Richer popups (assets/popups.js, assets/water_history.js) -------------------------------
+# Fields a family's popup draws in its own block instead of the plain field table.
+BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
+    "water_sections": ("water_class", "target_class"),
+    "pollution_sources": ("permit_id", "permit_class", "permit_valid_until", "outlets",
+                          "so2_t", "nox_t", "pm_t", "voc_t", "cod_t", "nh3n_t"),
+    "incidents": ("level", "status", "description"),
+}
+
+#: GB 3838-2002 parameters as ``exceeding`` names them: code -> (zh, en).
+WATER_PARAMETERS: dict[str, tuple[str, str]] = {
+    "ph": ("pH", "pH"), "do": ("溶解氧", "DO"), "codmn": ("高锰酸盐指数", "CODMn"),
+    "cod": ("化学需氧量", "COD"), "bod5": ("五日生化需氧量", "BOD₅"), "nh3n": ("氨氮", "NH₃-N"),
+    "tp": ("总磷", "TP"), "tn": ("总氮", "TN"),
+}
+#: Short class names for chips and the history strip's axis: value -> (zh, en).
+WATER_CLASS_SHORT: dict[str, tuple[str, str]] = {
+    "I": ("Ⅰ类", "I"), "II": ("Ⅱ类", "II"), "III": ("Ⅲ类", "III"), "IV": ("Ⅳ类", "IV"),
+    "V": ("Ⅴ类", "V"), "V+": ("劣Ⅴ类", "V+"),
+}
+#: Outlet kinds by the prefix of the outlet code (HJ 608-2017 / permit numbering):
+#: prefix -> (kind, zh, en).
+OUTLET_KINDS: dict[str, tuple[str, str, str]] = {
+    "DA": ("air", "废气排放口", "Air outlet"), "DW": ("water", "废水排放口", "Wastewater outlet"),
+}
+#: Emission groups of a pollution source: (group, zh, en, ((field, zh, en), ...)); all t/a.
+EMISSION_GROUPS: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("air", "废气", "Air", (("so2_t", "二氧化硫", "SO₂"), ("nox_t", "氮氧化物", "NOx"),
+                            ("pm_t", "颗粒物", "PM"), ("voc_t", "挥发性有机物", "VOCs"))),
+    ("water", "废水", "Wastewater", (("cod_t", "化学需氧量", "COD"), ("nh3n_t", "氨氮", "NH₃-N"))),
+)
+#: A permit this close to its end is flagged: renewal is due 60 days before it
+#: (《排污许可管理条例》第十四条).
+PERMIT_RENEWAL_DAYS = 60
+#: Badge colours of an incident's handling status.
+INCIDENT_STATUS_COLORS: dict[str, str] = {"reported": "#C62828", "responding": "#EF6C00",
+                                          "closed": "#2E7D32"}
+
+add_strings(
+    zh={
+        "pp_latest": "最新水质", "pp_target": "目标", "pp_meets": "达标", "pp_misses": "不达标",
+        "pp_sampled": "采样时间", "pp_exceeding": "超标项目（倍数）", "pp_none": "无",
+        "wh_title": "近 {n} 次采样水质类别", "wh_date": "采样日期", "wh_class": "类别",
+        "wh_loading": "正在读取历史监测数据…", "wh_empty": "该断面暂无监测记录。",
+        "wh_error": "无法读取历史监测数据。",
+        "ps_permit": "排污许可", "ps_expired": "已过期", "ps_expiring": "即将到期",
+        "ps_valid": "有效", "ps_as_of": "按数据日期 {date} 判断",
+        "ps_registration": "排污登记管理，不核发排污许可证",
+        "ps_emissions": "年排放量（t/a）", "ps_outlet_other": "排放口",
+    },
+    en={
+        "pp_latest": "Latest class", "pp_target": "Target", "pp_meets": "Meets target",
+        "pp_misses": "Misses target", "pp_sampled": "Sampled",
+        "pp_exceeding": "Exceeding (times over)", "pp_none": "none",
+        "wh_title": "Water class of the last {n} samples", "wh_date": "Date", "wh_class": "Class",
+        "wh_loading": "Reading the sample history…", "wh_empty": "No samples at this section.",
+        "wh_error": "Could not read the sample history.",
+        "ps_permit": "Discharge permit", "ps_expired": "Expired", "ps_expiring": "Expires soon",
+        "ps_valid": "Valid", "ps_as_of": "judged on the data date {date}",
+        "ps_registration": "Registration only; no discharge permit is issued",
+        "ps_emissions": "Annual emissions (t/a)", "ps_outlet_other": "Outlet",
+    },
+)
+#: The strings each family's popup reads from ``hideout.strings``.
+POPUP_STRINGS: dict[str, tuple[str, ...]] = {
+    "water_sections": ("pp_latest", "pp_target", "pp_meets", "pp_misses", "pp_sampled",
+                       "pp_exceeding", "pp_none", "wh_title", "wh_date", "wh_class",
+                       "wh_loading", "wh_empty", "wh_error"),
+    "pollution_sources": ("ps_permit", "ps_expired", "ps_expiring", "ps_valid", "ps_as_of",
+                          "ps_registration", "ps_emissions", "ps_outlet_other"),
+}
+
+
+def _pick(pair: tuple[str, str], en: bool) -> str:
+    return pair[1] if en else pair[0]
+
+
+def _extra(family: str, en: bool) -> dict:
+    """What a family's own popup block needs besides labels: class colours, names, groups."""
+    if family == "water_sections":
+        return {"classes": [[c.value, c.color, _pick(WATER_CLASS_SHORT[c.value], en),
+                             c.label_en if en else c.label] for c in WATER_CLASSES],
+                "parameters": {k: _pick(v, en) for k, v in WATER_PARAMETERS.items()}}
+    if family == "pollution_sources":
+        return {"permit_colors": {c.value: c.color for c in PERMIT_CLASSES},
+                "outlet_kinds": {k: [v[0], _pick(v[1:], en)] for k, v in OUTLET_KINDS.items()},
+                "emissions": [[key, en_name if en else zh, [[f, e if en else z, "t/a"]
+                                                            for f, z, e in rows]]
+                              for key, zh, en_name, rows in EMISSION_GROUPS],
+                "renewal_days": PERMIT_RENEWAL_DAYS}
+    if family == "incidents":
+        return {"level_colors": {c.value: c.color for c in INCIDENT_LEVELS},
+                "status_colors": INCIDENT_STATUS_COLORS}
+    return {}
+
+
 def popup_spec(family: str, lang: str) -> dict:
     """The JSON a popup needs for one family in one language (sent to the JS via ``hideout``)."""
     en = lang == "en"
@@ -169,4 +270,6 @@ def popup_spec(family: str, lang: str) -> dict:
               for name, zh, en_label, unit in POPUP_FIELDS.get(family, ())]
     values = {f: {code: (pair[1] if en else pair[0]) for code, pair in codes.items()}
               for f, codes in VALUE_LABELS.get(family, {}).items()}
-    return {"fields": fields, "values": values, "title_field": TITLE_FIELD.get(family, "name")}
+    return {"fields": fields, "values": values, "title_field": TITLE_FIELD.get(family, "name"),
+            "key_field": KEY_FIELD.get(family, ""), "block": list(BLOCK_FIELDS.get(family, ())),
+            "extra": _extra(family, en)}

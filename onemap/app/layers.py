@@ -11,12 +11,17 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash.development.base_component import Component
 
+from onemap.app import timebar
 from onemap.app.i18n import pick, t
-from onemap.app.labels import POLLUTANTS, popup_spec
+from onemap.app.labels import POLLUTANTS, POPUP_STRINGS, popup_spec
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
 #: The hourly measurements of the air stations (a station popup charts its last days).
 HOURLY_TABLE = "air_hourly"
+#: The samples of the water sections (a section popup lists its recent classes).
+SAMPLES_TABLE = "water_samples"
+#: How many recent samples a section popup lists.
+HISTORY_SAMPLES = 24
 #: Cluster bubble colours, one per clustered family.
 CLUSTER_COLORS = {"pollution_sources": "#C62828", "sensitive_receptors": "#6A1B9A"}
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -54,17 +59,36 @@ def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
         "strings": {k: t(k, lang) for k in ("aqi", "aqi_level", "primary_pollutant", "time",
                                             "chart_title", "chart_loading", "chart_empty",
                                             "chart_error",
-                                            "no_data")},
+                                            "no_data", *POPUP_STRINGS.get(family, ()))},
     }
+    # Fetches of a popup go to the same server, relative to the page (like the layer's own URL).
+    base = spec.get("url", "").split("ogc/collections/")[0] or "/"
+    if family == "water_sections":
+        out["history"] = {"url": f"{base}ogc/collections/{SAMPLES_TABLE}/items",
+                          "limit": HISTORY_SAMPLES}
+    if family == "pollution_sources":
+        out["today"] = data_today()
     if family == "air_stations":
         # The popup's chart: the hourly table of the same server (relative URL).
-        base = spec.get("url", "").split("ogc/collections/")[0] or "/"
         out["series"] = {"url": f"{base}ogc/collections/{HOURLY_TABLE}/items", "days": 7}
         out["aqi_levels"] = [[lv.high, lv.color, lv.label if lang == "zh" else lv.label_en]
                              for lv in AQI_LEVELS]
         out["pollutants"] = POLLUTANTS
         out["nodata"] = NO_DATA_COLOR
     return out
+
+
+def data_today() -> str | None:
+    """The "today" of the data (``YYYY-MM-DD``, Beijing), against which a permit is expired.
+
+    Not the browser's clock: the sample data ends on 2025-12-31 and is browsed as it is. It is
+    the day of the last hour of the air data, where the time bar ends ("latest"), read from the
+    same ``/ogc/collections/air_hourly`` extent the bar reads. Permits are a snapshot of the
+    register, so they are judged on that day even when the bar is moved back in time. None
+    when the server cannot say: the popup then shows the date without judging it.
+    """
+    extent = timebar.read_extent(timebar.app_settings())
+    return extent.end.astimezone(timebar.BEIJING).date().isoformat() if extent else None
 
 
 def _leaflet_bounds(bbox: list[float] | None) -> list[list[float]] | None:

@@ -238,7 +238,7 @@ def _button(text: str, ident: str, title: str) -> html.Button:
 
 def timebar(lang: str, specs: list[dict]) -> html.Div:
     """The bar for one page load (the extent is read anew, so freshly imported hours show)."""
-    extent = read_extent(_settings())
+    extent = read_extent(app_settings())
     stores = [
         dcc.Store(id="om-map-time"),
         dcc.Store(id="om-tb-extent", data=extent.to_store() if extent else None),
@@ -277,7 +277,7 @@ def timebar(lang: str, specs: list[dict]) -> html.Div:
 _SETTINGS: list[Settings] = []
 
 
-def _settings() -> Settings:
+def app_settings() -> Settings:
     """The settings the app was created with (``register`` runs before any page is served)."""
     return _SETTINGS[-1] if _SETTINGS else get_settings()
 

@@ -129,6 +129,7 @@
 
     function aqiBlock(props, h) {
         var s = h.strings || {};
+        var colon = h.lang === "en" ? ": " : "：";
         var aqi = props.aqi;
         var level = null;
         if (!missing(aqi) && Number(aqi) >= 0) {
@@ -144,9 +145,9 @@
             '<span class="om-aqi-badge" style="background:' + esc(color) + '">' +
             (missing(aqi) ? "—" : esc(Math.round(Number(aqi)))) + "</span>" +
             '<div class="om-aqi-text"><div>' + esc(s.aqi || "AQI") + "</div>" +
-            '<div><b>' + esc(s.aqi_level || "") + "：</b>" + esc(label) + "</div>" +
-            "<div><b>" + esc(s.primary_pollutant || "") + "：</b>" + esc(polText) + "</div>" +
-            "<div><b>" + esc(s.time || "") + "：</b>" +
+            '<div><b>' + esc(s.aqi_level || "") + colon + "</b>" + esc(label) + "</div>" +
+            "<div><b>" + esc(s.primary_pollutant || "") + colon + "</b>" + esc(polText) + "</div>" +
+            "<div><b>" + esc(s.time || "") + colon + "</b>" +
             (missing(props.time) ? "—" : esc(formatTime(props.time))) + "</div></div></div>";
     }
 
@@ -154,9 +155,15 @@
         var props = feature.properties || {};
         var spec = h.popup || {fields: [], values: {}, title_field: "name"};
         var title = props[spec.title_field] || props.name || feature.id || "";
-        var out = '<div class="om-popup" data-family="' + esc(h.family || "") + '">' +
+        var key = spec.key_field ? props[spec.key_field] : "";
+        var out = '<div class="om-popup" data-family="' + esc(h.family || "") + '" data-key="' +
+            esc(missing(key) ? "" : key) + '">' +
             '<div class="om-popup-title">' + esc(title) + "</div>" +
             '<div class="om-popup-layer">' + esc(h.layer_title || "") + "</div>";
+        // Families with a block of their own (assets/popups.js): permit, history, badges…
+        var own = !!window.onemap.popupBlock;
+        out += own ? window.onemap.popupBlock(props, h) : "";
+        var skip = own ? (spec.block || []) : [];
         if (h.family === "air_stations") {
             out += aqiBlock(props, h);
             if (h.series) {
@@ -167,10 +174,12 @@
         var rows = "";
         (spec.fields || []).forEach(function (f) {
             var v = props[f[0]];
-            if (missing(v)) { return; }
+            if (missing(v) || skip.indexOf(f[0]) >= 0) { return; }
             rows += "<tr><th>" + esc(f[1]) + "</th><td>" + formatValue(f[0], v, f[2], h) + "</td></tr>";
         });
-        return out + (rows ? '<table class="om-popup-table">' + rows + "</table>" : "") + "</div>";
+        out += rows ? '<table class="om-popup-table">' + rows + "</table>" : "";
+        var tail = own ? window.onemap.popupTail(props, h) : "";
+        return out + tail + "</div>";
     }
 
     function onEachFeature(feature, layer, context) {
@@ -188,7 +197,15 @@
         if (h.interactive === false) { return; }
         if (feature.geometry && feature.geometry.type === "LineString" && context.cluster) { return; }
         layer.bindPopup(function () { return popupHtml(feature, h); },
-                        {maxWidth: 340, className: "om-popup-wrap"});
+                        {maxWidth: h.history ? 380 : 340, className: "om-popup-wrap"});
+        if (h.history) {  // a water section's recent classes, fetched when it opens
+            layer.on("popupopen", function (e) {
+                var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-wh");
+                if (el && window.onemap.drawWaterHistory) {
+                    window.onemap.drawWaterHistory(el, props, h);
+                }
+            });
+        }
         if (h.family === "air_stations" && h.series) {  // the chart is fetched when it opens
             layer.on("popupopen", function (e) {
                 var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-chart");
@@ -206,6 +223,7 @@
         clusterToLayer: clusterToLayer,
         onEachFeature: onEachFeature,
         popupHtml: popupHtml,
-        classColor: classColor
+        classColor: classColor,
+        util: {esc: esc, missing: missing, formatTime: formatTime, formatValue: formatValue}
     });
 }());
