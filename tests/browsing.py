@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import requests
+
+
+def features(base: str, collection: str, **params: object) -> list[dict]:
+    """A collection's features as the server answers ``items`` (what a test compares with)."""
+    resp = requests.get(f"{base}/ogc/collections/{collection}/items",
+                        params={"f": "json", "limit": 10000, **params}, timeout=60)
+    resp.raise_for_status()
+    return resp.json()["features"]
+
 
 @dataclass
 class Traffic:

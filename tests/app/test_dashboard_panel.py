@@ -23,7 +23,7 @@ import pytest
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browsing import watch
+from tests.browsing import features, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -44,17 +44,10 @@ PANEL_TEXT = """(sel) => {
 }"""
 
 
-def _items(base: str, collection: str, **params: object) -> list[dict]:
-    resp = requests.get(f"{base}/ogc/collections/{collection}/items",
-                        params={"f": "json", "limit": 10000, **params}, timeout=60)
-    resp.raise_for_status()
-    return resp.json()["features"]
-
-
 def _expected_air(base: str) -> tuple[str, str, int, int, list[tuple[str, int]]]:
     """(start, end, good days, valid days, (date, AQI) of each valid day) of the latest 30
     complete days, from HTTP only."""
-    latest = _items(base, "air_hourly", limit=1, sortby="-time", skipGeometry="true")
+    latest = features(base, "air_hourly", limit=1, sortby="-time", skipGeometry="true")
     when = datetime.fromisoformat(latest[0]["properties"]["time"].replace("Z", "+00:00"))
     local = when.astimezone(timezone(timedelta(hours=8)))
     end = local.date() if local.hour == 23 else local.date() - timedelta(days=1)
@@ -79,9 +72,9 @@ def _view(page) -> tuple[int, float, float, list[str]]:  # type: ignore[no-untyp
 def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     with ThreadPoolExecutor(1) as pool:  # the reference run, while the page loads
         air_future = pool.submit(_expected_air, live_server)
-        sections = _items(live_server, "water_sections")
+        sections = features(live_server, "water_sections")
         classes = Counter(f["properties"].get("water_class") for f in sections)
-        incidents = _items(live_server, "incidents", skipGeometry="true")
+        incidents = features(live_server, "incidents", skipGeometry="true")
         n_open = sum(1 for f in incidents if f["properties"]["status"] != "closed")
 
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")

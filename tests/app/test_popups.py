@@ -23,7 +23,7 @@ import requests
 
 from onemap.app.labels import OUTLET_KINDS, VALUE_LABELS, WATER_PARAMETERS
 from onemap.styles.symbology import INCIDENT_LEVELS, WATER_CLASSES
-from tests.browsing import watch
+from tests.browsing import features, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -45,13 +45,6 @@ NEAREST = """fam => {
     }
     return out.sort((a, b) => a[0] - b[0]).slice(0, 6).map(p => [p[1], p[2]]);
 }"""
-
-
-def _items(base: str, collection: str, **params: object) -> list[dict]:
-    resp = requests.get(f"{base}/ogc/collections/{collection}/items",
-                        params={"f": "json", "limit": 10000, **params}, timeout=60)
-    resp.raise_for_status()
-    return resp.json()["features"]
 
 
 def _beijing(text: str) -> datetime:
@@ -113,11 +106,11 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 def _section(base: str) -> tuple[dict, list[dict]]:
     """A section whose recent samples differ in class (so the strip shows something)."""
-    sections = _items(base, "water_sections")
+    sections = features(base, "water_sections")
     best = None
     for feature in sections:
         sid = feature["properties"]["section_id"]
-        samples = _items(base, "water_samples", section_id=sid, sortby="-time", limit=24)
+        samples = features(base, "water_samples", section_id=sid, sortby="-time", limit=24)
         classes = {s["properties"].get("water_class") for s in samples}
         if best is None or len(classes) > len(best[2]):
             best = (feature, samples, classes)
@@ -166,7 +159,7 @@ def test_water_section_history(live_server: str, page, artifacts_dir: Path) -> N
 def test_pollution_source_permit(live_server: str, page, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     today = _data_today(live_server)
     assert today == date(2025, 12, 31)
-    sources = _items(live_server, "pollution_sources")
+    sources = features(live_server, "pollution_sources")
 
     def until(f: dict) -> date | None:
         text = f["properties"].get("permit_valid_until")
@@ -220,7 +213,7 @@ def test_pollution_source_permit(live_server: str, page, artifacts_dir: Path) ->
 
 
 def test_incident_badges(live_server: str, page, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    incidents = _items(live_server, "incidents")
+    incidents = features(live_server, "incidents")
     statuses = {f["properties"]["status"] for f in incidents}
     assert statuses <= set(VALUE_LABELS["incidents"]["status"]), statuses
     # An open one if there is one (the one an official looks for), else the latest.
