@@ -119,7 +119,8 @@ def _open_popups(page) -> list[str]:  # type: ignore[no-untyped-def]
             for (const el of document.querySelectorAll({selector!r})) {{
                 const r = el.getBoundingClientRect();
                 const x = r.left + r.width / 2, y = r.top + r.height / 2;
-                if (r.width > 0 && document.elementFromPoint(x, y) === el) return [x, y];
+                // A marker's hit is its own SVG inside: contains, not ===.
+                if (r.width > 0 && el.contains(document.elementFromPoint(x, y))) return [x, y];
             }}
             return null;
         }}""")
@@ -130,6 +131,7 @@ def _open_popups(page) -> list[str]:  # type: ignore[no-untyped-def]
         page.wait_for_timeout(800)  # charts/histories fetched after opening
         texts.append(popup.inner_text())
         page.keyboard.press("Escape")
+    assert len(texts) == len(POPUP_FAMILIES), "a family had no clickable feature"
     return texts
 
 
