@@ -11,13 +11,14 @@ through them: the browser fetches GeoJSON from the OGC API and tiles from titile
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from onemap.app import search, timebar, tools, urlstate, viewload
+from onemap.app import search, statictext, timebar, tools, urlstate, viewload
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
@@ -158,9 +159,10 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         State({"type": "om-opacity", "layer": ALL}, "value"),
         State("om-raster-panes", "children"),
         State("om-lang", "value"),
+        State("om-map-time", "data"),
         prevent_initial_call=True,
     )
-    def refresh_rasters(uploaded, specs, _on, _times, _opacity, panes, lang):  # type: ignore[no-untyped-def]
+    def refresh_rasters(uploaded, specs, _on, _times, _opacity, panes, lang, map_time):  # type: ignore[no-untyped-def]
         if not uploaded:  # the Store "changes" to undefined as it mounts: no upload yet
             raise PreventUpdate
         rasters, errors = load_rasters(settings)
@@ -170,14 +172,13 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         specs, rows, panes = rebuild_rasters(
             specs or [], [asdict(r) for r in rasters], new, panes or [], lang,
             on=_by_layer(ctx.states_list[1]), times=_by_layer(ctx.states_list[2]),
-            opacity=_by_layer(ctx.states_list[3]))
+            opacity=_by_layer(ctx.states_list[3]), when=timebar.parse_time(map_time))
         return specs, rows, panes, upload_viewport(specs, new)
 
     @app.callback(
         Output({"type": "om-group", "group": ALL}, "options"),
         Output({"type": "om-group-title", "group": ALL}, "children"),
         Output({"type": "om-raster-on", "layer": ALL}, "options"),
-        Output({"type": "om-text", "key": ALL}, "children"),
         Output({"type": "om-play", "layer": ALL}, "title"),
         Output("om-title", "children"),
         Output("om-subtitle", "children"),
@@ -196,13 +197,11 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         titled = [o["id"]["group"] for o in ctx.outputs_list[1]]
         by_id = {s["id"]: s for s in specs or []}
         rasters = [by_id.get(o["id"]["layer"]) for o in ctx.outputs_list[2]]
-        keys = [o["id"]["key"].split(":")[0] for o in ctx.outputs_list[3]]
         errors = (config or {}).get("errors") or []
         return (
             [group_options(specs or [], g, lang) for g in groups],
             [group_title(g, lang) for g in titled],
             [raster_options(s, lang) if s else [] for s in rasters],
-            [t(k, lang) for k in keys],
             [t("play" if off is not False else "pause", lang) for off in timers_off],
             t("app_title", lang), t("app_subtitle", lang), t("layers", lang),
             [html.Div(t(key, lang, error=err), className="om-error") for key, err in errors],
@@ -240,6 +239,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
     for module in (search, timebar, tools, urlstate):
         module.register(app, settings)
     viewload.register(app)
+    statictext.register(app)
     register_job_callbacks(app, settings)
     register_dock_callbacks(app)
     for p in panels():
@@ -342,11 +342,14 @@ def upload_viewport(specs: list[dict], dataset: str | None) -> dict | object:
 
 def rebuild_rasters(specs: list[dict], rasters: list[dict], new_dataset: str | None,
                     panes: list, lang: str, *, on: dict[str, object], times: dict[str, object],
-                    opacity: dict[str, object]) -> tuple[list[dict], list, list]:
+                    opacity: dict[str, object], when: datetime | None = None,
+                    ) -> tuple[list[dict], list, list]:
     """Specs, raster rows and raster panes after an upload, keeping what the user had set.
 
-    The entry holding ``new_dataset`` is switched on at that step; existing panes keep their
-    drawn tiles (the toggle callback then only adds what is new).
+    The entry holding ``new_dataset`` is switched on at that step; a cube (many steps of one
+    dataset) at the step the time bar would pick for map time ``when`` (None: its last), so it
+    opens at the map's hour. Existing panes keep their drawn tiles (the toggle callback then
+    only adds what is new).
     """
     old = {s["id"]: s for s in specs}
     on_ids = {lid for v in on.values() for lid in (v or [])}
@@ -357,9 +360,10 @@ def rebuild_rasters(specs: list[dict], rasters: list[dict], new_dataset: str | N
             steps[spec["id"]] = int(times[spec["id"]] or 0)  # type: ignore[call-overload]
         if new_dataset and new_dataset in spec["datasets"]:
             on_ids.add(spec["id"])
-            for i, step in enumerate(spec["steps"]):
-                if step["dataset"] == new_dataset:
-                    steps[spec["id"]] = i
+            mine = [i for i, step in enumerate(spec["steps"]) if step["dataset"] == new_dataset]
+            if mine:
+                pick = timebar.series_step([spec["steps"][i] for i in mine], when)
+                steps[spec["id"]] = mine[pick]
     kept = {}
     for p in panes:
         pid = (p.get("props", {}).get("id") or {}) if isinstance(p, dict) else {}

@@ -96,10 +96,14 @@ def _failed(job: dict, err: OgcError) -> dict:
 
 
 def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
-         settings: Settings) -> tuple[Any, ...]:
+         settings: Settings, cancel_clicks: int | None = None) -> tuple[Any, ...]:
     """One turn of the job state machine; returns the outputs of :func:`register_job_callbacks`.
 
-    ``trigger`` is "om-job-request", "om-job-tick" or "om-job-cancel".
+    ``trigger`` is "om-job-request", "om-job-tick" or "om-job-cancel". ``cancel_clicks`` is the
+    cancel button's click count: a click made after the job started cancels it whichever turn
+    runs, because Dash drops the answer of a turn that a newer turn of the same callback
+    overtakes — a poll due while a slow cancel is under way would otherwise replace "cancelled"
+    with "job not found".
     """
     job = job or {}
     keep = dash.no_update
@@ -115,12 +119,13 @@ def step(trigger: str | None, request: dict | None, job: dict | None, lang: str,
         except OgcError as err:
             return _out(_failed(fresh, err), lang)
         job = {**fresh, "job": started["job"], "status": "accepted",
-               "msg": {"key": "job_accepted"}}
+               "msg": {"key": "job_accepted"}, "clicks": cancel_clicks or 0}
         return _out(job, lang, result=None)
     jid = job.get("job")
     if not jid or job.get("status") in FINAL:
         return (keep, keep, keep, keep, True, keep, keep)
-    if trigger == "om-job-cancel":
+    seen = job.get("clicks")
+    if trigger == "om-job-cancel" or (seen is not None and (cancel_clicks or 0) > seen):
         try:
             cancel(settings, jid)
         except OgcError as err:
@@ -171,9 +176,9 @@ def register_job_callbacks(app: dash.Dash, settings: Settings) -> None:
         State("om-lang", "value"),
         prevent_initial_call=True,
     )
-    def run_job(request, _tick, _cancel, job, lang):  # type: ignore[no-untyped-def]
+    def run_job(request, _tick, clicks, job, lang):  # type: ignore[no-untyped-def]
         trigger = ctx.triggered_id["type"] if isinstance(ctx.triggered_id, dict) else None
-        out = step(trigger, request, job, lang or "zh", settings)
+        out = step(trigger, request, job, lang or "zh", settings, clicks)
         return out[:2] + out[3:]
 
     @app.callback(

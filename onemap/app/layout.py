@@ -12,7 +12,7 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash import dcc, html
 
-from onemap.app import search, timebar, tools, urlstate
+from onemap.app import search, statictext, timebar, tools, urlstate
 from onemap.app.dock import dock
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
 from onemap.app.layers import basemap, fn, pane
@@ -127,6 +127,7 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         # by assets/rasters.js through a clientside callback into om-js-sink).
         dcc.Store(id="om-visible-rasters", data={"lang": lang, "rasters": []}),
         dcc.Store(id="om-js-sink"),
+        statictext.store(),  # both languages' labels, for the switch in the browser
         # Where to move the map: {"bounds": [minx, miny, maxx, maxy]} or {"center": [lat, lon],
         # "zoom": z}, optionally with "layers": [layer ids to switch on]. Written by panels and
         # the search box (allow_duplicate), read by one callback in dashapp.

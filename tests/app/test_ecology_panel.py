@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from onemap.app.panels.ecology_view import LOSS_DECIMALS, bbox
 from tests.browsing import wait_for_tile, watch
@@ -134,6 +135,12 @@ def test_ecology_panel(live_server: str, browser, artifacts_dir: Path) -> None: 
                            ".includes('areas lost vegetation')")
     page.wait_for_function("() => !document.querySelector('.om-eco-row .om-eco-name')"
                            ".innerText.match(/[\\u4e00-\\u9fff]/)")
+    try:  # the static labels too (then, if they never come, say which are left)
+        page.wait_for_function(f"(sel) => !/{CJK.pattern}/.test("
+                               "document.querySelector(sel).innerText)", arg=BODY,
+                               timeout=15_000)
+    except PlaywrightTimeout:
+        pass
     text = page.inner_text(BODY)
     assert not CJK.search(text), sorted(set(CJK.findall(text)))
     assert "approximated" in text and "slightly worse" in text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from onemap.app.panels import haze_view as v
 from tests.app.test_haze import HOUR
@@ -85,8 +86,11 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # t
     page.locator("#om-lang input[value=en]").check()
     page.wait_for_function(f"() => document.querySelector('{BODY}').innerText"
                            ".includes('Real-time AQI by station')")
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(800)
+    try:  # the labels switch at once, the tables when their callbacks answer
+        page.wait_for_function(f"() => !/{HAN.pattern}/.test("
+                               f"document.querySelector('{BODY}').innerText)", timeout=20_000)
+    except PlaywrightTimeout:
+        pass
     text = page.inner_text(BODY)
     assert not HAN.search(text), [ln for ln in text.splitlines() if HAN.search(ln)][:5]
     assert worst["station_id"] in text and "Lightly polluted" in text

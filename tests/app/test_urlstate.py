@@ -103,8 +103,15 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     # The hour's station data may still be being drawn under load: wait for the symbols.
     page.wait_for_function(f"() => ({SYMBOLS})().filter(([x, y]) => x > 0 && x < 1400 && "
                            "y > 0 && y < 900).length >= 5")
-    page.wait_for_timeout(800)
-    symbols = page.evaluate(SYMBOLS)
+    # Under load the layer may still be redrawn (language, hour): take the symbols once two
+    # looks a second apart agree.
+    symbols: list = []
+    for _ in range(30):
+        page.wait_for_timeout(1000)
+        now = page.evaluate(SYMBOLS)
+        if now == symbols:
+            break
+        symbols = now
     assert sum(0 < x < 1400 and 0 < y < 900 for x, y, _ in symbols) >= 5, "too few in view"
     checked = page.evaluate(CHECKED)
     ndvi_step = page.inner_text("#om-rs-list .om-raster[data-layer='ndvi'] .om-time-label")

@@ -4,8 +4,10 @@ The hour is the map's (the time bar, or the latest hour of data), so the station
 table and the surface always agree. For that hour the panel lists every station's HJ 633 AQI
 worst first (``aqi-hourly``, synchronous: under a second); interpolates the PM2.5 surface
 (``pm25-surface`` through :mod:`onemap.app.jobs`: progress, cancel) and draws its tiles in its
-own pane; ranks the sources upwind of a station over the last hours (``upwind-sources``) with a
-wind rose and the sources on the map; and sums up the last 7 days (``aqi-daily``: regional daily
+own pane, or over that hour's day or the 7 days to it (``pm25-surface-series``: a cube the
+layer list shows and the time bar steps, :mod:`~onemap.app.panels.haze_series`); ranks the
+sources upwind of a station over the last hours (``upwind-sources``) with a wind rose and the
+sources on the map; and sums up the last 7 days (``aqi-daily``: regional daily
 AQI and pollution episodes). Everything shown is rebuilt from the stored answers when the
 language changes, never re-run.
 """
@@ -23,6 +25,7 @@ from onemap.app.jobs import job_block
 from onemap.app.legend import ramp
 from onemap.app.ogcclient import OgcError, execute, explain
 from onemap.app.panels import Panel, PanelContext
+from onemap.app.panels import haze_series as s
 from onemap.app.panels import haze_view as v
 from onemap.app.sources import base_path
 from onemap.config import Settings
@@ -32,8 +35,11 @@ UPWIND_ID = "haze-upwind"
 PANE, PANE_Z = "om-hz", 405  # the surface above the base layers, under the data symbols
 POINTS_PANE, POINTS_Z = "om-hz-points", 595
 GRAPH = {"displayModeBar": False, "responsive": True}
-LABELS = {"zh": {"time": "时间", "station_id": "站点", "start": "开始", "end": "结束"},
-          "en": {"time": "Time", "station_id": "Station", "start": "Start", "end": "End"}}
+LABELS = {"zh": {"time": "时间", "station_id": "站点", "start": "开始", "end": "结束",
+                 "method": "插值方法"},
+          "en": {"time": "Time", "station_id": "Station", "start": "Start", "end": "End",
+                 "method": "Method"}}
+HIDDEN = {"display": "none"}
 
 
 def _id(kind: str, panel: str = PANEL_ID) -> dict[str, str]:
@@ -55,6 +61,7 @@ def layout(lang: str, context: PanelContext) -> html.Div:
                  text("hz_aqi_note", lang, tag=html.Div, className="om-hz-note"),
                  html.Div(id="hz-aqi-table", className="om-hz-scroll")),
         _section("hz_surface_heading", lang,
+                 s.span_picker(lang),
                  html.Div([text("hz_method", lang, className="om-hz-label"),
                            dcc.RadioItems(id="hz-method", value="idw", inline=True,
                                           className="om-hz-radio")]),
@@ -66,7 +73,7 @@ def layout(lang: str, context: PanelContext) -> html.Div:
                  html.Div([text("hz_opacity", lang, className="om-hz-label"),
                            dcc.Slider(id="hz-opacity", min=0, max=100, step=5, value=70,
                                       marks=None, tooltip=None)],
-                          className="om-hz-opacity")),
+                          id="hz-opacity-box", className="om-hz-opacity")),
         _section("hz_upwind_heading", lang,
                  html.Div([text("hz_upwind_station", lang, className="om-hz-label"),
                            dcc.Dropdown(id="hz-station", clearable=False, searchable=True)]),
@@ -208,22 +215,26 @@ def register(app: dash.Dash, settings: Settings) -> None:
     @app.callback(
         Output(_id("om-job-request"), "data"),
         Input("hz-surface-run", "n_clicks"), State("om-map-time", "data"),
-        State("om-tb-extent", "data"), State("hz-method", "value"), prevent_initial_call=True)
-    def run_surface(n, map_time, extent, method):  # type: ignore[no-untyped-def]
+        State("om-tb-extent", "data"), State("hz-method", "value"), State("hz-span", "value"),
+        prevent_initial_call=True)
+    def run_surface(n, map_time, extent, method, span):  # type: ignore[no-untyped-def]
         when, _ = v.chosen_hour(map_time, extent)
         if not n or when is None:
             raise PreventUpdate
-        return {"process": "pm25-surface", "labels": LABELS, "n": n,
-                "inputs": {"time": v.beijing(when), "method": method or "idw"}}
+        process, inputs = s.surface_job(span, when, method or "idw")
+        return {"process": process, "labels": LABELS, "n": n, "inputs": inputs}
 
     @app.callback(
         Output("hz-surface-layer", "children"), Output("hz-surface-text", "children"),
-        Output("hz-surface-legend", "children"),
+        Output("hz-surface-legend", "children"), Output("hz-opacity-box", "style"),
         Input(_id("om-job-result"), "data"), Input("hz-opacity", "value"),
         Input("om-lang", "value"))
     def show_surface(result, opacity, lang):  # type: ignore[no-untyped-def]
+        lang = lang or "zh"
+        if s.is_series(result):  # drawn by the layer list (with its own opacity), not here
+            return [], s.series_text(result, lang), s.series_legend(result, lang), HIDDEN
         if not result or not result.get("tile_url"):
-            return [], "", []
+            return [], "", [], {}
         url = v.relative(result["tile_url"], base)
         bounds = _bounds(result)  # titiler answers 404 outside the raster: never ask there
         layer = dl.TileLayer(id="hz-surface-tiles", url=url, pane=PANE, maxZoom=18,
@@ -231,8 +242,8 @@ def register(app: dash.Dash, settings: Settings) -> None:
                              **({"bounds": bounds} if bounds else {}))
         stats = result.get("stats") or {}
         key = ramp({"colormap": stats.get("colormap"), "rescale": stats.get("rescale"),
-                    "unit": "μg/m³"}, lang or "zh")
-        return [layer], v.surface_text(result, lang or "zh"), key
+                    "unit": "μg/m³"}, lang)
+        return [layer], v.surface_text(result, lang), key, {}
 
     @app.callback(
         Output(_id("om-job-request", UPWIND_ID), "data"), Output("hz-upwind", "children",
@@ -291,6 +302,8 @@ def register(app: dash.Dash, settings: Settings) -> None:
                  {"label": t("hz_kriging", lang), "value": "kriging"}],
                 [{"label": t(f"hz_hours_{h}", lang), "value": h} for h in (24, 72, 168)],
                 t("hz_surface_run", lang), t("hz_upwind_run", lang), t("hz_daily_run", lang))
+
+    s.register(app, settings)
 
 
 def _tip(p: dict, lang: str) -> str:

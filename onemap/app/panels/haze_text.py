@@ -23,6 +23,13 @@ ZH = {
     "hz_kriging": "普通克里金",
     "hz_surface_run": "插值",
     "hz_surface_done": "{method}，{n} 个站点：均值 {mean} μg/m³，范围 {min}–{max} μg/m³。",
+    "hz_span": "时段",
+    "hz_span_hour": "该小时",
+    "hz_span_day": "当日",
+    "hz_span_week": "近 7 天",
+    "hz_series_done": "{start} 至 {end}（北京时间）逐时浓度面：共 {n} 小时，有效 {valid} 小时，"
+                      "最大 {max} μg/m³；{method}。",
+    "hz_series_note": "已加入图层列表并打开，随底部时间条逐时切换；透明度和播放在图层列表中调节。",
     "hz_opacity": "不透明度",
     "hz_upwind_heading": "上风向污染源",
     "hz_upwind_station": "站点",
@@ -70,6 +77,14 @@ EN = {
     "hz_kriging": "Ordinary kriging",
     "hz_surface_run": "Interpolate",
     "hz_surface_done": "{method}, {n} stations: mean {mean} μg/m³, range {min}–{max} μg/m³.",
+    "hz_span": "Span",
+    "hz_span_hour": "This hour",
+    "hz_span_day": "That day",
+    "hz_span_week": "The 7 days to that day",
+    "hz_series_done": "Hourly surfaces from {start} to {end} (Beijing time): {n} hours, {valid} "
+                      "with valid data, max {max} μg/m³; {method}.",
+    "hz_series_note": "Added to the layer list and switched on; it follows the time bar hour by "
+                      "hour. Set its opacity or play it there.",
     "hz_opacity": "Opacity",
     "hz_upwind_heading": "Upwind pollution sources",
     "hz_upwind_station": "Station",

@@ -23,6 +23,8 @@ import xarray as xr
 
 from onemap.analysis import series, surfaces
 from onemap.analysis.errors import InvalidInput, NoData
+from onemap.analysis.standards.aqi import NAMES
+from onemap.layers.normalise import TIMEZONE
 from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import GEOJSON, JSON, OneMapProcessor, Param, i18n
 from onemap.mapserver.processing.outputs import collection, feature, value
@@ -47,6 +49,25 @@ def _style(pollutant: str, top: float) -> tuple[str, list[float]]:
     if pollutant == "pm25":
         return "onemap_pm25", [0.0, 250.0]
     return "ylorrd", [0.0, float(max(top, 1.0))]
+
+
+_METHODS = {"idw": ("反距离加权", "IDW"), "kriging": ("普通克里金", "kriging")}
+
+
+def titles(pollutant: str, method: str, start: pd.Timestamp,
+           end: pd.Timestamp | None = None) -> tuple[str, str]:
+    """(zh, en) layer titles of a surface (one hour) or a series (``start``..``end``), in
+    Beijing wall-clock time as the map shows it: "PM2.5 浓度面 2025-01-22 08:00（北京时间，
+    反距离加权）" — not the ISO instants a layer list would otherwise show."""
+    name = NAMES.get(pollutant, pollutant.upper())
+    zh_m, en_m = _METHODS.get(method, (method, method))
+    a = start.tz_convert(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    if end is None:
+        return (f"{name} 浓度面 {a}（北京时间，{zh_m}）",
+                f"{name} surface {a} (Beijing time, {en_m})")
+    b = end.tz_convert(TIMEZONE).strftime("%m-%d %H:%M")
+    return (f"{name} 逐时浓度面 {a} 至 {b}（北京时间，{zh_m}）",
+            f"{name} hourly surfaces {a} to {b} (Beijing time, {en_m})")
 
 
 def _res_code(res: float) -> str:
@@ -125,12 +146,11 @@ class Pm25SurfaceProcessor(OneMapProcessor):
         try:
             surfaces.write_surface_cog(da, tmp)
             colormap, rescale = _style(inputs.pollutant, float(values["value"].max()))
-            hour = inputs.time.isoformat()
+            title, title_en = titles(inputs.pollutant, inputs.method, inputs.time)
             entry = add_raster(
                 tmp, dataset_id=raster_id, settings=self.settings, colormap=colormap,
                 rescale=rescale, date=inputs.time.date(), collection=f"{inputs.pollutant}_surface",
-                title=f"{inputs.pollutant.upper()} 浓度面 {hour}（{inputs.method}）",
-                title_en=f"{inputs.pollutant.upper()} surface {hour} ({inputs.method})",
+                title=title, title_en=title_en,
                 description=f"{inputs.method} from {len(values)} stations, {inputs.res_deg}°",
                 check=lambda: self.progress(0.8, "cataloguing the COG"))
             self.created_ids.append(raster_id)
@@ -228,13 +248,13 @@ class Pm25SurfaceSeriesProcessor(OneMapProcessor):
                 valid = ds[inputs.pollutant].notnull().any(dim=("y", "x")).compute()
                 top = float(ds[inputs.pollutant].max().compute())
                 colormap, rescale = _style(inputs.pollutant, top)
-                span = f"{inputs.start.isoformat()} … {inputs.end.isoformat()}"
+                title, title_en = titles(inputs.pollutant, inputs.method, inputs.start,
+                                         inputs.end)
                 entry = add_cube(
                     ds, dataset_id=cube_id, variable=inputs.pollutant, settings=self.settings,
                     unit=surfaces.UNITS.get(inputs.pollutant, "µg/m³"), colormap=colormap,
                     rescale=rescale, source=f"{inputs.method} from air_hourly",
-                    title=f"{inputs.pollutant.upper()} 逐时浓度面 {span}",
-                    title_en=f"{inputs.pollutant.upper()} hourly surfaces {span}")
+                    title=title, title_en=title_en)
             self.created_ids.append(cube_id)
         finally:
             shutil.rmtree(out, ignore_errors=True)
