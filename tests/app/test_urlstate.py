@@ -103,16 +103,19 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     # The hour's station data may still be being drawn under load: wait for the symbols.
     page.wait_for_function(f"() => ({SYMBOLS})().filter(([x, y]) => x > 0 && x < 1400 && "
                            "y > 0 && y < 900).length >= 5")
-    # Under load the layer may still be redrawn (language, hour): take the symbols once two
-    # looks a second apart agree.
-    symbols: list = []
+    # Under load the layer may still be redrawn (language, hour), and is empty for a moment while
+    # it is: take the symbols once two looks a second apart agree and show the stations in view.
+    def in_view(looked: list) -> int:
+        return sum(0 < x < 1400 and 0 < y < 900 for x, y, _ in looked)
+
+    symbols: list | None = None
     for _ in range(30):
         page.wait_for_timeout(1000)
         now = page.evaluate(SYMBOLS)
-        if now == symbols:
+        if now == symbols and in_view(now) >= 5:
             break
         symbols = now
-    assert sum(0 < x < 1400 and 0 < y < 900 for x, y, _ in symbols) >= 5, "too few in view"
+    assert symbols is not None and in_view(symbols) >= 5, "too few in view"
     checked = page.evaluate(CHECKED)
     ndvi_step = page.inner_text("#om-rs-list .om-raster[data-layer='ndvi'] .om-time-label")
     link = page.url
