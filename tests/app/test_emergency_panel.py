@@ -95,7 +95,8 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None
     # A click on the river (the map is centred on it) places the incident and its marker.
     box = page.query_selector("#om-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("() => document.querySelector('#em-lon').value !== ''")
+    # The field holds the picked incident's place until the click's callback answers.
+    page.wait_for_function(f"() => !['', '{x}'].includes(document.querySelector('#em-lon').value)")
     lon, lat = float(page.input_value("#em-lon")), float(page.input_value("#em-lat"))
     assert abs(lon - lon0) < 0.003 and abs(lat - lat0) < 0.003, (lon, lat, lon0, lat0)
     page.wait_for_selector(f"{PANE} path.om-em-location")
