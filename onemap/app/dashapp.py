@@ -18,11 +18,11 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from onemap.app import search, statictext, timebar, tools, urlstate, viewload
+from onemap.app import goto, search, statictext, timebar, tools, urlstate, viewload
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
-from onemap.app.layers import layer_component, pane, raster_component
+from onemap.app.layers import data_today, layer_component, pane, raster_component
 from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
 from onemap.app.panels import PanelContext, panels
@@ -76,11 +76,13 @@ def _same_tiles(children: list | None, url: str, opacity: float) -> bool:
 def update_layers(values: list[list[str] | None], lang: str, specs: list[dict], config: dict,
                   panes: list[tuple[str, list | None]], raster_on: dict[str, object],
                   times: dict[str, object], opacity: dict[str, object],
-                  vector_opacity: dict[str, int] | None = None) -> tuple[list, list, dict]:
+                  vector_opacity: dict[str, int] | None = None,
+                  extent: object = None) -> tuple[list, list, dict]:
     """Pane children per layer (``no_update`` where nothing changed), legend, clickable rasters.
 
     ``panes`` is (layer id, current children) for every pane in the page; the raster dicts map
-    a raster layer id to its checklist value, time step and opacity (0–100).
+    a raster layer id to its checklist value, time step and opacity (0–100); ``extent`` is the
+    time bar's store (the data's last day, for the permits in source popups).
     """
     visible = {lid for group in values for lid in (group or [])}
     visible |= {lid for v in raster_on.values() for lid in (v or [])}
@@ -94,7 +96,8 @@ def update_layers(values: list[list[str] | None], lang: str, specs: list[dict], 
         if spec["kind"] != "raster":
             same = children and _child_lang(children) == lang
             out.append(dash.no_update if same else
-                       [layer_component(spec, lang, config.get("tile_basemap", False))])
+                       [layer_component(spec, lang, config.get("tile_basemap", False),
+                                        data_today(extent))])
             continue
         step = step_of(spec, times.get(lid))  # type: ignore[arg-type]
         alpha = round(float(opacity.get(lid, DEFAULT_OPACITY) or 0)) / 100  # type: ignore[arg-type]
@@ -128,13 +131,15 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         State("om-config", "data"),
         State({"type": "om-pane", "layer": ALL}, "children"),
         State("om-vector-opacity", "data"),
+        State("om-tb-extent", "data"),
     )
-    def toggle_layers(values, _on, _times, _opacity, lang, specs, config, current, vopacity):  # type: ignore[no-untyped-def]
+    def toggle_layers(values, _on, _times, _opacity, lang, specs, config, current, vopacity,  # type: ignore[no-untyped-def]
+                      extent):
         pane_ids = [o["id"]["layer"] for o in ctx.outputs_list[0]]
         return update_layers(values, lang, specs or [], config or {},
                              list(zip(pane_ids, current, strict=True)),
                              _by_layer(ctx.inputs_list[1]), _by_layer(ctx.inputs_list[2]),
-                             _by_layer(ctx.inputs_list[3]), vopacity)
+                             _by_layer(ctx.inputs_list[3]), vopacity, extent)
 
     @app.callback(
         Output({"type": "om-time-label", "layer": MATCH}, "children"),
@@ -218,25 +223,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         by_id = {p.id: p for p in panels()}
         return tab_titles([by_id[o["id"]["panel"]] for o in ctx.outputs_list], lang)
 
-    @app.callback(
-        Output("om-map", "viewport", allow_duplicate=True),
-        Output({"type": "om-group", "group": ALL}, "value", allow_duplicate=True),
-        Output({"type": "om-raster-on", "layer": ALL}, "value", allow_duplicate=True),
-        Input("om-goto", "data"),
-        State({"type": "om-group", "group": ALL}, "value"),
-        State({"type": "om-raster-on", "layer": ALL}, "value"),
-        State("om-specs", "data"),
-        prevent_initial_call=True,
-    )
-    def goto(target, values, raster_on, specs):  # type: ignore[no-untyped-def]
-        groups = [o["id"]["group"] for o in ctx.outputs_list[1]]
-        viewport, group_values = goto_outputs(target, groups, values, specs or [])
-        on = set((target or {}).get("layers") or [])
-        rasters = [[o["id"]["layer"]] if o["id"]["layer"] in on and not v else dash.no_update
-                   for o, v in zip(ctx.outputs_list[2], raster_on, strict=True)]
-        return viewport, group_values, rasters
-
-    for module in (search, timebar, tools, urlstate):
+    for module in (goto, search, timebar, tools, urlstate):
         module.register(app, settings)
     viewload.register(app)
     statictext.register(app)
@@ -245,38 +232,6 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
     for p in panels():
         p.register(app, settings)
     _register_clientside(app)
-
-
-def goto_outputs(target: dict | None, groups: list[str], values: list[list[str] | None],
-                 specs: list[dict]) -> tuple[object, list]:
-    """The map viewport and layer-checklist values for an ``om-goto`` request.
-
-    Layers named in ``target["layers"]`` are switched on (so what the user was sent to see is
-    drawn; raster rows are switched on by the caller); nothing else changes. The move is not
-    animated, so no tile of an intermediate zoom is requested and then cancelled.
-    """
-    if not target:
-        raise PreventUpdate
-    viewport: object = dash.no_update
-    if target.get("bounds") and len(target["bounds"]) == 4:
-        minx, miny, maxx, maxy = target["bounds"]
-        if maxx - minx < 1e-9 and maxy - miny < 1e-9:  # a point: centre on it instead
-            viewport = {"center": [miny, minx], "zoom": int(target.get("zoom") or 14),
-                        "transition": "setView", "options": {"animate": False}}
-        else:
-            viewport = {"bounds": [[miny, minx], [maxy, maxx]], "transition": "fitBounds",
-                        "options": {"animate": False, "padding": [40, 40],
-                                    "maxZoom": int(target.get("zoom") or 15)}}
-    elif target.get("center"):
-        viewport = {"center": list(target["center"]), "zoom": int(target.get("zoom") or 12),
-                    "transition": "setView", "options": {"animate": False}}
-    on = set(target.get("layers") or [])
-    group_of = {s["id"]: s["group"] for s in specs}
-    out = []
-    for group, value in zip(groups, values, strict=True):
-        add = [lid for lid in on if group_of.get(lid) == group and lid not in (value or [])]
-        out.append((value or []) + sorted(add) if add else dash.no_update)
-    return viewport, out
 
 
 def _register_clientside(app: dash.Dash) -> None:

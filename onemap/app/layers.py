@@ -39,8 +39,12 @@ def fn(name: str) -> dict:
     return {"variable": f"onemap.{name}"}
 
 
-def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
-    """Everything the JS needs to draw and describe one vector layer, JSON-serialisable."""
+def hideout(spec: dict, lang: str, tile_basemap: bool, today: str | None = None) -> dict:
+    """Everything the JS needs to draw and describe one vector layer, JSON-serialisable.
+
+    ``today`` is the data's last day (:func:`data_today`), against which a source popup judges
+    its permit.
+    """
     family = spec["family"]
     style = leaflet_style(family)
     if family == "admin_boundaries" and tile_basemap:
@@ -67,7 +71,7 @@ def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
         out["history"] = {"url": f"{base}ogc/collections/{SAMPLES_TABLE}/items",
                           "limit": HISTORY_SAMPLES}
     if family == "pollution_sources":
-        out["today"] = data_today()
+        out["today"] = today
     if family == "air_stations":
         # The popup's chart: the hourly table of the same server (relative URL).
         out["series"] = {"url": f"{base}ogc/collections/{HOURLY_TABLE}/items", "days": 7}
@@ -78,17 +82,18 @@ def hideout(spec: dict, lang: str, tile_basemap: bool) -> dict:
     return out
 
 
-def data_today() -> str | None:
+def data_today(extent: object) -> str | None:
     """The "today" of the data (``YYYY-MM-DD``, Beijing), against which a permit is expired.
 
     Not the browser's clock: the sample data ends on 2025-12-31 and is browsed as it is. It is
-    the day of the last hour of the air data, where the time bar ends ("latest"), read from the
-    same ``/ogc/collections/air_hourly`` extent the bar reads. Permits are a snapshot of the
-    register, so they are judged on that day even when the bar is moved back in time. None
-    when the server cannot say: the popup then shows the date without judging it.
+    the day of the last hour of the air data, where the time bar ends ("latest"): ``extent`` is
+    the time bar's ``om-tb-extent`` store, read from ``/ogc/collections/air_hourly`` once per
+    page. Permits are a snapshot of the register, so they are judged on that day even when the
+    bar is moved back in time. None when the server could not say: the popup then shows the
+    date without judging it.
     """
-    extent = timebar.read_extent(timebar.app_settings())
-    return extent.end.astimezone(timebar.BEIJING).date().isoformat() if extent else None
+    known = timebar.Extent.from_store(extent)
+    return known.end.astimezone(timebar.BEIJING).date().isoformat() if known else None
 
 
 def _leaflet_bounds(bbox: list[float] | None) -> list[list[float]] | None:
@@ -108,14 +113,15 @@ def raster_component(spec: dict, url: str, opacity: float) -> dl.TileLayer:
                         opacity=opacity, maxZoom=18, attribution="", **kw)
 
 
-def layer_component(spec: dict, lang: str, tile_basemap: bool) -> Component:
+def layer_component(spec: dict, lang: str, tile_basemap: bool,
+                    today: str | None = None) -> Component:
     """The component drawing ``spec`` (a :class:`~onemap.app.sources.LayerSpec` as a dict)."""
     pane = pane_name(spec["id"])
     if spec["kind"] == "raster":
         return raster_component(spec, spec["url"], 0.85)
     family = spec["family"]
     kw: dict = {"id": f"om-layer-{spec['id']}", "url": spec["url"]}
-    hide = hideout(spec, lang, tile_basemap)
+    hide = hideout(spec, lang, tile_basemap, today)
     points, each = fn("pointToLayer"), fn("onEachFeature")
     if spec.get("min_zoom"):
         # Too big to ship whole: onemap/app/viewload.py points ``url`` at the view's features

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from onemap.app import create_dash
-from onemap.app.layers import hideout, layer_component
+from onemap.app.layers import data_today, hideout, layer_component
 from onemap.app.legend import legend_panel
 from onemap.app.sources import base_path, internal_url, load_sources
 from onemap.config import Settings
@@ -109,6 +109,18 @@ def test_styling_travels_in_the_hideout(stub_port: int) -> None:
     assert comp["props"]["pointToLayer"] == {"variable": "onemap.pointToLayer"}
     admin = {**air, "id": "admin", "family": "admin_boundaries"}
     assert hideout(admin, "zh", tile_basemap=True)["style"]["fill"] is False
+
+
+def test_permits_are_judged_on_the_data_s_last_beijing_day(stub_port: int) -> None:
+    """A source popup's "today" is the time bar's last hour, as a Beijing date (not UTC)."""
+    late = {"start": "2025-01-01T00:00:00Z", "end": "2025-12-31T16:00:00Z"}  # 00:00 next day
+    assert data_today(late) == "2026-01-01"
+    assert data_today({**late, "end": "2025-12-31T15:00:00Z"}) == "2025-12-31"
+    assert data_today(None) is None and data_today({"start": "x", "end": "y"}) is None
+    specs = load_sources(_settings(stub_port)).to_store()
+    sources = next(s for s in specs if s["family"] == "pollution_sources")
+    assert hideout(sources, "zh", False, data_today(late))["today"] == "2026-01-01"
+    assert hideout(sources, "zh", False)["today"] is None
 
 
 def test_legend_lists_aqi_levels(stub_port: int) -> None:
