@@ -40,6 +40,7 @@ def test_vector_layer_opacity(live_server: str, browser) -> None:  # type: ignor
     # Off and on again: the layer comes back as faded as it was left.
     box = page.locator("#om-layer-list input[value=air_stations]")
     box.uncheck()
+    page.wait_for_selector(".leaflet-om-air_stations-pane path", state="detached")
     box.check()
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
     assert page.evaluate(PANE_OPACITY, "air_stations") == "0.4"

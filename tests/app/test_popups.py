@@ -80,7 +80,10 @@ def _open(page, base: str, lang: str, family: str, feature: dict, key: str):  # 
         assert bool(CJK.search(layer)) == (lang == "zh"), f"popup not in {lang}: {layer}"
         if popup.get_attribute("data-key") == value:
             return popup
-        page.keyboard.press("Escape")
+        # Closed, a popup fades out and stays in the page for a moment: wait until it is gone,
+        # or the next click's wait would find it again.
+        page.click(".leaflet-popup-close-button")
+        page.wait_for_selector(".leaflet-popup", state="detached")
     raise AssertionError(f"no {family} symbol opens the popup of {value}")
 
 

@@ -317,7 +317,10 @@ def test_export_png_and_html(live_server: str, browser, artifacts_dir: Path,  # 
     page.locator(".om-group[data-group=remote_sensing] input[value^=gf1_]").first.check()
     page.wait_for_selector("#om-map img.leaflet-tile-loaded")
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(500)  # tiles fade in
+    # "networkidle" may have fired before the raster was ticked: wait for its tiles themselves,
+    # loaded (or failed) and faded in, so the export and the screenshot see the same tiles.
+    page.wait_for_function("() => [...document.querySelectorAll('#om-map img.leaflet-tile')]"
+                           ".every(i => i.complete && getComputedStyle(i).opacity === '1')")
     _export_png(page, box, tmp_path, artifacts_dir)
     _export_html(page, live_server, tmp_path, browser)
     # Nothing to export: said in words, nothing asked of the server.

@@ -51,7 +51,13 @@ def _query(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def _settled(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The URL once it stops changing (it is written a moment after the last change)."""
+    """The URL once it stops changing (it is written a moment after the last change).
+
+    The page writes it first once the layers and the legend are drawn: until then it is still
+    the link as opened (which may lack ``lang`` or hold an invalid one).
+    """
+    page.wait_for_function("() => ['zh', 'en'].includes("
+                           "new URLSearchParams(location.search).get('lang'))")
     last = None
     for _ in range(50):
         page.wait_for_timeout(400)

@@ -80,10 +80,11 @@
                 }
                 var n = points.filter(function (p) { return p.v !== null; }).length;
                 el.setAttribute("data-points", String(n));
+                el.setAttribute("data-state", n ? "ready" : "empty");
                 el.innerHTML = n ? svg(points, start, end, s) : "";
                 if (!n) { el.textContent = s.empty; }
             })
-            .catch(function () { el.textContent = s.error; });
+            .catch(function () { el.textContent = s.error; el.setAttribute("data-state", "error"); });
     }
 
     window.onemap = Object.assign(window.onemap || {}, {drawSeries: drawSeries});
