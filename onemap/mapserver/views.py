@@ -11,6 +11,10 @@ A table can have a view too: the water samples are served with the class of *eac
 (``water_class``, ``exceeding``), so a section's popup can show its history without the
 browser re-implementing GB 3838. That view depends on the sections layer as well (lake
 limits, target class), so it is rebuilt when either the table or the sections changed.
+
+The evaluation code counts as a source too: after an upgrade or a corrected limit in
+``onemap.analysis.standards``, the views are rebuilt at the next start instead of serving
+classes computed by the old code.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
+from onemap.analysis import latest, standards
 from onemap.analysis.latest import (
     AIR_POLLUTANTS,
     latest_section_class,
@@ -66,10 +71,15 @@ class TableView:
 TABLE_VIEWS = (TableView("water_samples", "water_sections", with_sample_classes),)
 
 
+#: The modules that evaluate the views (their files' times count like the data's).
+EVALUATION_CODE: tuple[Path, ...] = (
+    Path(latest.__file__), *sorted(Path(standards.__file__).parent.glob("*.py")))
+
+
 def _fresh(target: Path, sources: list[Path]) -> bool:
-    """Whether ``target`` was built after every source last changed."""
+    """Whether ``target`` was built after every source, and the evaluation code, last changed."""
     return target.exists() and target.stat().st_mtime >= max(
-        p.stat().st_mtime for p in sources)
+        p.stat().st_mtime for p in [*sources, *EVALUATION_CODE] if p.exists())
 
 
 def _latest_rows(table: Entry, view: View, settings: Settings) -> pd.DataFrame:

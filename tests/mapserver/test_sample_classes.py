@@ -17,6 +17,7 @@ import requests
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.store import read_layer
+from onemap.mapserver import views
 from onemap.mapserver.views import materialise
 
 CLASSES = {"I", "II", "III", "IV", "V", "V+"}
@@ -100,8 +101,12 @@ def test_filter_sort_page_and_queryables_on_the_class(live_server: str,
 
 def test_the_view_is_rebuilt_only_when_a_source_changed(entries: dict[str, Entry],
                                                         sample_settings: Settings,
-                                                        tmp_path: Path):
-    """On a copy of the two sources, so the running server's files are left alone."""
+                                                        tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+    """On a copy of the two sources, so the running server's files are left alone; the
+    evaluation code stands in as a copy too (the checkout's files keep their times)."""
+    code = tmp_path / "water.py"
+    shutil.copy(views.EVALUATION_CODE[-1], code)
+    monkeypatch.setattr(views, "EVALUATION_CODE", (code,))
     settings = Settings(data_dir=tmp_path)
     shutil.copy(sample_settings.data_dir / "catalog.json", tmp_path / "catalog.json")
     chosen = {k: entries[k] for k in ("water_sections", "water_samples")}
@@ -109,16 +114,21 @@ def test_the_view_is_rebuilt_only_when_a_source_changed(entries: dict[str, Entry
         entry.file(settings).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(entry.file(sample_settings), entry.file(settings))
     view = materialise(chosen, settings)["water_samples"]
-    built = view.stat().st_mtime_ns
     assert materialise(chosen, settings)["water_samples"] == view
-    assert view.stat().st_mtime_ns == built  # nothing changed: reused
-    later = view.stat().st_mtime + 5
-    os.utime(chosen["water_sections"].file(settings), (later, later))
-    materialise(chosen, settings)
-    assert view.stat().st_mtime_ns != built  # a section's target may have changed: rebuilt
-    rebuilt = view.stat().st_mtime_ns
-    os.utime(chosen["water_samples"].file(settings), (later + 5, later + 5))
-    materialise(chosen, settings)
-    assert view.stat().st_mtime_ns != rebuilt
+    # Times set by hand, all in the past, so "changed after the build" is exact.
+    past = view.stat().st_mtime_ns - 1000 * 10**9
+    sources = [chosen["water_sections"].file(settings), chosen["water_samples"].file(settings),
+               code]  # a section's target, a new sample, a corrected limit after an upgrade
+    for p in sources:
+        os.utime(p, ns=(past, past))
+    for changed in sources:
+        built = past + 10 * 10**9
+        os.utime(view, ns=(built, built))
+        materialise(chosen, settings)
+        assert view.stat().st_mtime_ns == built, f"rebuilt with nothing changed ({changed})"
+        os.utime(changed, ns=(built + 10**9, built + 10**9))
+        materialise(chosen, settings)
+        assert view.stat().st_mtime_ns > built + 10**9, f"not rebuilt after {changed} changed"
+        os.utime(changed, ns=(past, past))
     frame = pd.DataFrame(read_layer("water_samples", settings))
     assert len(frame) == len(read_layer("water_samples", sample_settings))
