@@ -31,6 +31,9 @@ class Traffic:
     aborted_tiles: list[str] = field(default_factory=list)
     #: (url, content type) of every successful tile response, in order.
     tile_types: list[tuple[str, str]] = field(default_factory=list)
+    #: Requests of a page left for another (``page.goto`` again): the browser drops what the
+    #: old page had in flight (its favicon, a popup's fetch); not a failure either.
+    left_behind: list[str] = field(default_factory=list)
 
 
 def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
@@ -39,9 +42,16 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
     page.on("pageerror", lambda e: t.console_errors.append(str(e)))
 
+    # Which page load each request belongs to: a main-frame navigation starts a new one.
+    loads = {"n": 0}
+    load_of: dict = {}
+
     def on_failed(r) -> None:  # type: ignore[no-untyped-def]
-        if "/tiles/" in r.url and r.failure == "net::ERR_ABORTED":
+        aborted = r.failure == "net::ERR_ABORTED"
+        if aborted and "/tiles/" in r.url:
             t.aborted_tiles.append(r.url)
+        elif aborted and load_of.get(r, loads["n"]) < loads["n"]:
+            t.left_behind.append(r.url)
         else:
             t.failed.append(f"{r.url} {r.failure}")
 
@@ -57,6 +67,9 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     page.on("response", on_response)
 
     def on_request(r) -> None:  # type: ignore[no-untyped-def]
+        if r.is_navigation_request() and r.frame == page.main_frame:
+            loads["n"] += 1
+        load_of[r] = loads["n"]
         t.urls.append(r.url)
         parts = urlsplit(r.url)
         if parts.scheme not in ("data", "blob"):
