@@ -42,11 +42,14 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     page.on("console", lambda m: m.type == "error" and t.console_errors.append(m.text))
     page.on("pageerror", lambda e: t.console_errors.append(str(e)))
 
-    # Which page load each request belongs to: a main-frame navigation starts a new one.
-    loads = {"n": 0}
+    # Which page load each request belongs to. A main-frame navigation starts a new one; until
+    # its response arrives, requests still come from the old page (e.g. its favicon).
+    loads: dict = {"n": 0, "pending": None}
     load_of: dict = {}
 
     def on_failed(r) -> None:  # type: ignore[no-untyped-def]
+        if r is loads["pending"]:
+            loads["pending"] = None
         aborted = r.failure == "net::ERR_ABORTED"
         if aborted and "/tiles/" in r.url:
             t.aborted_tiles.append(r.url)
@@ -58,6 +61,8 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     page.on("requestfailed", on_failed)
 
     def on_response(r) -> None:  # type: ignore[no-untyped-def]
+        if r.request is loads["pending"]:
+            loads["pending"] = None
         if r.status >= 400:
             t.failed.append(f"{r.status} {r.url}")
         elif "/tiles/" in r.url:
@@ -69,7 +74,8 @@ def watch(page) -> Traffic:  # type: ignore[no-untyped-def]
     def on_request(r) -> None:  # type: ignore[no-untyped-def]
         if r.is_navigation_request() and r.frame == page.main_frame:
             loads["n"] += 1
-        load_of[r] = loads["n"]
+            loads["pending"] = r
+        load_of[r] = loads["n"] - (loads["pending"] is not None and loads["pending"] is not r)
         t.urls.append(r.url)
         parts = urlsplit(r.url)
         if parts.scheme not in ("data", "blob"):
