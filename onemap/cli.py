@@ -160,8 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from onemap.recovery import hold_data_dir
+
     args = build_parser().parse_args(argv)
     try:
+        hold_data_dir(get_settings())  # a server starting now leaves our temporary files alone
         return args.func(args)
     except (ValueError, FileNotFoundError, catalog.UnknownDataset) as exc:
         print(f"onemap {args.command}: {exc}", file=sys.stderr)

@@ -42,6 +42,15 @@ class Settings:
     #: receives a national layer at once. Capped by ``max_items``.
     app_max_features: int = 10000
     app_bbox_min_zoom: int = 13
+    #: SQLAlchemy URL of the system database (jobs; later users, keys, audit); empty = the
+    #: SQLite file ``system.db`` in the data dir.
+    system_db: str = ""
+    #: Background jobs (upload conversions, async processes) run at once; the rest wait in
+    #: line ("queued" in their status).
+    max_jobs: int = 2
+    #: Longest a synchronous process request may run, in seconds (async jobs are not limited:
+    #: they queue and can be cancelled).
+    process_timeout: int = 300
 
     @property
     def store_dir(self) -> Path:
@@ -62,6 +71,10 @@ class Settings:
     def upload_dir(self) -> Path:
         """Uploads being received; a file moves out of here only once it is catalogued."""
         return self.data_dir / "uploads"
+
+    @property
+    def system_db_url(self) -> str:
+        return self.system_db or f"sqlite:///{self.data_dir / 'system.db'}"
 
     @property
     def catalog_path(self) -> Path:
@@ -97,4 +110,7 @@ def get_settings() -> Settings:
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
+        system_db=env.get("ONEMAP_SYSTEM_DB", ""),
+        max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),
+        process_timeout=max(1, int(env.get("ONEMAP_PROCESS_TIMEOUT", "300"))),
     )

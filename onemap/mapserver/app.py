@@ -23,6 +23,7 @@ from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.exports import export_router
+from onemap.mapserver.freshness import FollowCatalogue
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import mount_vendor
@@ -39,6 +40,7 @@ from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
 from onemap.mapserver.zonal import zonal_router
+from onemap.recovery import recover
 
 LOGGER = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ def _invalid_request(request: Request, exc: RequestValidationError) -> JSONRespo
 def create_app(settings: Settings) -> FastAPI:
     """The map server for ``settings``; call once per process (pygeoapi config is global)."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    recover(settings)  # what a killed process left: temporary files, jobs still "running"
     app = FastAPI(title="OneMap 生态环境一张图 map server",
                   description="OGC API Features at /ogc, raster tiles at /raster/{dataset_id}",
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
@@ -108,7 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.mount(OGC_PREFIX, load_pygeoapi(settings), name="ogc")
+    app.mount(OGC_PREFIX, FollowCatalogue(cat, load_pygeoapi), name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -1,121 +1,233 @@
-"""Background jobs for work too long for one HTTP request (converting an upload to a COG).
+"""Background jobs for work too long for one HTTP request (converting an upload to a COG, an
+async process run), kept in the system database.
 
 A client gets ``202 Accepted`` and a job URL at once, then polls it, as with OGC API Processes
 (same status names), so a browser can show "uploaded, converting…" and a proxy's time-out never
-cuts a long conversion. Jobs live in memory: a restart forgets them, and an interrupted job has
-registered nothing because registration is the last step of the work.
+cuts a long conversion. The record is a row of :data:`onemap.sysdb.JOBS`, not a Python object:
+a restart keeps every finished job's outcome, a job interrupted by a crash is marked failed with
+the reason at the next start (:mod:`onemap.mapserver.recovery`), and cancelling is a column the
+worker reads between steps. At most ``ONEMAP_MAX_JOBS`` jobs run at once in one process; the
+rest wait in line and say so in their status.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from onemap import sysdb
+from onemap.config import Settings
+from onemap.sysdb import JOBS, now
 
 LOGGER = logging.getLogger(__name__)
 Status = Literal["accepted", "running", "successful", "failed", "dismissed"]
-#: Finished jobs kept for polling; older ones are forgotten first.
+ACTIVE = ("accepted", "running")
+#: Finished upload jobs kept for polling; older ones are deleted first.
 KEEP = 200
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def worker_name() -> str:
+    """This process as the ``worker`` column names it: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class JobDismissed(Exception):
     """Raised inside a job's work when the client cancelled it."""
 
 
-@dataclass
-class Job:
-    """One unit of background work and what a client may know about it."""
+class JobStore:
+    """The SQL of the jobs table, in one place (uploads and processes share the table)."""
 
-    id: str
-    dataset: str
-    status: Status = "accepted"
-    message: str = "waiting for a worker"
-    progress: int = 0
-    created: str = field(default_factory=_now)
-    started: str | None = None
-    finished: str | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = sysdb.engine(settings)
+
+    def add(self, job_id: str, kind: str, name: str, *, status: Status = "accepted",
+            message: str = "", progress: int = 0, extra: dict[str, Any] | None = None,
+            **fields: Any) -> None:
+        stamp = now()
+        row = {"id": job_id, "kind": kind, "name": name, "status": status, "message": message,
+               "progress": progress, "created": stamp, "updated": stamp,
+               "worker": worker_name(), "cancel": False, "extra": sysdb.dumps(extra or {}),
+               **fields}
+        with self.engine.begin() as conn:
+            conn.execute(insert(JOBS).values(**row))
+
+    def update(self, job_id: str, **fields: Any) -> bool:
+        """Change columns of a job; False if it no longer exists."""
+        if "extra" in fields and not isinstance(fields["extra"], str):
+            fields["extra"] = sysdb.dumps(fields["extra"])
+        fields.setdefault("updated", now())
+        with self.engine.begin() as conn:
+            return conn.execute(update(JOBS).where(JOBS.c.id == job_id)
+                                .values(**fields)).rowcount > 0
+
+    def get(self, job_id: str, kind: str | None = None) -> dict[str, Any] | None:
+        query = select(JOBS).where(JOBS.c.id == job_id)
+        if kind is not None:
+            query = query.where(JOBS.c.kind == kind)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return _row(row) if row is not None else None
+
+    def list(self, kind: str, limit: int | None = None, offset: int = 0
+             ) -> tuple[list[dict[str, Any]], int]:
+        """Jobs of ``kind``, newest first, and how many there are."""
+        where = JOBS.c.kind == kind
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(JOBS).where(where)).scalar()
+            query = select(JOBS).where(where).order_by(JOBS.c.created.desc()).offset(offset)
+            if limit:
+                query = query.limit(limit)
+            rows = conn.execute(query).mappings().all()
+        return [_row(r) for r in rows], int(total or 0)
+
+    def delete(self, job_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(JOBS).where(JOBS.c.id == job_id)).rowcount > 0
+
+    def cancelled(self, job_id: str) -> bool:
+        """True if the client asked the job to stop (or deleted it)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(JOBS.c.cancel).where(JOBS.c.id == job_id)).first()
+        return value is None or bool(value[0])
+
+    def ahead(self, job: dict[str, Any]) -> int:
+        """Jobs of this worker queued before ``job`` (its place in line)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(JOBS).where(and_(
+                JOBS.c.status == "accepted", JOBS.c.worker == job["worker"],
+                JOBS.c.created < job["created"]))).scalar() or 0)
+
+    def prune(self, kind: str, keep: int = KEEP) -> None:
+        """Delete the oldest finished jobs of ``kind`` beyond ``keep``."""
+        with self.engine.begin() as conn:
+            old = conn.execute(
+                select(JOBS.c.id).where(JOBS.c.kind == kind, JOBS.c.finished.is_not(None))
+                .order_by(JOBS.c.finished.desc()).offset(keep)).scalars().all()
+            if old:
+                conn.execute(delete(JOBS).where(JOBS.c.id.in_(old)))
+
+
+def _row(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["extra"] = json.loads(out.get("extra") or "{}")
+    return out
+
+
+_POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def job_pool(settings: Settings) -> ThreadPoolExecutor:
+    """The process's one bounded pool of background workers (uploads and processes share it,
+    so ``ONEMAP_MAX_JOBS`` bounds the machine's load, not each kind's)."""
+    key = (settings.system_db_url, settings.max_jobs)
+    with _POOL_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = ThreadPoolExecutor(max_workers=settings.max_jobs,
+                                                   thread_name_prefix="onemap-job")
+        return pool
+
+
+def queued_message(ahead: int, settings: Settings) -> str:
+    return (f"queued: {ahead} job(s) ahead; at most {settings.max_jobs} run at once "
+            "(ONEMAP_MAX_JOBS)")
+
+
+class Job:
+    """A running upload job as its work sees it: report progress, notice cancellation."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self.store, self.id = store, job_id
 
     def check(self) -> None:
         """Call between steps of the work: stops it if the client dismissed the job."""
-        if self.cancel.is_set():
+        if self.store.cancelled(self.id):
             raise JobDismissed(self.id)
-
-    def doc(self, public_url: str) -> dict[str, Any]:
-        return {
-            "jobID": self.id, "status": self.status, "message": self.message,
-            "progress": self.progress, "dataset": self.dataset, "created": self.created,
-            "started": self.started, "finished": self.finished,
-            "links": [{"rel": "monitor", "type": "application/json",
-                       "href": f"{public_url}/api/jobs/{self.id}"},
-                      {"rel": "dataset", "type": "application/json",
-                       "href": f"{public_url}/api/rasters/{self.dataset}"}],
-        }
 
 
 class JobRegistry:
-    """A small worker pool and the jobs it has run (state shared across requests)."""
+    """Upload jobs: submit work to the shared pool, poll and cancel by id."""
 
-    def __init__(self, workers: int = 1) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onemap-job")
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
+    KIND = "upload"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = JobStore(settings)
 
     def submit(self, dataset: str, work: Callable[[Job], str],
-               cleanup: Callable[[], None] | None = None) -> Job:
-        """Queue ``work(job)``; it returns the success message. ``cleanup`` always runs after."""
-        job = Job(id=uuid.uuid4().hex, dataset=dataset)
-        with self._lock:
-            self._jobs[job.id] = job
-            self._forget_old()
-        self._pool.submit(self._run, job, work, cleanup)
-        return job
+               cleanup: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Queue ``work(job)``; it returns the success message. ``cleanup`` always runs after.
+        The row is committed before this returns, so the job URL the client gets works."""
+        job_id = uuid.uuid4().hex
+        self.store.add(job_id, self.KIND, dataset, message="waiting for a worker")
+        self.store.prune(self.KIND)
+        job_pool(self.settings).submit(self._run, job_id, work, cleanup)
+        return self.get(job_id) or {}
 
-    def _run(self, job: Job, work: Callable[[Job], str],
+    def _run(self, job_id: str, work: Callable[[Job], str],
              cleanup: Callable[[], None] | None) -> None:
         """Run the work; the outcome is published only after ``cleanup`` has run, so a client
         that sees a final status never finds the job's temporary files still there."""
+        job = Job(self.store, job_id)
         status: Status
+        progress = 10
         try:
             job.check()
-            job.status, job.started, job.progress = "running", _now(), 10
-            job.message = "converting to a Cloud-Optimised GeoTIFF"
+            self.store.update(job_id, status="running", started=now(), progress=progress,
+                              message="converting to a Cloud-Optimised GeoTIFF")
             message = work(job)
             status, progress = "successful", 100
         except JobDismissed:
-            status, progress, message = "dismissed", job.progress, "cancelled by the client"
+            status, message = "dismissed", "cancelled by the client"
         except Exception as exc:  # the job's outcome, reported to the client in words
-            LOGGER.warning("job %s (%s) failed: %s", job.id, job.dataset, exc)
-            status, progress, message = "failed", job.progress, str(exc) or type(exc).__name__
+            LOGGER.warning("job %s failed: %s", job_id, exc)
+            status, message = "failed", str(exc) or type(exc).__name__
         finally:
             if cleanup is not None:
                 cleanup()
-        job.finished = _now()
-        job.status, job.progress, job.message = status, progress, message
+        self.store.update(job_id, status=status, progress=progress, message=message,
+                          finished=now())
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def dismiss(self, job_id: str) -> Job | None:
-        """Ask a job to stop; it reports "dismissed" once its work has stopped and cleaned up
-        (a finished job keeps its status)."""
-        job = self.get(job_id)
-        if job is not None and job.status in ("accepted", "running"):
-            job.cancel.set()
-            job.message = "cancelling"
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        job = self.store.get(job_id, self.KIND)
+        if job is not None and job["status"] == "accepted" and not job["cancel"]:
+            job["message"] = queued_message(self.store.ahead(job), self.settings)
         return job
 
-    def _forget_old(self) -> None:
-        done = [j for j in self._jobs.values() if j.finished]
-        for job in sorted(done, key=lambda j: j.finished or "")[: max(0, len(done) - KEEP)]:
-            del self._jobs[job.id]
+    def dismiss(self, job_id: str) -> dict[str, Any] | None:
+        """Ask a job to stop; it reports "dismissed" once its work has stopped and cleaned up
+        (a finished job keeps its status)."""
+        job = self.store.get(job_id, self.KIND)
+        if job is not None and job["status"] in ACTIVE:
+            self.store.update(job_id, cancel=True, message="cancelling")
+            job = self.store.get(job_id, self.KIND)
+        return job
+
+
+def upload_doc(job: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """An upload job as ``/api/jobs/{id}`` answers it."""
+    return {
+        "jobID": job["id"], "status": job["status"], "message": job["message"],
+        "progress": job["progress"], "dataset": job["name"], "created": _seconds(job["created"]),
+        "started": _seconds(job["started"]), "finished": _seconds(job["finished"]),
+        "links": [{"rel": "monitor", "type": "application/json",
+                   "href": f"{public_url}/api/jobs/{job['id']}"},
+                  {"rel": "dataset", "type": "application/json",
+                   "href": f"{public_url}/api/rasters/{job['name']}"}],
+    }
+
+
+def _seconds(stamp: str | None) -> str | None:
+    return stamp.split(".")[0] + stamp[26:] if stamp and len(stamp) > 26 else stamp

@@ -29,6 +29,7 @@ from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
+from onemap.mapserver.processing.manager import manager_settings
 from onemap.mapserver.views import materialise
 
 #: Mount path of pygeoapi inside the OneMap app; part of every pygeoapi link.
@@ -122,8 +123,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "templates": {"path": str(settings.runtime_dir / "templates")},
             "map": {"url": settings.basemap_url or BLANK_TILE,
                     "attribution": settings.basemap_attribution or "OneMap"},
-            "manager": {"name": MANAGER, "connection": str(settings.runtime_dir / "jobs.db"),
-                        "output_dir": str(settings.runtime_dir / "jobs")},
+            "manager": {"name": MANAGER, **manager_settings(settings)},
         },
         "logging": {"level": "ERROR"},
         "metadata": {

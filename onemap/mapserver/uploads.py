@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect
 
 from onemap import catalog
 from onemap.config import Settings
-from onemap.mapserver.jobs import Job, JobRegistry
+from onemap.mapserver.jobs import Job, JobRegistry, upload_doc
 from onemap.mapserver.listing import raster_summary
 from onemap.mapserver.rasters import Catalogue
 from onemap.raster.ingest import (
@@ -279,7 +279,7 @@ def precheck(path: Path, opts: dict[str, Any], settings: Settings) -> None:
 def upload_router(cat: Catalogue) -> APIRouter:
     """Upload, job status and removal routes on one registry of background jobs."""
     settings = cat.settings
-    jobs = JobRegistry(workers=1)
+    jobs = JobRegistry(settings)
     router = APIRouter(tags=["uploads"])
 
     def convert(staged: _Staged, opts: dict[str, Any], job: Job | None = None) -> catalog.Entry:
@@ -322,15 +322,15 @@ def upload_router(cat: Catalogue) -> APIRouter:
                 raise ValueError(_words(exc, staged.path)) from None
 
         job = jobs.submit(opts["dataset_id"], work, cleanup=staged.discard)
-        return JSONResponse(job.doc(settings.public_url), status_code=202,
-                            headers={"Location": f"{settings.public_url}/api/jobs/{job.id}"})
+        return JSONResponse(upload_doc(job, settings.public_url), status_code=202,
+                            headers={"Location": f"{settings.public_url}/api/jobs/{job['id']}"})
 
     @router.get("/api/jobs/{job_id}", summary="Status of an upload's conversion")
     def job_status(job_id: str) -> JSONResponse:
         job = jobs.get(job_id)
         if job is None:
             return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
-        return JSONResponse(job.doc(settings.public_url))
+        return JSONResponse(upload_doc(job, settings.public_url))
 
     @router.delete("/api/jobs/{job_id}", summary="Cancel a conversion")
     def job_cancel(job_id: str, request: Request) -> JSONResponse:
@@ -341,7 +341,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
         job = jobs.dismiss(job_id)
         if job is None:
             return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
-        return JSONResponse(job.doc(settings.public_url))
+        return JSONResponse(upload_doc(job, settings.public_url))
 
     @router.delete("/api/rasters/{dataset_id}", status_code=204, summary="Remove a raster")
     def remove(dataset_id: str, request: Request) -> Response:

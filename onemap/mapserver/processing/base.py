@@ -23,6 +23,7 @@ import copy
 import math
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,10 @@ class ProcessInputError(ProcessorExecuteError):
 
 class JobCancelled(Exception):
     """The client deleted the job while it ran; the processor stops and leaves nothing."""
+
+
+class ProcessTimeout(Exception):
+    """A synchronous run went past ``ONEMAP_PROCESS_TIMEOUT``; it stops and leaves nothing."""
 
 
 def from_analysis(err: InvalidInput) -> ProcessInputError:
@@ -223,6 +228,8 @@ class OneMapProcessor(BaseProcessor):
                                  public_url=str(processor_def["public_url"]).rstrip("/"))
         self.manager: Any = None
         self.job_id: str | None = None
+        #: time.monotonic() after which a synchronous run stops (set by the manager).
+        self.deadline: float | None = None
         self.prepared: Any = None
         #: Catalogue ids and files this run created; removed if the job is cancelled.
         self.created_ids: list[str] = []
@@ -288,6 +295,11 @@ class OneMapProcessor(BaseProcessor):
         """Report progress (0–1) on the job; raise JobCancelled if the job was deleted."""
         if not self.job_exists():
             raise JobCancelled(f"job {self.job_id} was dismissed: {message}")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            limit = getattr(getattr(self.manager, "settings", None), "process_timeout", "")
+            raise ProcessTimeout(f"stopped while {message}: a synchronous request may run at "
+                                 f"most {limit} s (ONEMAP_PROCESS_TIMEOUT); run it as a job "
+                                 "(Prefer: respond-async) or ask for less")
         if self.manager is not None and self.job_id is not None:
             self.manager.update_job(self.job_id, {
                 "status": "running", "message": message,

@@ -1,4 +1,12 @@
-"""pygeoapi's TinyDB job manager, validating inputs before a job exists and honouring DELETE.
+"""pygeoapi's job manager on OneMap's system database, validating inputs before a job exists,
+running async jobs in the shared bounded pool and honouring DELETE.
+
+Job records are rows of the system database's jobs table (:class:`~onemap.mapserver.jobs.
+JobStore`), not a TinyDB file: they survive a restart, a job interrupted by a crash is marked
+failed at the next start, and at most ``ONEMAP_MAX_JOBS`` jobs run at once — the others wait as
+"accepted" with their place in line in the message. A synchronous request runs at most
+``ONEMAP_PROCESS_TIMEOUT`` seconds (checked at each progress report). Callback URLs
+(``subscriber``) are not supported: the server never posts to an address a client chose.
 
 pygeoapi creates the job record first and only then runs the processor, so an invalid request
 would otherwise become a "failed" job (async: 201 and a job to poll) or a generic "Error executing
@@ -21,14 +29,24 @@ pygeoapi's own); the adapter looks the function up on the module at request time
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pygeoapi.api.processes as processes_api
-from pygeoapi.process.base import BaseProcessor, JobNotFoundError
-from pygeoapi.process.manager.tinydb_ import TinyDBManager
+from pygeoapi.api import F_JSON, F_JSONLD, FORMAT_TYPES
+from pygeoapi.process.base import BaseProcessor, JobNotFoundError, JobResultNotFoundError
+from pygeoapi.process.manager.base import BaseManager
+from pygeoapi.util import RequestedProcessExecutionMode
 
+from onemap.config import Settings
+from onemap.mapserver.jobs import ACTIVE, JobStore, job_pool, now, queued_message
 from onemap.mapserver.processing.base import OneMapProcessor
+
+KIND = "process"
+#: pygeoapi's job fields kept in their own columns; any other field goes to ``extra``.
+COLUMNS = {"status", "message", "progress", "started", "updated", "finished", "location",
+           "mimetype"}
 
 
 def _json_delete_job(delete_job: Any) -> Any:
@@ -46,13 +64,92 @@ def _json_delete_job(delete_job: Any) -> Any:
 processes_api.delete_job = _json_delete_job(processes_api.delete_job)
 
 
-class OneMapManager(TinyDBManager):
-    """TinyDB jobs + validation before job creation + cancellation by DELETE."""
+def manager_settings(settings: Settings) -> dict[str, Any]:
+    """What the manager needs of ``settings``, as pygeoapi's ``server.manager`` config."""
+    return {"connection": settings.system_db_url, "data_dir": str(settings.data_dir),
+            "max_jobs": settings.max_jobs, "process_timeout": settings.process_timeout,
+            "output_dir": str(settings.runtime_dir / "jobs")}
+
+
+class OneMapManager(BaseManager):
+    """Jobs in the system database + validation before job creation + cancellation by DELETE."""
 
     def __init__(self, manager_def: dict) -> None:
         super().__init__(manager_def)
+        self.is_async = True
+        self.supports_subscribing = False
+        self.settings = Settings(data_dir=Path(manager_def["data_dir"]),
+                                 system_db=str(manager_def["connection"]),
+                                 max_jobs=int(manager_def.get("max_jobs", 2)),
+                                 process_timeout=int(manager_def.get("process_timeout", 300)))
+        self.store = JobStore(self.settings)
         self._local = threading.local()
 
+    # -- records ----------------------------------------------------------------------------
+    def _doc(self, job: dict[str, Any]) -> dict[str, Any]:
+        doc = {**job["extra"], "type": "process", "identifier": job["id"],
+               "process_id": job["name"], "created": job["created"],
+               **{k: job[k] for k in COLUMNS}}
+        if job["status"] == "accepted":
+            doc["message"] = queued_message(self.store.ahead(job), self.settings)
+        return doc
+
+    def get_jobs(self, status: Any = None, limit: int | None = None,
+                 offset: int | None = None) -> dict:
+        jobs, total = self.store.list(KIND, limit=limit, offset=offset or 0)
+        return {"jobs": [self._doc(j) for j in jobs], "numberMatched": total}
+
+    def add_job(self, job_metadata: dict) -> str:
+        meta = dict(job_metadata)
+        job_id, process_id = meta.pop("identifier"), meta.pop("process_id")
+        for key in ("type", "created", "updated"):
+            meta.pop(key, None)
+        columns = {k: meta.pop(k) for k in list(meta) if k in COLUMNS}
+        self.store.add(job_id, KIND, process_id, extra=meta, **columns)
+        return job_id
+
+    def update_job(self, job_id: str, update_dict: dict) -> bool:
+        columns = {k: v for k, v in update_dict.items() if k in COLUMNS}
+        rest = {k: v for k, v in update_dict.items() if k not in COLUMNS}
+        if rest:
+            job = self.store.get(job_id, KIND)
+            if job is None:
+                return False
+            columns["extra"] = {**job["extra"], **rest}
+        return self.store.update(job_id, **columns)
+
+    def get_job(self, job_id: str) -> dict:
+        job = self.store.get(job_id, KIND)
+        if job is None:
+            raise JobNotFoundError()
+        return self._doc(job)
+
+    def delete_job(self, job_id: str) -> bool:
+        job = self.store.get(job_id, KIND)
+        if job is None:
+            raise JobNotFoundError()
+        if job["location"] and self.output_dir is not None:
+            Path(job["location"]).unlink(missing_ok=True)
+        return self.store.delete(job_id)
+
+    def get_job_result(self, job_id: str) -> tuple[str | None, Any]:
+        import json
+
+        job = self.get_job(job_id)
+        if job["status"] != "successful":
+            return (None,)  # type: ignore[return-value]
+        location, mimetype = job.get("location"), job.get("mimetype")
+        if not location:
+            raise JobResultNotFoundError()
+        try:
+            path = Path(location)
+            if mimetype in (None, FORMAT_TYPES[F_JSON], FORMAT_TYPES[F_JSONLD]):
+                return mimetype, json.loads(path.read_text(encoding="utf-8"))
+            return mimetype, path.read_bytes()
+        except (OSError, ValueError):
+            raise JobResultNotFoundError() from None
+
+    # -- execution --------------------------------------------------------------------------
     def get_processor(self, process_id: str) -> BaseProcessor:
         prepared = getattr(self._local, "prepared", None)
         if prepared is not None and prepared.metadata.get("id") == process_id:
@@ -68,18 +165,35 @@ class OneMapManager(TinyDBManager):
         processor = self.get_processor(process_id)  # UnknownProcessError as pygeoapi expects
         if isinstance(processor, OneMapProcessor):
             processor.prepare(data_dict)  # ProcessInputError → HTTP 400, no job created
+            mode = kwargs.get("execution_mode", args[0] if args else None)
+            if mode != RequestedProcessExecutionMode.respond_async:
+                processor.deadline = time.monotonic() + self.settings.process_timeout
         self._local.prepared = processor
         try:
             return super().execute_process(process_id, data_dict, *args, **kwargs)
         finally:
             self._local.prepared = None
 
+    def _execute_handler_async(self, p: BaseProcessor, job_id: str, data_dict: dict,
+                               *args: Any, **kwargs: Any) -> tuple[str, None, Any]:
+        """Queue the run in the shared pool (pygeoapi would start a thread per job)."""
+        from pygeoapi.util import JobStatus
+
+        job_pool(self.settings).submit(self._run_queued, p, job_id, data_dict, *args, **kwargs)
+        return "application/json", None, JobStatus.accepted
+
+    def _run_queued(self, p: BaseProcessor, job_id: str, data_dict: dict, *args: Any,
+                    **kwargs: Any) -> None:
+        job = self.store.get(job_id, KIND)
+        if job is None or job["status"] not in ACTIVE:  # deleted while it waited
+            return
+        self._execute_handler_sync(p, job_id, data_dict, *args, **kwargs)
+
     def _execute_handler_sync(self, p: BaseProcessor, job_id: str, data_dict: dict,
                               *args: Any, **kwargs: Any) -> Any:
+        self.store.update(job_id, status="running", started=now(), message="started")
         result = super()._execute_handler_sync(p, job_id, data_dict, *args, **kwargs)
-        try:
-            self.get_job(job_id)
-        except JobNotFoundError:  # deleted while running: leave nothing of it behind
+        if self.store.get(job_id, KIND) is None:  # deleted while running: leave nothing
             if self.output_dir is not None:
                 (Path(self.output_dir) / f"{p.metadata['id']}-{job_id}").unlink(missing_ok=True)
             if isinstance(p, OneMapProcessor):

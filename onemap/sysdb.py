@@ -1,0 +1,99 @@
+"""The system database: OneMap's own records, beside the data it serves.
+
+Jobs (upload conversions and process runs) live here so that they survive a restart and so that
+what a client polls is what a worker wrote, not the memory of one process; users, API keys,
+access rules and the audit trail will join them. SQLAlchemy Core keeps the SQL portable: the
+default is one SQLite file in the data dir (``ONEMAP_SYSTEM_DB``), and a PostgreSQL URL replaces
+it without a code change.
+
+One engine per URL and process: SQLite in WAL mode with a busy timeout, so readers never wait
+for a writer and two writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+from onemap.config import Settings
+
+METADATA = MetaData()
+
+#: One row per background job. ``kind`` is "upload" (``name`` = the dataset id being made) or
+#: "process" (``name`` = the process id). ``worker`` is "host:pid" of the process running it, so
+#: a restart can tell an interrupted job from one another process still runs; ``cancel`` is
+#: the client's request to stop, read by the worker between steps.
+JOBS = Table(
+    "jobs", METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("created", String(40), nullable=False),
+    Column("started", String(40)),
+    Column("updated", String(40)),
+    Column("finished", String(40)),
+    Column("worker", String(200)),
+    Column("cancel", Boolean, nullable=False, default=False),
+    Column("location", Text),
+    Column("mimetype", String(200)),
+    #: Anything else a job record carries (pygeoapi's fields), as strict JSON.
+    Column("extra", Text, nullable=False, default="{}"),
+)
+
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")  # a job's final state survives a power cut
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def engine(settings: Settings) -> Engine:
+    """The process's engine for ``settings``' system database; tables created on first use."""
+    url = settings.system_db_url
+    with _LOCK:
+        eng = _ENGINES.get(url)
+        if eng is None:
+            if url.startswith("sqlite"):
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+                eng = create_engine(url, connect_args={"timeout": 30,
+                                                       "check_same_thread": False})
+                event.listen(eng, "connect", _sqlite_pragmas)
+            else:
+                eng = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                                    pool_recycle=1800)
+            METADATA.create_all(eng)
+            _ENGINES[url] = eng
+        return eng
+
+
+def now() -> str:
+    """An ISO time with microseconds (jobs are ordered by it)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON (no NaN/Infinity) for the ``extra`` column."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
