@@ -78,17 +78,32 @@ def _cmd_raster_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_raster_remove(args: argparse.Namespace) -> int:
+def _remove(dataset_id: str, kinds: tuple[str, ...]) -> catalog.Entry:
+    """Drop a dataset of one of ``kinds`` from the catalogue, then its file (a running server
+    stops serving it at its next request)."""
     import shutil
 
     settings = get_settings()
-    entry = catalog.get(args.id, settings)
-    if entry.kind not in ("raster", "cube"):
-        raise ValueError(f"{args.id!r} is a {entry.kind} dataset, not a raster")
-    catalog.remove(args.id, settings)
+    entry = catalog.get(dataset_id, settings)
+    if entry.kind not in kinds:
+        raise ValueError(f"{dataset_id!r} is a {entry.kind} dataset, not a "
+                         f"{' or '.join(kinds)}")
+    catalog.remove(dataset_id, settings)
     path = entry.file(settings)
-    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    if settings.data_dir.resolve() in path.resolve().parents:
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return entry
+
+
+def _cmd_raster_remove(args: argparse.Namespace) -> int:
+    _remove(args.id, ("raster", "cube"))
     print(f"removed raster {args.id!r}")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    entry = _remove(args.id, ("vector", "table"))
+    print(f"removed layer {args.id!r} ({entry.feature_count} features)")
     return 0
 
 
@@ -145,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("remove", help="remove a raster from the catalogue and disk")
     p.add_argument("id")
     p.set_defaults(func=_cmd_raster_remove)
+
+    p = sub.add_parser("remove", help="remove a vector layer or table from the catalogue and "
+                       "the store (rasters: 'onemap raster remove')")
+    p.add_argument("id")
+    p.set_defaults(func=_cmd_remove)
 
     p = sub.add_parser("layers", help="list the catalogue")
     p.set_defaults(func=_cmd_layers)

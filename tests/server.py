@@ -20,36 +20,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str]:
-    """The base URL of a server on ``data_dir`` (extra ``ONEMAP_*`` settings in ``env``); its
-    log is ``data_dir/server.log``, shown if it dies before answering."""
+def start_server(data_dir: Path, timeout: float = 120, **env: str
+                 ) -> tuple[subprocess.Popen, str]:
+    """Start a server on ``data_dir`` and wait until it answers: (process, base URL). Its log is
+    appended to ``data_dir/server.log``, shown if it dies before answering."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "ONEMAP_DATA_DIR": str(data_dir), "ONEMAP_PORT": str(port),
                 "ONEMAP_PUBLIC_URL": base, **env}
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve"], env=full_env,
                                 stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited:\n" + log_path.read_text())
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError("server exited:\n" + log_path.read_text())
-                try:
-                    if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except (requests.ConnectionError, requests.Timeout):  # still starting
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not answer within {timeout:.0f} s")
-                time.sleep(0.3)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return proc, base
+        except (requests.ConnectionError, requests.Timeout):  # still starting
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not answer within {timeout:.0f} s")
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str]:
+    """The base URL of a server on ``data_dir`` (extra ``ONEMAP_*`` settings in ``env``)."""
+    proc, base = start_server(data_dir, timeout, **env)
+    try:
+        yield base
+    finally:
+        stop_server(proc)

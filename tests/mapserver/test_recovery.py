@@ -1,0 +1,177 @@
+"""Crash safety with a real ``kill -9`` of a real server: jobs survive a restart, a job the dead
+process was running or queueing is failed with the reason, and nothing it was writing is left on
+disk or in the catalogue. Also: the job queue (``ONEMAP_MAX_JOBS``) and the synchronous time
+limit (``ONEMAP_PROCESS_TIMEOUT``).
+
+Each test runs its own server on a copy of the sample region, so killing it disturbs no other
+test."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from onemap import catalog
+from onemap.config import Settings
+from tests.raster import makers
+from tests.server import start_server, stop_server
+
+pytestmark = pytest.mark.server
+SERIES = "/ogc/processes/pm25-surface-series/execution"
+LONG = {"start": "2025-02-01T01:00:00+08:00", "end": "2025-05-31T00:00:00+08:00",
+        "res_deg": 0.01}
+SHORT = {"start": "2025-01-24T01:00:00+08:00", "end": "2025-01-24T06:00:00+08:00",
+         "res_deg": 0.02}
+
+
+def _copy(sample: Settings, to: Path) -> Settings:
+    """The sample region's catalogue and files, without the session server's state."""
+    shutil.copytree(sample.data_dir, to, ignore=shutil.ignore_patterns(
+        "uploads", "runtime", "system.db*", "*.log", ".*.lock", "sample"))
+    return Settings(data_dir=to)
+
+
+def _job(url: str) -> dict:
+    return requests.get(url, params={"f": "json"}, timeout=30).json()
+
+
+def _wait_for(url: str, ok, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = _job(url)
+        if ok(job):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
+def _temporary(settings: Settings) -> list[str]:
+    """Every temporary or scratch file in the data dir (what a crash could leave)."""
+    found = []
+    for folder in (settings.data_dir, settings.store_dir, settings.raster_dir,
+                   settings.cube_dir, settings.upload_dir, settings.runtime_dir / "work"):
+        if folder.is_dir():
+            found += [p.name for p in folder.iterdir()
+                      if p.name.startswith(".upload-") or ".tmp" in p.name
+                      or folder.name == "work"]
+    return found
+
+
+def _kill(proc) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_kill_during_upload_conversion(sample_settings: Settings, tmp_path: Path) -> None:
+    settings = _copy(sample_settings, tmp_path / "data")
+    small = makers.write_geotiff(tmp_path / "small.tif", width=300, height=200)
+    big = makers.write_geotiff(tmp_path / "big.tif", dtype="float32", width=7000, height=6000)
+    before = set(catalog.load(settings))
+    proc, base = start_server(settings.data_dir)
+    try:
+        with open(small, "rb") as fh:
+            done = requests.post(f"{base}/api/rasters", files={"file": ("small.tif", fh)},
+                                 data={"id": "kept_upload"}, timeout=60)
+        assert done.status_code == 202, done.text
+        _wait_for(done.headers["Location"], lambda j: j["status"] == "successful")
+        with open(big, "rb") as fh:
+            r = requests.post(f"{base}/api/rasters", files={"file": ("big.tif", fh)},
+                              data={"id": "killed_upload"}, timeout=120)
+        assert r.status_code == 202, r.text
+        job_url = r.headers["Location"]
+        _wait_for(job_url, lambda j: j["status"] == "running")
+        _kill(proc)
+    finally:
+        if proc.poll() is None:
+            stop_server(proc)
+    left = _temporary(settings)
+    assert any(n.startswith(".upload-") for n in left), left  # the kill really left files
+    proc, base = start_server(settings.data_dir)
+    try:
+        job_url = job_url.replace(job_url.split("/api/")[0], base)
+        job = _job(job_url)
+        assert job["status"] == "failed", job
+        assert "interrupted" in job["message"] and "running" in job["message"], job
+        kept = _job(done.headers["Location"].replace(done.headers["Location"].split("/api/")[0],
+                                                     base))
+        assert kept["status"] == "successful", kept  # finished jobs survive the restart
+        assert _temporary(settings) == []
+        assert set(catalog.load(settings)) == before | {"kept_upload"}
+        assert requests.get(f"{base}/api/rasters/killed_upload", timeout=30).status_code == 404
+        assert not list(settings.raster_dir.glob("*killed_upload*"))
+    finally:
+        stop_server(proc)
+
+
+def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path: Path) -> None:
+    settings = _copy(sample_settings, tmp_path / "data")
+    before = set(catalog.load(settings))
+    proc, base = start_server(settings.data_dir, ONEMAP_MAX_JOBS="1")
+    try:
+        urls = []
+        for inputs in (LONG, SHORT):
+            r = requests.post(f"{base}{SERIES}", json={"inputs": inputs},
+                              headers={"Prefer": "respond-async"}, timeout=60)
+            assert r.status_code == 201, r.text
+            urls.append(r.headers["Location"])
+        work = settings.runtime_dir / "work"
+        _wait_for(urls[0], lambda j: j["status"] == "running" and j["progress"] > 5
+                  and work.is_dir() and any(work.iterdir()))
+        queued = _job(urls[1])
+        assert queued["status"] == "accepted", queued
+        assert "queued" in queued["message"] and "ONEMAP_MAX_JOBS" in queued["message"], queued
+        _kill(proc)
+    finally:
+        if proc.poll() is None:
+            stop_server(proc)
+    assert _temporary(settings), ("the kill left no scratch store: "
+                                  + (settings.data_dir / "server.log").read_text()[-3000:])
+    proc, base = start_server(settings.data_dir, ONEMAP_MAX_JOBS="1")
+    try:
+        first, second = (_job(u.replace(u.split("/ogc/")[0], base)) for u in urls)
+        assert first["status"] == "failed", first
+        assert "while this job was running (at" in first["message"], first
+        assert second["status"] == "failed" and "queued" in second["message"], second
+        assert _temporary(settings) == []
+        assert set(catalog.load(settings)) == before
+        listed = requests.get(f"{base}/ogc/jobs", params={"f": "json"}, timeout=30).json()
+        assert {j["jobID"] for j in listed["jobs"]} >= {first["jobID"], second["jobID"]}
+    finally:
+        stop_server(proc)
+
+
+def test_sync_time_limit(sample_settings: Settings, tmp_path: Path) -> None:
+    settings = _copy(sample_settings, tmp_path / "data")
+    before = set(catalog.load(settings))
+    proc, base = start_server(settings.data_dir, ONEMAP_PROCESS_TIMEOUT="1")
+    try:
+        r = requests.post(f"{base}{SERIES}", json={"inputs": LONG}, timeout=300)
+        assert r.status_code == 400, r.text
+        assert "ONEMAP_PROCESS_TIMEOUT" in r.json()["description"], r.text
+        quick = requests.post(f"{base}/ogc/processes/aqi-hourly/execution",
+                              json={"inputs": {"time": "2025-01-24T20:00:00+08:00"}},
+                              timeout=60)
+        assert quick.status_code == 200, quick.text
+    finally:
+        stop_server(proc)
+    assert set(catalog.load(settings)) == before
+    assert _temporary(settings) == []
+
+
+def test_sweep_spares_files_in_use(sample_settings: Settings, tmp_path: Path) -> None:
+    """A temporary file some process still writes is not an orphan; one nobody holds is."""
+    settings = _copy(sample_settings, tmp_path / "data")
+    orphan = settings.store_dir / ".rivers.0a1b2c3d.tmp.gpkg"
+    busy = settings.store_dir / ".rivers.deadbeef.tmp.gpkg"
+    orphan.write_bytes(b"left by a killed import")
+    with open(busy, "wb") as held:
+        held.write(b"an import still running")
+        proc, _base = start_server(settings.data_dir)
+        stop_server(proc)
+        assert busy.exists()
+    assert not orphan.exists()
