@@ -9,7 +9,7 @@ STAMP := .make
 # for the browser tests, a CJK font so Chinese renders in headless Chromium.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 
-.PHONY: run test apt venv sample lint bench bench-national clean
+.PHONY: run test apt venv sample lint bench bench-national bench-load clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -48,6 +48,11 @@ bench: venv sample
 # The map on a national layer (1,000,000 sources, generated into var/bench-national once).
 bench-national: venv
 	$(BIN)/python bench/viewload.py
+
+# 32 connections for 60 s on items, tiles, collections and the map page, with one interactive
+# client meanwhile: errors, req/s, p50/p99 (see bench/README.md).
+bench-load: venv sample
+	$(BIN)/python bench/load.py
 
 test: apt venv lint
 	$(BIN)/pytest
