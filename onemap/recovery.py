@@ -156,10 +156,7 @@ def reap_jobs(settings: Settings) -> int:
                             .where(JOBS.c.status.in_(("accepted", "running")))).all()
     dead = [r for r in rows if not _alive(r.worker)]
     for row in dead:
-        where = ("while it was queued" if row.status == "accepted"
-                 else f"while this job was running (at {row.progress} %)")
-        message = (f"interrupted: the server stopped {where}; nothing of it was kept — "
-                   "run it again")
+        message = sysdb.interrupted("stopped", row.status, row.progress)
         if row.location:
             Path(row.location).unlink(missing_ok=True)
         with eng.begin() as conn:

@@ -97,3 +97,10 @@ def now() -> str:
 def dumps(value: Any) -> str:
     """Strict JSON (no NaN/Infinity) for the ``extra`` column."""
     return json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+
+
+def interrupted(how: str, status: str, progress: int) -> str:
+    """The message of a job that a shutdown or a crash interrupted (same words for both)."""
+    where = ("while it was queued" if status == "accepted"
+             else f"while this job was running (at {progress} %)")
+    return f"interrupted: the server {how} {where}; nothing of it was kept — run it again"

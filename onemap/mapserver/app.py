@@ -9,12 +9,15 @@ type, so clients can tell "no such dataset" (404) from "bad request" (400).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
@@ -24,6 +27,7 @@ from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.freshness import FollowCatalogue
+from onemap.mapserver.jobs import stop_jobs
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import mount_vendor
@@ -73,7 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
     """The map server for ``settings``; call once per process (pygeoapi config is global)."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
     recover(settings)  # what a killed process left: temporary files, jobs still "running"
-    app = FastAPI(title="OneMap 生态环境一张图 map server",
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # SIGTERM: queued jobs failed, running ones stop and say why
+        await run_in_threadpool(stop_jobs, settings)
+
+    app = FastAPI(lifespan=lifespan, title="OneMap 生态环境一张图 map server",
                   description="OGC API Features at /ogc, raster tiles at /raster/{dataset_id}",
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     cat = Catalogue(settings)

@@ -19,6 +19,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -26,11 +27,14 @@ from sqlalchemy import and_, delete, func, insert, select, update
 
 from onemap import sysdb
 from onemap.config import Settings
-from onemap.sysdb import JOBS, now
+from onemap.sysdb import JOBS, interrupted, now
 
 LOGGER = logging.getLogger(__name__)
 Status = Literal["accepted", "running", "successful", "failed", "dismissed"]
 ACTIVE = ("accepted", "running")
+#: Seconds a shutdown waits for running jobs to stop (a job checks between steps; a crash or a
+#: longer step is cleaned up at the next start instead).
+STOP_WAIT = 60
 #: Finished upload jobs kept for polling; older ones are deleted first.
 KEEP = 200
 
@@ -40,8 +44,18 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+#: Set when the server shuts down: running jobs stop at their next step, queued ones never start.
+STOPPING = threading.Event()
+
+
 class JobDismissed(Exception):
     """Raised inside a job's work when the client cancelled it."""
+
+
+class ServerStopping(Exception):
+    """Raised inside a job's work when the server shuts down."""
+
+
 
 
 class JobStore:
@@ -126,6 +140,14 @@ def _row(row: Any) -> dict[str, Any]:
 
 _POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
+_RUNNING: set[futures.Future] = set()
+
+
+def submit(settings: Settings, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run ``fn`` in the process's bounded pool (a shutdown waits for it to stop)."""
+    future = job_pool(settings).submit(fn, *args, **kwargs)
+    _RUNNING.add(future)
+    future.add_done_callback(_RUNNING.discard)
 
 
 def job_pool(settings: Settings) -> ThreadPoolExecutor:
@@ -140,6 +162,24 @@ def job_pool(settings: Settings) -> ThreadPoolExecutor:
         return pool
 
 
+def stop_jobs(settings: Settings) -> None:
+    """At shutdown: queued jobs are failed now (they will never run), running ones stop at
+    their next step and record why; the process exits once they have cleaned up."""
+    STOPPING.set()
+    pools = list(_POOLS.values())
+    for pool in pools:
+        pool.shutdown(wait=False, cancel_futures=True)
+    eng = sysdb.engine(settings)
+    with eng.begin() as conn:
+        conn.execute(update(JOBS).where(JOBS.c.worker == worker_name(),
+                                        JOBS.c.status == "accepted")
+                     .values(status="failed", finished=now(), updated=now(),
+                             message=interrupted("shut down", "accepted", 0)))
+    # uvicorn ends the process right after shutdown (it re-raises the signal): wait here for
+    # the running jobs to reach their next step and clean up, a bounded time
+    futures.wait([f for f in _RUNNING if not f.done()], timeout=STOP_WAIT)
+
+
 def queued_message(ahead: int, settings: Settings) -> str:
     return (f"queued: {ahead} job(s) ahead; at most {settings.max_jobs} run at once "
             "(ONEMAP_MAX_JOBS)")
@@ -152,7 +192,10 @@ class Job:
         self.store, self.id = store, job_id
 
     def check(self) -> None:
-        """Call between steps of the work: stops it if the client dismissed the job."""
+        """Call between steps of the work: stops it if the client dismissed the job or the
+        server is shutting down."""
+        if STOPPING.is_set():
+            raise ServerStopping(self.id)
         if self.store.cancelled(self.id):
             raise JobDismissed(self.id)
 
@@ -173,7 +216,7 @@ class JobRegistry:
         job_id = uuid.uuid4().hex
         self.store.add(job_id, self.KIND, dataset, message="waiting for a worker")
         self.store.prune(self.KIND)
-        job_pool(self.settings).submit(self._run, job_id, work, cleanup)
+        submit(self.settings, self._run, job_id, work, cleanup)
         return self.get(job_id) or {}
 
     def _run(self, job_id: str, work: Callable[[Job], str],
@@ -191,6 +234,10 @@ class JobRegistry:
             status, progress = "successful", 100
         except JobDismissed:
             status, message = "dismissed", "cancelled by the client"
+        except ServerStopping:
+            current = self.store.get(job_id) or {"status": "running", "progress": progress}
+            status = "failed"
+            message = interrupted("shut down", current["status"], current["progress"])
         except Exception as exc:  # the job's outcome, reported to the client in words
             LOGGER.warning("job %s failed: %s", job_id, exc)
             status, message = "failed", str(exc) or type(exc).__name__

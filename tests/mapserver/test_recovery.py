@@ -145,6 +145,41 @@ def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path:
         stop_server(proc)
 
 
+def test_sigterm_stops_jobs_and_says_why(sample_settings: Settings, tmp_path: Path) -> None:
+    """A graceful stop (SIGTERM, as systemd sends) does not wait for a long job to finish: the
+    running job stops at its next step and cleans up, the queued one never starts, and both say
+    the server shut down."""
+    settings = _copy(sample_settings, tmp_path / "data")
+    before = set(catalog.load(settings))
+    proc, base = start_server(settings.data_dir, ONEMAP_MAX_JOBS="1")
+    try:
+        urls = []
+        for inputs in (LONG, SHORT):
+            r = requests.post(f"{base}{SERIES}", json={"inputs": inputs},
+                              headers={"Prefer": "respond-async"}, timeout=60)
+            assert r.status_code == 201, r.text
+            urls.append(r.headers["Location"])
+        work = settings.runtime_dir / "work"
+        _wait_for(urls[0], lambda j: j["status"] == "running" and j["progress"] > 5
+                  and work.is_dir() and any(work.iterdir()))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)  # long before the series would have finished
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _temporary(settings) == []  # cleaned by the stopping process itself
+    proc, base = start_server(settings.data_dir)
+    try:
+        first, second = (_job(u.replace(u.split("/ogc/")[0], base)) for u in urls)
+        assert first["status"] == "failed", first
+        assert "shut down while this job was running" in first["message"], first
+        assert second["status"] == "failed", second
+        assert "shut down while it was queued" in second["message"], second
+        assert set(catalog.load(settings)) == before
+    finally:
+        stop_server(proc)
+
+
 def test_sync_time_limit(sample_settings: Settings, tmp_path: Path) -> None:
     settings = _copy(sample_settings, tmp_path / "data")
     before = set(catalog.load(settings))

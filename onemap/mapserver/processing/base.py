@@ -35,6 +35,7 @@ from pygeoapi.process.base import BaseProcessor, JobNotFoundError, ProcessorExec
 from onemap import catalog
 from onemap.analysis.errors import InvalidInput
 from onemap.config import Settings
+from onemap.mapserver.jobs import STOPPING
 
 TIMEZONE = "Asia/Shanghai"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -293,6 +294,8 @@ class OneMapProcessor(BaseProcessor):
 
     def progress(self, fraction: float, message: str) -> None:
         """Report progress (0–1) on the job; raise JobCancelled if the job was deleted."""
+        if STOPPING.is_set():
+            raise JobCancelled(f"the server is shutting down: stopped while {message}")
         if not self.job_exists():
             raise JobCancelled(f"job {self.job_id} was dismissed: {message}")
         if self.deadline is not None and time.monotonic() > self.deadline:

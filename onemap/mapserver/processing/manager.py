@@ -40,8 +40,9 @@ from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import RequestedProcessExecutionMode
 
 from onemap.config import Settings
-from onemap.mapserver.jobs import ACTIVE, JobStore, job_pool, now, queued_message
+from onemap.mapserver.jobs import ACTIVE, STOPPING, JobStore, now, queued_message, submit
 from onemap.mapserver.processing.base import OneMapProcessor
+from onemap.sysdb import interrupted
 
 KIND = "process"
 #: pygeoapi's job fields kept in their own columns; any other field goes to ``extra``.
@@ -179,7 +180,7 @@ class OneMapManager(BaseManager):
         """Queue the run in the shared pool (pygeoapi would start a thread per job)."""
         from pygeoapi.util import JobStatus
 
-        job_pool(self.settings).submit(self._run_queued, p, job_id, data_dict, *args, **kwargs)
+        submit(self.settings, self._run_queued, p, job_id, data_dict, *args, **kwargs)
         return "application/json", None, JobStatus.accepted
 
     def _run_queued(self, p: BaseProcessor, job_id: str, data_dict: dict, *args: Any,
@@ -193,7 +194,11 @@ class OneMapManager(BaseManager):
                               *args: Any, **kwargs: Any) -> Any:
         self.store.update(job_id, status="running", started=now(), message="started")
         result = super()._execute_handler_sync(p, job_id, data_dict, *args, **kwargs)
-        if self.store.get(job_id, KIND) is None:  # deleted while running: leave nothing
+        job = self.store.get(job_id, KIND)
+        if STOPPING.is_set() and job is not None and job["status"] == "failed":
+            self.store.update(job_id, message=interrupted("shut down", "running",
+                                                          job["progress"]))
+        if job is None:  # deleted while running: leave nothing
             if self.output_dir is not None:
                 (Path(self.output_dir) / f"{p.metadata['id']}-{job_id}").unlink(missing_ok=True)
             if isinstance(p, OneMapProcessor):
