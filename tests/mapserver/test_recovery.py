@@ -8,8 +8,11 @@ test."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -196,6 +199,33 @@ def test_sync_time_limit(sample_settings: Settings, tmp_path: Path) -> None:
         stop_server(proc)
     assert set(catalog.load(settings)) == before
     assert _temporary(settings) == []
+
+
+def test_kill_during_an_import(sample_settings: Settings, tmp_path: Path) -> None:
+    """``kill -9`` of ``onemap import`` half-way through a year of hourly rows: the next server
+    start removes what it was writing and the catalogue is as before."""
+    settings = _copy(sample_settings, tmp_path / "data")
+    before = catalog.load(settings)
+    source = sample_settings.sample_dir / "air_hourly_2025.csv"
+    env = {**os.environ, "ONEMAP_DATA_DIR": str(settings.data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "onemap", "import", str(source),
+                             "--family", "air_hourly", "--id", "hourly_copy"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(settings.store_dir.glob(".hourly_copy.*")):
+        assert proc.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    _kill(proc)
+    assert list(settings.store_dir.glob(".hourly_copy.*"))
+    proc, base = start_server(settings.data_dir)
+    try:
+        assert requests.get(f"{base}/ogc/collections/hourly_copy", params={"f": "json"},
+                            timeout=60).status_code == 404
+    finally:
+        stop_server(proc)
+    assert _temporary(settings) == []
+    assert catalog.load(settings) == before
 
 
 def test_sweep_spares_files_in_use(sample_settings: Settings, tmp_path: Path) -> None:
