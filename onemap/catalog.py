@@ -29,6 +29,8 @@ from onemap.config import Settings, get_settings
 #: vector layer, attribute table, raster (one COG), cube (a zarr time × y × x grid).
 Kind = Literal["vector", "table", "raster", "cube"]
 Access = Literal["public", "internal"]
+#: Always use ``fullmatch``: with ``match``, ``$`` also matches before a trailing newline
+#: ("abc\\n" would pass). The pattern itself stays JSON-Schema (ECMA) compatible.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -69,7 +71,7 @@ class Entry(BaseModel):
 
 def check_id(dataset_id: str) -> str:
     """Ids are lowercase identifiers: safe as file names, SQL table names and URL segments."""
-    if not ID_PATTERN.match(dataset_id):
+    if not ID_PATTERN.fullmatch(dataset_id):
         raise ValueError(
             f"invalid dataset id {dataset_id!r}: use a lowercase letter then letters, digits "
             "or '_' (at most 63 characters)"
