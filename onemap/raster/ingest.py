@@ -204,7 +204,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
                 "expression": expression,
                 "dtype": cog.dtypes[0],
                 "crs": cog.crs.to_string(),
-                "nodata": cog.nodata,
+                "nodata": catalog.nodata_value(cog.nodata),
                 "width": cog.width, "height": cog.height,
                 "overviews": cog.overviews(1),
                 "footprint": _footprint(cog),
