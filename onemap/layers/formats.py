@@ -20,6 +20,7 @@ import re
 import stat
 import struct
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from onemap.config import Settings
@@ -181,12 +182,16 @@ def unzip_shapefile(path: Path, layer: str | None, folder: Path, settings: Setti
         written = 0
         for m in parts:
             target = folder / f"layer{m.filename[-4:].lower()}"
-            with archive.open(m) as src, open(target, "wb") as dst:
-                while block := src.read(1 << 20):
-                    written += len(block)
-                    if written > limit:
-                        raise too_big
-                    dst.write(block)
+            try:
+                with archive.open(m) as src, open(target, "wb") as dst:
+                    while block := src.read(1 << 20):
+                        written += len(block)
+                        if written > limit:
+                            raise too_big
+                        dst.write(block)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise LayerImportError.single(path.name, f"the zip is damaged: {m.filename} "
+                                              f"cannot be unpacked ({exc})") from None
     if not (folder / "layer.dbf").exists() or not (folder / "layer.shx").exists():
         raise LayerImportError.single(path.name, f"Shapefile {stem!r} in the zip lacks its .shx "
                                       "or .dbf part")
