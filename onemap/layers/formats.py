@@ -91,8 +91,11 @@ def check_shapefile(shp: Path, shown: str, part: str | None = None) -> None:
 
 
 def open_name(path: Path) -> str:
-    """The name GDAL gets for a checked file: GeoJSON forced to its own driver."""
+    """The name GDAL gets for a checked file: absolute (never a ``/vsi…`` path GDAL would
+    interpret), GeoJSON forced to its own driver."""
     name = str(path.resolve())
+    if name.startswith("/vsi"):
+        raise LayerImportError.single(path.name, "is not a plain file")
     return f"GeoJSON:{name}" if path.suffix.lower() in (".geojson", ".json") else name
 
 
