@@ -44,3 +44,5 @@ def test_dataset_routes_refuse_an_id_with_a_newline(live_server: str,
         assert r.status_code in (400, 404), (route, r.status_code)
     ok = requests.get(f"{live_server}/raster/{raster}/info", timeout=60)
     assert ok.status_code == 200  # the same route with the plain id works
+    r = requests.get(f"{live_server}/api/reports/{'0' * 32}%0A.html", timeout=60)
+    assert r.status_code == 404
