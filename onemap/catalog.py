@@ -6,13 +6,17 @@ a request names an id, the catalogue names the file. Every entry carries an acce
 the start (public / internal) so role-based access needs no migration later.
 
 The catalogue is a small JSON document replaced atomically (temporary file + rename) under a
-file lock, so a crash mid-import leaves the previous catalogue intact.
+file lock, so a crash mid-import leaves the previous catalogue intact. It is strict JSON (no
+NaN/Infinity, which Python writes by default and strict parsers refuse): a raster's non-finite
+nodata is the string "nan"/"inf"/"-inf" as in STAC's raster extension; any other non-finite
+number is written as null. Catalogues written before, with bare NaN, still load.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 import tempfile
@@ -29,6 +33,8 @@ from onemap.config import Settings, get_settings
 #: vector layer, attribute table, raster (one COG), cube (a zarr time × y × x grid).
 Kind = Literal["vector", "table", "raster", "cube"]
 Access = Literal["public", "internal"]
+#: Always use ``fullmatch``: with ``match``, ``$`` also matches before a trailing newline
+#: ("abc\\n" would pass). The pattern itself stays JSON-Schema (ECMA) compatible.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -69,7 +75,7 @@ class Entry(BaseModel):
 
 def check_id(dataset_id: str) -> str:
     """Ids are lowercase identifiers: safe as file names, SQL table names and URL segments."""
-    if not ID_PATTERN.match(dataset_id):
+    if not ID_PATTERN.fullmatch(dataset_id):
         raise ValueError(
             f"invalid dataset id {dataset_id!r}: use a lowercase letter then letters, digits "
             "or '_' (at most 63 characters)"
@@ -104,16 +110,53 @@ def _locked(settings: Settings) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def nodata_value(value: float | str | None) -> float | str | None:
+    """A nodata value as JSON can hold it: a finite number, or "nan"/"inf"/"-inf" (the STAC
+    raster extension's spelling) for the non-finite ones; None stays None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±Infinity) replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def strict_json(value: Any, **kwargs: Any) -> str:
+    """JSON that every parser accepts (RFC 8259): non-finite numbers become null. For every
+    JSON file the server writes, so a strict reader (a browser's JSON.parse, jq, Go, PostgreSQL
+    jsonb) never chokes on Python's NaN."""
+    return json.dumps(finite(value), allow_nan=False, **kwargs)
+
+
+def _upgrade(entry: Entry) -> Entry:
+    """An entry as strict JSON holds it (also one read from an older catalogue): a NaN nodata
+    becomes "nan", a bbox with a non-finite corner is unknown (None) rather than [null, …]."""
+    if "nodata" in entry.extra:
+        entry.extra["nodata"] = nodata_value(entry.extra["nodata"])
+    if entry.bbox is not None and not all(math.isfinite(v) for v in entry.bbox):
+        entry.bbox = None
+    return entry
+
+
 def _read(settings: Settings) -> dict[str, Entry]:
     if not settings.catalog_path.exists():
         return {}
-    raw = json.loads(settings.catalog_path.read_text(encoding="utf-8"))
-    return {item["id"]: Entry.model_validate(item) for item in raw.get("datasets", [])}
+    raw = json.loads(settings.catalog_path.read_text(encoding="utf-8"))  # old files: NaN too
+    return {item["id"]: _upgrade(Entry.model_validate(item)) for item in raw.get("datasets", [])}
 
 
 def _write(settings: Settings, entries: dict[str, Entry]) -> None:
-    doc = {"datasets": [e.model_dump() for e in sorted(entries.values(), key=lambda e: e.id)]}
-    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    doc = {"datasets": [_upgrade(e).model_dump()
+                        for e in sorted(entries.values(), key=lambda e: e.id)]}
+    text = strict_json(doc, ensure_ascii=False, indent=1)
     atomic_write_bytes(settings.catalog_path, text.encode("utf-8"))
 
 

@@ -33,6 +33,13 @@ class Settings:
     #: Largest raster accepted (width × height, pixels) and most bands, at upload or ingestion.
     max_raster_pixels: int = 2_000_000_000
     max_raster_bands: int = 64
+    #: A zipped Shapefile is refused when the Shapefile unpacks to more than this (MB, counted
+    #: from the declared sizes and again while extracting) or the zip has more members.
+    max_zip_mb: int = 1024
+    max_zip_members: int = 1000
+    #: Most attribute columns of an imported file (a CSV's header is counted before reading it);
+    #: the GeoPackage store itself stops at 2000.
+    max_csv_columns: int = 1000
     #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
     #: (a single-user install on 127.0.0.1).
     upload_token: str = ""
@@ -107,6 +114,9 @@ def get_settings() -> Settings:
         max_upload_mb=int(env.get("ONEMAP_MAX_UPLOAD_MB", "2048")),
         max_raster_pixels=int(env.get("ONEMAP_MAX_RASTER_PIXELS", "2000000000")),
         max_raster_bands=int(env.get("ONEMAP_MAX_RASTER_BANDS", "64")),
+        max_zip_mb=int(env.get("ONEMAP_MAX_ZIP_MB", "1024")),
+        max_zip_members=int(env.get("ONEMAP_MAX_ZIP_MEMBERS", "1000")),
+        max_csv_columns=int(env.get("ONEMAP_MAX_CSV_COLUMNS", "1000")),
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),

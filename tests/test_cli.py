@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ONEMAP_DATA_DIR": str(tmp_path / "data")}
+def _run(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ONEMAP_DATA_DIR": str(tmp_path / "data"), **extra_env}
     return subprocess.run([sys.executable, "-m", "onemap", *args], env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -63,3 +63,36 @@ def test_raster_add_list_remove(tmp_path: Path):
     assert not (tmp_path / "data" / "rasters" / "gf1_wfv_20250720.tif").exists()
     gone = _run(tmp_path, "raster", "remove", "gf1_wfv_20250720")
     assert gone.returncode == 2
+
+
+def test_hostile_and_oversized_files_exit_non_zero_in_words(tmp_path: Path):
+    """What an upload refuses, the command refuses too: one message naming the file, exit 2."""
+    from tests.raster import hostile
+
+    secret = hostile.write_secret(tmp_path / "passwd")
+    vrt = hostile.raw_vrt(tmp_path / "scene.tif", secret)
+    result = _run(tmp_path, "raster", "add", str(vrt))
+    assert result.returncode == 2 and "scene.tif" in result.stderr
+    assert "unsupported raster format" in result.stderr and "GDAL VRT" in result.stderr
+    assert "ONEMAP-SECRET" not in result.stderr + result.stdout
+
+    ogr_vrt = tmp_path / "stations.geojson"
+    ogr_vrt.write_text(f"<OGRVRTDataSource><OGRVRTLayer name='x'><SrcDataSource>{secret}"
+                       "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>", encoding="utf-8")
+    result = _run(tmp_path, "import", str(ogr_vrt), "--family", "air_stations")
+    assert result.returncode == 2 and "stations.geojson" in result.stderr
+    assert "OGR VRT" in result.stderr and "Traceback" not in result.stderr
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text("站点编码,名称,站点类型,经度,纬度," + ",".join(f"c{i}" for i in range(20))
+                    + "\n1001A,测试站,国控,117.2,31.8" + ",1" * 20 + "\n", encoding="utf-8")
+    result = _run(tmp_path, "import", str(wide), "--family", "air_stations",
+                  ONEMAP_MAX_CSV_COLUMNS="10")
+    assert result.returncode == 2 and "wide.csv" in result.stderr
+    assert "ONEMAP_MAX_CSV_COLUMNS" in result.stderr and "Traceback" not in result.stderr
+
+    huge = hostile.huge_header(tmp_path / "huge.tif")
+    result = _run(tmp_path, "raster", "add", str(huge))
+    assert result.returncode == 2 and "ONEMAP_MAX_RASTER_PIXELS" in result.stderr
+    assert "truncated" not in result.stderr
+    assert not (tmp_path / "data" / "catalog.json").exists()

@@ -66,6 +66,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_err_RasterTooLarge": "影像的像元数或波段数超过服务器上限",
         "upload_err_AlreadyExists": "已有同编号的数据集，请更换标题或日期",
         "upload_err_UnsupportedMediaType": "服务器无法读取这种上传格式",
+        "upload_err_UnsupportedFormat": "只接受自包含的 GeoTIFF/COG 文件"
+                                        "（不接受 VRT 等引用其他文件的格式）",
         "upload_err_NotFound": "上传任务已不存在",
         "upload_err_ConversionFailed": "转换为 COG 时出错",
         "opacity": "不透明度",
@@ -152,6 +154,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_err_RasterTooLarge": "The raster has more pixels or bands than this server accepts",
         "upload_err_AlreadyExists": "A dataset with this id exists already",
         "upload_err_UnsupportedMediaType": "The server cannot read this kind of upload",
+        "upload_err_UnsupportedFormat": "Only self-contained GeoTIFF/COG files are accepted "
+                                        "(no VRT or other formats that reference other files)",
         "upload_err_NotFound": "The upload job no longer exists",
         "upload_err_ConversionFailed": "The conversion to COG failed",
         "opacity": "Opacity",
@@ -246,7 +250,8 @@ def group_title(group: str, lang: str = DEFAULT_LANG) -> str:
 #: Upload error codes of the server (onemap/mapserver/uploads.py) the page words itself.
 UPLOAD_ERRORS = tuple(f"upload_err_{c}" for c in (
     "InvalidRaster", "InvalidParameter", "MissingFile", "PayloadTooLarge", "RasterTooLarge",
-    "AlreadyExists", "UnsupportedMediaType", "NotFound", "ConversionFailed"))
+    "AlreadyExists", "UnsupportedMediaType", "UnsupportedFormat", "NotFound",
+    "ConversionFailed"))
 
 #: Strings the browser scripts format themselves (upload progress, pixel-value popups).
 JS_KEYS = ("upload_uploading", "upload_converting", "upload_done", "upload_failed",

@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from onemap.catalog import atomic_write_bytes
+from onemap.catalog import atomic_write_bytes, strict_json
 
 FIXED_DATE = "2025-12-31T00:00:00Z"
 _ZIP_TIME = (2025, 12, 31, 0, 0, 0)
@@ -32,7 +32,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     text = frame.to_json(drop_id=True, ensure_ascii=False, to_wgs84=False, na="null")
     doc = json.loads(text)
     doc["name"] = path.stem
-    atomic_write_bytes(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    atomic_write_bytes(path, strict_json(doc, ensure_ascii=False, separators=(",", ":"))
                        .encode("utf-8"))
     return path
 

@@ -67,13 +67,13 @@ def is_valid_hj608(code: object) -> bool:
     """True for an HJ 608-2017 pollutant-discharge unit code: valid USCC + 3 digits + ``P``."""
     if not isinstance(code, str):
         return False
-    match = _HJ608.match(code)
+    match = _HJ608.fullmatch(code)
     return bool(match) and is_valid_uscc(match.group(1))
 
 
 def is_valid_outlet(code: object) -> bool:
     """True for one outlet code: ``DA###`` (air, 废气) or ``DW###`` (water, 废水) per HJ 608."""
-    return isinstance(code, str) and bool(_OUTLET.match(code))
+    return isinstance(code, str) and bool(_OUTLET.fullmatch(code))
 
 
 def is_valid_outlets(value: object) -> bool:
@@ -85,7 +85,7 @@ def is_valid_outlets(value: object) -> bool:
 
 def hj608_problem(code: str) -> str | None:
     """Why ``code`` is not a valid HJ 608 code (None if it is), in words a data clerk can act on."""
-    match = _HJ608.match(code)
+    match = _HJ608.fullmatch(code)
     if not match:
         return "not an HJ 608 code (18-character unified social credit code + 3 digits + 'P')"
     uscc = match.group(1)

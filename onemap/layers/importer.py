@@ -104,7 +104,8 @@ def import_file(path: str | Path, family: str | Family, *, layer_id: str | None 
     path = Path(path)
     unit, first_row = row_numbering(path)
     frames = iter_frames(path, layer=layer, encoding=encoding, crs=crs,
-                         read_geometry=fam.geometry is not None, chunk_size=chunk_size)
+                         read_geometry=fam.geometry is not None, chunk_size=chunk_size,
+                         settings=settings)
     return import_frames(frames, fam, source=path.name, layer_id=layer_id, title=title,
                          title_en=title_en, access=access, settings=settings, unit=unit,
                          first_row=first_row)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import struct
 import tempfile
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +29,15 @@ import pyogrio
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from onemap.config import Settings, get_settings
 from onemap.layers.errors import LayerImportError
+from onemap.layers.formats import (
+    check_fields,
+    check_vector,
+    csv_columns,
+    open_name,
+    unzip_shapefile,
+)
 
 Frame = gpd.GeoDataFrame | pd.DataFrame
 
@@ -45,7 +51,6 @@ LAT_NAMES = ("纬度", "北纬", "lat", "latitude", "y", "y坐标", "纵坐标")
 CSV_NA = ["", "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "None", "—", "－"]
 _INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
 def column_key(name: object) -> str:
@@ -150,41 +155,11 @@ def _pick(names: list[str], layer: str | None, file: str, what: str) -> str:
     return names[0]
 
 
-def _unzip_shapefile(path: Path, layer: str | None, folder: Path) -> Path:
-    """Extract one Shapefile's parts from a zip into ``folder`` under safe names."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise LayerImportError.single(path.name, "is not a valid zip archive") from None
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()
-                   and not Path(m.filename).name.startswith("._")]  # macOS resource forks
-        stems = {m.filename[:-4]: m for m in members if m.filename.lower().endswith(".shp")}
-        if not stems and layer is None:
-            found = ", ".join(m.filename for m in members[:10]) or "nothing"
-            raise LayerImportError.single(path.name, f"the zip holds no Shapefile (.shp); found: "
-                                          f"{found}")
-        names = sorted(stems)
-        if layer is not None and layer not in stems:  # also accept the bare stem of a nested path
-            layer = next((s for s in names if Path(s).name == layer), layer)
-        stem = _pick(names, layer, path.name, "Shapefile")
-        for m in members:
-            name = m.filename
-            if name[:-4] == stem and name[-4:].lower() in _SHAPEFILE_PARTS:
-                target = folder / f"layer{name[-4:].lower()}"
-                with archive.open(m) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    if not (folder / "layer.dbf").exists() or not (folder / "layer.shx").exists():
-        raise LayerImportError.single(path.name, f"Shapefile {stem!r} in the zip lacks its .shx "
-                                      "or .dbf part")
-    return folder / "layer.shp"
-
-
 def _vector_layer(path: Path, layer: str | None) -> str | None:
     if path.suffix.lower() != ".gpkg":
         return layer
     try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        names = [str(n) for n in pyogrio.list_layers(open_name(path))[:, 0]]
     except pyogrio.errors.DataSourceError as exc:
         raise LayerImportError.single(path.name, f"is not a readable GeoPackage: {exc}") from None
     return _pick(names, layer, path.name, "layer")
@@ -200,17 +175,29 @@ def _encoding_error(shown: str, encoding: str | None, exc: UnicodeDecodeError
         "or as a GeoPackage.)")
 
 
+#: What pyogrio raises for a file GDAL cannot read through (damaged, truncated, odd fields).
+_READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                pyogrio.errors.FeatureError, pyogrio.errors.FieldError,
+                pyogrio.errors.GeometryError, pyogrio.errors.CRSError)
+
+
 def _iter_vector(path: Path, shown: str, *, layer: str | None, encoding: str | None,
-                 crs: CRS | None, read_geometry: bool, chunk_size: int) -> Iterator[Frame]:
+                 crs: CRS | None, read_geometry: bool, chunk_size: int,
+                 settings: Settings) -> Iterator[Frame]:
+    check_vector(path, shown)
     layer = _vector_layer(path, layer)
     if encoding is None and path.suffix.lower() == ".shp":
         encoding = shapefile_encoding(path)
+    name = open_name(path)
     try:
-        info = pyogrio.read_info(path, layer=layer, encoding=encoding, force_feature_count=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise LayerImportError.single(shown, f"cannot be read as a vector file: {exc}") from None
+        info = pyogrio.read_info(name, layer=layer, encoding=encoding, force_feature_count=True)
+    except _READ_ERRORS as exc:
+        raise LayerImportError.single(shown, f"cannot be read as a vector file: "
+                                      f"{str(exc).replace(str(path.parent) + '/', '')}"
+                                      ) from None
     except UnicodeDecodeError as exc:
         raise _encoding_error(shown, encoding, exc) from None
+    check_fields(len(info["fields"]), shown, settings)
     total = int(info["features"])
     if total <= 0:
         raise LayerImportError.single(shown, "contains no features")
@@ -223,11 +210,15 @@ def _iter_vector(path: Path, shown: str, *, layer: str | None, encoding: str | N
     for start in range(0, total, chunk_size):
         try:
             frame = pyogrio.read_dataframe(
-                path, layer=layer, encoding=encoding, read_geometry=read_geometry and has_geometry,
+                name, layer=layer, encoding=encoding, read_geometry=read_geometry and has_geometry,
                 force_2d=True, skip_features=start, max_features=chunk_size, use_arrow=False,
                 on_invalid="ignore")
         except UnicodeDecodeError as exc:
             raise _encoding_error(shown, encoding, exc) from None
+        except _READ_ERRORS as exc:
+            raise LayerImportError.single(
+                shown, f"is damaged or truncated: features from {start + 1} on cannot be read "
+                f"({str(exc).replace(str(path.parent) + '/', '')})") from None
         frame.index = pd.RangeIndex(start, start + len(frame))
         if isinstance(frame, gpd.GeoDataFrame) and crs is not None:
             frame = frame.set_crs(crs, allow_override=True)
@@ -275,9 +266,10 @@ def _csv_types(path: Path, encoding: str, chunk_size: int) -> dict[str, str]:
 
 
 def _iter_csv(path: Path, *, encoding: str | None, crs: CRS | None, read_geometry: bool,
-              chunk_size: int) -> Iterator[Frame]:
+              chunk_size: int, settings: Settings) -> Iterator[Frame]:
     codec = encoding or csv_encoding(path)
     try:
+        csv_columns(path, codec, settings)
         columns = [str(c) for c in pd.read_csv(path, encoding=codec, nrows=0).columns]
         kinds = _csv_types(path, codec, chunk_size)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -309,30 +301,35 @@ def _iter_csv(path: Path, *, encoding: str | None, crs: CRS | None, read_geometr
 
 def iter_frames(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
                 crs: object = None, read_geometry: bool = True,
-                chunk_size: int = CHUNK_SIZE) -> Iterator[Frame]:
+                chunk_size: int = CHUNK_SIZE, settings: Settings | None = None
+                ) -> Iterator[Frame]:
     """Yield the file's records ``chunk_size`` at a time, index = 0-based position in the file.
 
     Vector chunks are GeoDataFrames in the file's CRS (``crs`` assigns one, overriding the
     file's: use it when a Shapefile has no or a wrong ``.prj``); attribute tables (a CSV without
     coordinate columns, a GeoPackage table without geometry, or ``read_geometry=False``) are
     DataFrames. A CSV with lon/lat-like columns is taken as EPSG:4326 unless ``crs`` is given.
-    Errors about the file itself raise :class:`LayerImportError` naming it.
+    Errors about the file itself raise :class:`LayerImportError` naming it; only the formats
+    and limits of :mod:`onemap.layers.formats` are accepted.
     """
+    settings = settings or get_settings()
     path = Path(path)
     suffix = _check_file(path)
     target = parse_crs(crs, path.name) if crs is not None else None
     if suffix == ".csv":
         yield from _iter_csv(path, encoding=encoding, crs=target, read_geometry=read_geometry,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, settings=settings)
         return
     if suffix != ".zip":
         yield from _iter_vector(path, path.name, layer=layer, encoding=encoding, crs=target,
-                                read_geometry=read_geometry, chunk_size=chunk_size)
+                                read_geometry=read_geometry, chunk_size=chunk_size,
+                                settings=settings)
         return
     with tempfile.TemporaryDirectory(prefix="onemap-unzip-") as folder:
-        shp = _unzip_shapefile(path, layer, Path(folder))
+        shp = unzip_shapefile(path, layer, Path(folder), settings, _pick)
         yield from _iter_vector(shp, path.name, layer=None, encoding=encoding, crs=target,
-                                read_geometry=read_geometry, chunk_size=chunk_size)
+                                read_geometry=read_geometry, chunk_size=chunk_size,
+                                settings=settings)
 
 
 def read_file(path: str | Path, *, layer: str | None = None, encoding: str | None = None,

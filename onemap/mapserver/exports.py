@@ -90,7 +90,7 @@ def parse_layers(text: str, entries: dict[str, Entry]) -> list[Entry]:
         raise ExportError(400, BAD, f"layers: at most {MAX_LAYERS} layers, got {len(ids)}")
     out = []
     for lid in ids:
-        if not catalog.ID_PATTERN.match(lid):
+        if not catalog.ID_PATTERN.fullmatch(lid):
             raise ExportError(400, BAD, f"layers: {lid!r} is not a layer id")
         entry = entries.get(lid)
         if entry is None:

@@ -80,7 +80,7 @@ class Catalogue:
     def dataset_file(self, dataset_id: str, kind: str) -> tuple[Entry, FilePath]:
         """The entry and absolute file (or zarr folder) of a catalogued dataset of ``kind``;
         DatasetNotFound for anything else, including an entry pointing outside the data dir."""
-        if not ID_PATTERN.match(dataset_id):
+        if not ID_PATTERN.fullmatch(dataset_id):
             raise DatasetNotFound(dataset_id)
         entry = self.entries().get(dataset_id)
         if entry is None or entry.kind != kind:

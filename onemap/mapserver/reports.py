@@ -36,7 +36,7 @@ def report_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["reports"])
 
     def serve(report_id: str, suffix: str) -> Response:
-        if not REPORT_ID.match(report_id):
+        if not REPORT_ID.fullmatch(report_id):
             return _not_found(report_id)
         path = report_dir(settings) / f"{report_id}.{suffix}"
         if not path.is_file():

@@ -30,11 +30,10 @@ from onemap.mapserver.rasters import Catalogue
 from onemap.raster.ingest import (
     RasterTooLarge,
     add_raster,
-    check_limits,
     check_rendering,
     suggest_id,
 )
-from onemap.raster.validate import check_source, known_colormap
+from onemap.raster.validate import UnsupportedRasterFormat, check_source, known_colormap
 
 #: Form fields an upload may carry besides the file (anything else is refused by name).
 FIELDS = ("id", "title", "title_en", "date", "collection", "colormap", "rescale", "expression",
@@ -260,13 +259,13 @@ def _words(exc: Exception, path: Path) -> str:
 def precheck(path: Path, opts: dict[str, Any], settings: Settings) -> None:
     """The fast checks, so a bad file is refused before anything is queued."""
     try:
-        info = check_source(path)
-    except ValueError as exc:
-        raise UploadError(422, "InvalidRaster", _words(exc, path)) from None
-    try:
-        check_limits(path, info, settings)
+        info = check_source(path, settings)
+    except UnsupportedRasterFormat as exc:
+        raise UploadError(415, "UnsupportedFormat", _words(exc, path)) from None
     except RasterTooLarge as exc:
         raise UploadError(413, "RasterTooLarge", _words(exc, path)) from None
+    except ValueError as exc:
+        raise UploadError(422, "InvalidRaster", _words(exc, path)) from None
     try:
         check_rendering(info["count"], expression=opts.get("expression"), bidx=opts.get("bidx"))
         if opts.get("bands") and len(opts["bands"]) != info["count"]:

@@ -83,7 +83,7 @@ def zonal_router(cat: Catalogue) -> APIRouter:
         """Statistics of the raster inside each polygon of the layer (one row per feature)."""
         path = cat.raster_path(dataset_id)  # DatasetNotFound → 404
         entry = cat.entries()[dataset_id]
-        layer = cat.entries().get(layer_id) if ID_PATTERN.match(layer_id) else None
+        layer = cat.entries().get(layer_id) if ID_PATTERN.fullmatch(layer_id) else None
         if layer is None:
             return _error(404, "NotFound", f"unknown layer {layer_id!r}")
         if layer.kind != "vector":

@@ -29,7 +29,16 @@ from rio_cogeo.profiles import cog_profiles
 
 from onemap import catalog
 from onemap.config import Settings, get_settings
-from onemap.raster.validate import check_source, known_colormap
+from onemap.raster.validate import (
+    RasterTooLarge,
+    check_limits,
+    check_source,
+    known_colormap,
+    open_source,
+    safe_env,
+)
+
+__all__ = ["RasterTooLarge", "add_raster", "check_limits", "check_rendering", "suggest_id"]
 
 #: GDAL block cache during conversion, in MB.
 CONVERT_CACHE_MB = 512
@@ -73,9 +82,11 @@ def _translate(src_path: Path, tmp: Path, *, web_optimized: bool, resampling: st
     tms = morecantile.tms.get("WebMercatorQuad") if web_optimized else None
     # GDAL's block cache defaults to 5 % of RAM and would hold a whole 1 GB scene; 512 MB keeps
     # the conversion's memory bounded (1.15 GB scene: 2.4 GB → 0.36 GB peak; 34 s → 90 s).
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True,
-                      GDAL_CACHEMAX=CONVERT_CACHE_MB):
-        cog_translate(str(src_path), str(tmp), profile, overview_resampling=resampling,
+    # The user's file is opened as validation opened it (GTiff driver only, no sidecars): the
+    # conversion must not read anything the check did not see.
+    with safe_env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True,
+                  GDAL_CACHEMAX=CONVERT_CACHE_MB), open_source(src_path) as src:
+        cog_translate(src, str(tmp), profile, overview_resampling=resampling,
                       tms=tms, in_memory=False, quiet=True, use_cog_driver=False)
 
 
@@ -101,22 +112,6 @@ def _bands(cog: rasterio.io.DatasetReader, names: list[str] | None) -> list[dict
         name = names[i - 1] if names else (described or f"b{i}")
         out.append({"index": i, "name": name, "description": described})
     return out
-
-
-class RasterTooLarge(ValueError):
-    """A raster over the configured pixel or band limits (→ HTTP 413)."""
-
-
-def check_limits(path: Path, info: dict[str, Any], settings: Settings) -> None:
-    """Refuse rasters over ``ONEMAP_MAX_RASTER_PIXELS`` / ``ONEMAP_MAX_RASTER_BANDS``."""
-    pixels = info["width"] * info["height"]
-    if pixels > settings.max_raster_pixels:
-        raise RasterTooLarge(f"{path.name}: {info['width']} × {info['height']} = {pixels:,} "
-                             f"pixels is over this server's limit of "
-                             f"{settings.max_raster_pixels:,} (ONEMAP_MAX_RASTER_PIXELS)")
-    if info["count"] > settings.max_raster_bands:
-        raise RasterTooLarge(f"{path.name}: {info['count']} bands is over this server's limit "
-                             f"of {settings.max_raster_bands} (ONEMAP_MAX_RASTER_BANDS)")
 
 
 def check_rendering(count: int, *, expression: str | None, bidx: list[int] | None) -> None:
@@ -168,8 +163,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
         raise ValueError(f"rescale must be [min, max] with min < max, got {rescale!r}")
     if colormap is not None and not known_colormap(colormap):
         raise ValueError(f"unknown colormap {colormap!r}")
-    info = check_source(src_path)
-    check_limits(src_path, info, settings)
+    info = check_source(src_path, settings)
     check_rendering(info["count"], expression=expression, bidx=bidx)
     if bands is not None and len(bands) != info["count"]:
         raise ValueError(f"{src_path.name}: {len(bands)} band names given but the raster has "
@@ -210,7 +204,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
                 "expression": expression,
                 "dtype": cog.dtypes[0],
                 "crs": cog.crs.to_string(),
-                "nodata": cog.nodata,
+                "nodata": catalog.nodata_value(cog.nodata),
                 "width": cog.width, "height": cog.height,
                 "overviews": cog.overviews(1),
                 "footprint": _footprint(cog),

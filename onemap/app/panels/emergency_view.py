@@ -86,7 +86,7 @@ def view_model(result: dict, *, report_lang: str = "zh", station_name: str | Non
     rid = str(result.get("report_id") or "")
     shown = [f for f in feats if f["properties"]["role"] not in ("suspect", "receptor")]
     return {"summary": result["summary"], "tables": result["tables"], "features": feats,
-            "report_id": rid if _REPORT_ID.match(rid) else None,
+            "report_id": rid if _REPORT_ID.fullmatch(rid) else None,
             "report_lang": "en" if report_lang == "en" else "zh",
             "station_name": station_name, "bounds": framed(bbox(shown))}
 

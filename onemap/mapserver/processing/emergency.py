@@ -12,7 +12,6 @@ The report is saved under ``runtime/reports/<uuid>.html`` (and ``.geojson``) and
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -170,8 +169,8 @@ class IncidentAssessmentProcessor(OneMapProcessor):
         geojson = result.to_geojson()
         self.progress(0.9, "saving the report")  # a deleted job stops here, nothing written
         folder = report_dir(self.settings)
-        for suffix, text in ((".html", html), (".geojson", json.dumps(geojson,
-                                                                      ensure_ascii=False))):
+        for suffix, text in ((".html", html), (".geojson", catalog.strict_json(
+                geojson, ensure_ascii=False))):
             path = folder / f"{report_id}{suffix}"
             self.created_files.append(path)
             catalog.atomic_write_bytes(path, text.encode("utf-8"))
