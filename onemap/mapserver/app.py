@@ -9,12 +9,13 @@ type, so clients can tell "no such dataset" (404) from "bad request" (400).
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
@@ -22,6 +23,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
+from onemap.mapserver.edge import NonceScripts, policies
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
@@ -56,6 +58,14 @@ def _not_found(request: Request, exc: Exception) -> JSONResponse:
                          if exc.args else "not found"}, status_code=404)
 
 
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own errors (an unknown static file, a method a route lacks) in the server's
+    ``{"code", "detail"}`` form; the code is the status' name ("NotFound")."""
+    code = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+    return JSONResponse({"code": code, "detail": exc.detail}, status_code=exc.status_code,
+                        headers=exc.headers)
+
+
 def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's parameter errors as ``{"code", "detail"}`` with the offending parameters named."""
     words = []
@@ -81,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors
 
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
@@ -108,11 +119,11 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.mount(OGC_PREFIX, load_pygeoapi(settings), name="ogc")
+    # pygeoapi's pages run their own inline scripts under a nonce new in every answer.
+    app.mount(OGC_PREFIX, NonceScripts(load_pygeoapi(settings), policies(settings, [])["ogc"]),
+              name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"],
-                       allow_methods=["GET", "HEAD", "POST", "DELETE"], allow_headers=["*"],
-                       expose_headers=["Content-Crs", "Link", "Location"])
+    # CORS, security headers and the body limit wrap the whole server: see edge.harden.
     return app

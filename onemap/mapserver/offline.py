@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.mapserver.edge import NONCE_SLOT
 
 LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ DROPS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[ \t]*<!--\[if lt IE 9\]>.*?<!\[endif\]-->[ \t]*\n?", re.S),
     re.compile(r"[ \t]*<link [^>]*https://fonts\.googleapis\.com/[^>]*>[ \t]*\n?"),
 )
+
+#: An inline <script> tag (no src) of a template: pygeoapi's own code, given the nonce slot.
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)([^>]*)>", re.I)
 
 #: A <script src> or <link href> that still points off-site after rewriting.
 EXTERNAL_ASSET = re.compile(
@@ -93,7 +97,8 @@ def rewrite(text: str, base: str) -> str:
         text = pattern.sub("", text)
     for cdn, local in REWRITES.items():
         text = text.replace(cdn, f"{base}{VENDOR_PREFIX}/{local}")
-    return text
+    # Only the template's own scripts run: edge.NonceScripts fills the slot per answer.
+    return INLINE_SCRIPT.sub(rf'<script nonce="{NONCE_SLOT}"\1>', text)
 
 
 def external_assets(text: str, base: str) -> list[str]:
@@ -102,7 +107,7 @@ def external_assets(text: str, base: str) -> list[str]:
 
 
 def write_templates(settings: Settings) -> Path:
-    """Write pygeoapi's templates that name a CDN, rewritten, into a fresh
+    """Write pygeoapi's templates that name a CDN or run an inline script, rewritten, into a fresh
     ``runtime_dir/templates``; return that folder (pygeoapi's ``server.templates.path``)."""
     source = pygeoapi_templates()
     target = settings.runtime_dir / "templates"
