@@ -14,7 +14,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
@@ -27,7 +27,7 @@ from onemap.mapserver.edge import NonceScripts, policies
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
-from onemap.mapserver.offline import mount_vendor
+from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="OneMap 生态环境一张图 map server",
                   description="OGC API Features at /ogc, raster tiles at /raster/{dataset_id}",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     cat = Catalogue(settings)
     app.state.settings = settings
     app.state.catalogue = cat
@@ -107,6 +107,10 @@ def create_app(settings: Settings) -> FastAPI:
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return docs_page(settings, app.openapi_url or "", app.title)
+
     # Anything else under our prefixes is a JSON 404 here, not a page of the web app at "/".
     @app.api_route("/raster/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
     @app.api_route("/cube/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -120,7 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     # pygeoapi's pages run their own inline scripts under a nonce new in every answer.
-    app.mount(OGC_PREFIX, NonceScripts(load_pygeoapi(settings), policies(settings, [])["ogc"]),
+    app.mount(OGC_PREFIX, NonceScripts(load_pygeoapi(settings), policies(settings, [])["nonced"]),
               name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 

@@ -72,8 +72,8 @@ def _policy(**directives: str) -> str:
 
 def policies(settings: Settings, script_hashes: list[str]) -> dict[str, str]:
     """The CSP of each kind of answer: ``app`` (the map page and everything not below),
-    ``ogc`` (pygeoapi's HTML; ``{nonce}`` is filled per answer) and ``document`` (an
-    offline export or report, run sandboxed)."""
+    ``nonced`` (pygeoapi's HTML and the API docs; ``{nonce}`` is filled per answer) and
+    ``document`` (an offline export or report, run sandboxed)."""
     basemap = source_of(settings.basemap_url)
     images = " ".join(filter(None, ["'self' data: blob:", basemap]))
     common = {"object_src": "'none'", "base_uri": "'self'", "form_action": "'self'",
@@ -84,7 +84,7 @@ def policies(settings: Settings, script_hashes: list[str]) -> dict[str, str]:
             "font_src": "'self' data:", "connect_src": "'self'"}
     return {
         "app": _policy(**page, script_src=" ".join(["'self'", *script_hashes]), **common),
-        "ogc": _policy(**page, script_src="'self' 'nonce-{nonce}'", **common),
+        "nonced": _policy(**page, script_src="'self' 'nonce-{nonce}'", **common),
         "document": _policy(sandbox="allow-scripts allow-popups allow-downloads",
                             default_src="'none'", script_src="'unsafe-inline'",
                             style_src="'unsafe-inline'", img_src=images,

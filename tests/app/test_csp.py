@@ -76,3 +76,14 @@ def test_export_under_its_sandbox(live_server: str, browser) -> None:  # type: i
     assert page.evaluate("window.origin") == "null"  # sandboxed: not this server's origin
     _clean(page, traffic)
     page.close()
+
+
+def test_api_docs_under_csp(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """/api/docs: Swagger UI from our vendor folder (no CDN), its inline script by nonce."""
+    page, traffic = _open(browser, live_server)
+    page.goto(f"{live_server}/api/docs")
+    page.wait_for_selector(".opblock-summary-path")  # the operations, read from openapi.json
+    page.wait_for_load_state("networkidle")
+    assert traffic.hosts == {"127.0.0.1"}, traffic.hosts
+    _clean(page, traffic)
+    page.close()
