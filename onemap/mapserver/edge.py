@@ -202,7 +202,7 @@ class BodyLimit:
             return message
 
         async def guarded(message: Message) -> None:
-            if state["over"]:
+            if state["over"] and not state["started"]:
                 return  # the 413 is sent below instead of the route's answer
             state["started"] = True
             await send(message)
@@ -246,6 +246,7 @@ def harden(app: ASGIApp, settings: Settings, script_hashes: list[str]) -> ASGIAp
         inner = CORSMiddleware(inner, allow_origins=origins,
                                allow_methods=["GET", "HEAD", "POST"],
                                allow_headers=["Accept", "Accept-Language", "Content-Type",
-                                              "Authorization"],
-                               expose_headers=["Content-Crs", "Link", "Location"])
+                                              "Authorization", "Prefer", "Range"],
+                               expose_headers=["Content-Crs", "Link", "Location",
+                                               "Preference-Applied", "Content-Range"])
     return SecurityHeaders(inner, policies(settings, script_hashes))

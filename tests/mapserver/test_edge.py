@@ -118,7 +118,7 @@ def test_cors_for_configured_origins_only(edge_server: str) -> None:
     for method in ("GET", "POST"):
         pre = requests.options(f"{edge_server}/ogc/processes", timeout=30, headers={
             "Origin": PORTAL, "Access-Control-Request-Method": method,
-            "Access-Control-Request-Headers": "content-type"})
+            "Access-Control-Request-Headers": "content-type, prefer"})
         assert pre.status_code == 200, (method, pre.text)
         assert pre.headers["access-control-allow-origin"] == PORTAL
         _hardened(pre, "preflight")
