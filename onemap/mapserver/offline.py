@@ -67,6 +67,11 @@ DROPS: tuple[re.Pattern[str], ...] = (
 #: An inline <script> tag (no src) of a template: pygeoapi's own code, given the nonce slot.
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)([^>]*)>", re.I)
 
+#: pygeoapi writes data into its inline scripts with ``to_json | safe``, so a "</script>" in a
+#: feature property ends the script (and starts the next); "<" as \u003c is the same JSON and
+#: ends nothing.
+SCRIPT_JSON = ("| to_json | safe }}", r'| to_json | replace("<", "\\u003c") | safe }}')
+
 #: A <script src> or <link href> that still points off-site after rewriting.
 EXTERNAL_ASSET = re.compile(
     r"<(?:script|link)\b[^>]*?\b(?:src|href)=[\"']((?:https?:)?//[^\"']+)[\"']", re.I)
@@ -105,6 +110,7 @@ def rewrite(text: str, base: str) -> str:
         text = pattern.sub("", text)
     for cdn, local in REWRITES.items():
         text = text.replace(cdn, f"{base}{VENDOR_PREFIX}/{local}")
+    text = text.replace(*SCRIPT_JSON)
     # Only the template's own scripts run: edge.NonceScripts fills the slot per answer.
     return INLINE_SCRIPT.sub(rf'<script nonce="{NONCE_SLOT}"\1>', text)
 

@@ -4,9 +4,17 @@ and no console error (see onemap/mapserver/edge.py for the policies)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
 import pytest
 
+from onemap.config import Settings
 from tests.browsing import watch
+from tests.server import run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -86,4 +94,46 @@ def test_api_docs_under_csp(live_server: str, browser) -> None:  # type: ignore[
     page.wait_for_load_state("networkidle")
     assert traffic.hosts == {"127.0.0.1"}, traffic.hosts
     _clean(page, traffic)
+    page.close()
+
+
+#: A feature property that closes pygeoapi's inline script and opens one of its own.
+PAYLOAD = "</script><script>window.__pwned = 1</script>"
+
+
+@pytest.fixture(scope="module")
+def smuggling_server(sample_settings: Settings,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose only layer (imported with the real CLI) has a script in a title."""
+    data = tmp_path_factory.mktemp("smuggle")
+    doc = json.loads((sample_settings.sample_dir / "incidents.geojson").read_text("utf-8"))
+    doc["features"][0]["properties"]["title"] = PAYLOAD
+    src = data / "incidents.geojson"
+    src.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "onemap", "import", "--family", "incidents", str(src)],
+                   env={**os.environ, "ONEMAP_DATA_DIR": str(data / "d")}, check=True,
+                   capture_output=True, timeout=300)
+    with run_server(data / "d") as base:
+        yield base
+
+
+def test_a_smuggled_script_does_not_run(smuggling_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """pygeoapi writes features into its inline map script as JSON: "<" is escaped there, so
+    the page draws every feature and the title is text; and a script that still got into the
+    page could not run without the nonce."""
+    page, traffic = _open(browser, smuggling_server)
+    resp = page.goto(f"{smuggling_server}/ogc/collections/incidents/items?f=html")
+    assert PAYLOAD not in resp.text() and "\\u003c/script>" in resp.text()
+    page.wait_for_selector("#items-map .leaflet-marker-icon")  # the page's own script ran
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__pwned") is None
+    _clean(page, traffic)
+    # The same document with the escaping undone: the smuggled script is refused by the CSP.
+    raw = resp.text().replace("\\u003c", "<")
+    page.route("**/items?f=html", lambda route: route.fulfill(
+        response=route.fetch(), body=raw))  # the server's headers (its CSP), the raw body
+    page.goto(f"{smuggling_server}/ogc/collections/incidents/items?f=html")
+    page.wait_for_function("window.__csp.length > 0")
+    assert page.evaluate("window.__pwned") is None
+    assert set(page.evaluate("window.__csp")) == {"script-src-elem inline"}
     page.close()
