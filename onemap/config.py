@@ -43,6 +43,12 @@ class Settings:
     #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
     #: (a single-user install on 127.0.0.1).
     upload_token: str = ""
+    #: Largest request body, in megabytes, of every route but the raster upload (which has
+    #: ``max_upload_mb``); a bigger one is answered 413.
+    max_body_mb: int = 50
+    #: Web origins (``scheme://host[:port]``, comma-separated) whose pages may call this server
+    #: from the browser (CORS); empty = none, only the map served here.
+    cors_origins: str = ""
     #: The map ships a vector layer whole (clustered in the browser) up to this many features;
     #: a bigger layer is drawn feature by feature only from ``app_bbox_min_zoom`` on, with the
     #: features of the view's bbox, and as counts on a grid below that zoom, so the browser never
@@ -118,6 +124,8 @@ def get_settings() -> Settings:
         max_zip_members=int(env.get("ONEMAP_MAX_ZIP_MEMBERS", "1000")),
         max_csv_columns=int(env.get("ONEMAP_MAX_CSV_COLUMNS", "1000")),
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
+        max_body_mb=int(env.get("ONEMAP_MAX_BODY_MB", "50")),
+        cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),

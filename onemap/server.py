@@ -26,18 +26,43 @@ def _dash_factory() -> Any:
     return create_dash
 
 
+def _pages_only(flask_app: Any) -> None:
+    """Dash answers its page for any path; keep its own routes (the page at "/", ``/_dash-*``,
+    ``/_reload-hash``, ``/_favicon.ico``, ``/assets/…``, component suites) and answer every
+    other path a JSON 404 like the server's, so a mistyped URL (``/wms``) is not a blank map.
+    The app has no client-side paths of its own: its state lives in the query string."""
+    from flask import jsonify, request
+
+    def not_found(*_args: Any, **_kwargs: Any) -> Any:
+        return jsonify(code="NotFound", detail=f"no such page or endpoint: {request.path}"), 404
+
+    catch_all = [r for r in flask_app.url_map.iter_rules() if r.rule.endswith("/<path:path>")]
+    for rule in catch_all:
+        flask_app.view_functions[rule.endpoint] = not_found
+    flask_app.register_error_handler(404, not_found)
+    flask_app.register_error_handler(405, lambda _exc: (jsonify(
+        code="MethodNotAllowed", detail=f"{request.method} is not allowed on {request.path}"),
+        405))
+
+
 def create_asgi(settings: Settings) -> Any:
-    """The whole OneMap ASGI app for ``settings``."""
+    """The whole OneMap ASGI app for ``settings``, behind the HTTP edge (edge.harden)."""
     from a2wsgi import WSGIMiddleware
 
     from onemap.mapserver import create_app
+    from onemap.mapserver.edge import harden
 
     app = create_app(settings)
     create_dash = _dash_factory()
+    scripts: list[str] = []
     if create_dash is not None:
         dash_app = create_dash(settings)
+        _pages_only(dash_app.server)
+        # The page's inline scripts (renderer, inline clientside callbacks) by hash: no other
+        # inline script runs on the map.
+        scripts = list(dash_app.csp_hashes())
         app.mount("/", WSGIMiddleware(dash_app.server), name="app")
-    return app
+    return harden(app, settings, scripts)
 
 
 def serve(settings: Settings) -> None:

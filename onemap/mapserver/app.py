@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 
@@ -25,12 +26,13 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
+from onemap.mapserver.edge import NonceScripts, policies
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.freshness import FollowCatalogue
 from onemap.mapserver.jobs import stop_jobs
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
-from onemap.mapserver.offline import mount_vendor
+from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
@@ -62,6 +64,14 @@ def _not_found(request: Request, exc: Exception) -> JSONResponse:
                          if exc.args else "not found"}, status_code=404)
 
 
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own errors (an unknown static file, a method a route lacks) in the server's
+    ``{"code", "detail"}`` form; the code is the status' name ("NotFound")."""
+    code = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+    return JSONResponse({"code": code, "detail": exc.detail}, status_code=exc.status_code,
+                        headers=exc.headers)
+
+
 def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's parameter errors as ``{"code", "detail"}`` with the offending parameters named."""
     words = []
@@ -86,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, title="OneMap 生态环境一张图 map server",
                   description="OGC API Features at /ogc, raster tiles at /raster/{dataset_id}",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     cat = Catalogue(settings)
     app.state.settings = settings
     app.state.catalogue = cat
@@ -95,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors
 
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
@@ -110,6 +121,10 @@ def create_app(settings: Settings) -> FastAPI:
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return docs_page(settings, app.openapi_url or "", app.title)
+
     # Anything else under our prefixes is a JSON 404 here, not a page of the web app at "/".
     @app.api_route("/raster/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
     @app.api_route("/cube/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -122,11 +137,12 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.mount(OGC_PREFIX, FollowCatalogue(cat, load_pygeoapi), name="ogc")
+    # pygeoapi follows the catalogue; its pages run their own inline scripts under a nonce new
+    # in every answer.
+    app.mount(OGC_PREFIX, NonceScripts(FollowCatalogue(cat, load_pygeoapi),
+                                       policies(settings, [])["nonced"]), name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"],
-                       allow_methods=["GET", "HEAD", "POST", "DELETE"], allow_headers=["*"],
-                       expose_headers=["Content-Crs", "Link", "Location"])
+    # CORS, security headers and the body limit wrap the whole server: see edge.harden.
     return app

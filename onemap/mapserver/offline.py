@@ -6,7 +6,10 @@ pinned in pyproject.toml; :func:`mount_vendor` serves each package's folder at
 ``/static/vendor/<name>/``, and :func:`write_templates` writes, at every start, the templates
 that name a CDN into ``settings.runtime_dir/templates`` with those URLs rewritten to ours.
 pygeoapi's ``server.templates.path`` points there; it looks there first and falls back to its own
-templates, so only rewritten files are written, and nothing generated is committed.
+templates, so only rewritten files are written, and nothing generated is committed. The
+templates' own inline scripts get a nonce slot that edge.NonceScripts fills per answer, so the
+pages run under a Content-Security-Policy without 'unsafe-inline'; :func:`docs_page` does the
+same for FastAPI's ``/api/docs``.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import secrets
 import shutil
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.mapserver.edge import NONCE_SLOT, policies
 
 LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +42,8 @@ VENDORS: dict[str, tuple[str, str]] = {
     "bootstrap": ("flask_bootstrap", "static/bootstrap5"),  # Bootstrap 5.3.8 (asks 5.1.3)
     "swagger-ui": ("swagger_ui_bundle", "vendor/swagger-ui-*"),  # Swagger UI 4.15.5
     "redoc": ("fastapi_standalone_docs", "static/redoc"),  # ReDoc 2.5.4
+    # Swagger UI 5 for /api/docs: FastAPI's document is OpenAPI 3.1, which 4.x cannot read.
+    "swagger-ui-5": ("fastapi_standalone_docs", "static/swagger"),
 }
 
 #: CDN URL prefix in pygeoapi's templates → vendor folder (under VENDOR_PREFIX) with the same
@@ -54,6 +63,14 @@ DROPS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[ \t]*<!--\[if lt IE 9\]>.*?<!\[endif\]-->[ \t]*\n?", re.S),
     re.compile(r"[ \t]*<link [^>]*https://fonts\.googleapis\.com/[^>]*>[ \t]*\n?"),
 )
+
+#: An inline <script> tag (no src) of a template: pygeoapi's own code, given the nonce slot.
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)([^>]*)>", re.I)
+
+#: pygeoapi writes data into its inline scripts with ``to_json | safe``, so a "</script>" in a
+#: feature property ends the script (and starts the next); "<" as \u003c is the same JSON and
+#: ends nothing.
+SCRIPT_JSON = ("| to_json | safe }}", r'| to_json | replace("<", "\\u003c") | safe }}')
 
 #: A <script src> or <link href> that still points off-site after rewriting.
 EXTERNAL_ASSET = re.compile(
@@ -93,7 +110,9 @@ def rewrite(text: str, base: str) -> str:
         text = pattern.sub("", text)
     for cdn, local in REWRITES.items():
         text = text.replace(cdn, f"{base}{VENDOR_PREFIX}/{local}")
-    return text
+    text = text.replace(*SCRIPT_JSON)
+    # Only the template's own scripts run: edge.NonceScripts fills the slot per answer.
+    return INLINE_SCRIPT.sub(rf'<script nonce="{NONCE_SLOT}"\1>', text)
 
 
 def external_assets(text: str, base: str) -> list[str]:
@@ -102,7 +121,7 @@ def external_assets(text: str, base: str) -> list[str]:
 
 
 def write_templates(settings: Settings) -> Path:
-    """Write pygeoapi's templates that name a CDN, rewritten, into a fresh
+    """Write pygeoapi's templates that name a CDN or run an inline script, rewritten, into a fresh
     ``runtime_dir/templates``; return that folder (pygeoapi's ``server.templates.path``)."""
     source = pygeoapi_templates()
     target = settings.runtime_dir / "templates"
@@ -120,3 +139,18 @@ def write_templates(settings: Settings) -> Path:
         if left := external_assets(new, settings.public_url):
             LOGGER.info("%s still loads %s", out.relative_to(target), ", ".join(left))
     return target
+
+
+def docs_page(settings: Settings, openapi_path: str, title: str) -> HTMLResponse:
+    """FastAPI's Swagger UI page (``/api/docs``) with Swagger UI from our vendor folder, not a
+    CDN, and its one inline script allowed by a nonce new in every answer."""
+    swagger = f"{settings.public_url}{VENDOR_PREFIX}/swagger-ui-5"
+    page = get_swagger_ui_html(
+        openapi_url=settings.public_url + openapi_path, title=f"{title} – API",
+        swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
+        swagger_css_url=f"{swagger}/swagger-ui.css",
+        swagger_favicon_url=f"{settings.public_url}{VENDOR_PREFIX}/swagger-ui/favicon-32x32.png")
+    nonce = secrets.token_hex(16)
+    text = INLINE_SCRIPT.sub(rf'<script nonce="{nonce}"\1>', bytes(page.body).decode("utf-8"))
+    policy = policies(settings, [])["nonced"].replace("{nonce}", nonce)
+    return HTMLResponse(text, headers={"Content-Security-Policy": policy})
