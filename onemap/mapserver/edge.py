@@ -13,6 +13,7 @@ or leak the map's URL to a basemap server. These are pure ASGI wrappers, not Sta
   a feature property that smuggles a ``<script>`` into a page is never run.
 * :class:`BodyLimit` answers 413 to a request body over ``ONEMAP_MAX_BODY_MB``, from its
   Content-Length or while it streams.
+* :class:`SameOriginWrites` refuses a write that another site's page sends (CSRF).
 * :class:`Slashes` serves ``/ogc`` as ``/ogc/`` and ``/stac/`` as ``/stac``: the same document
   at both, since QGIS takes the URL it is given as the landing page and may not follow a
   redirect.
@@ -217,6 +218,35 @@ class BodyLimit:
                 await send(message)
 
 
+class SameOriginWrites:
+    """403 ``{"code": "CrossOriginWrite"}`` for a state-changing request (POST, PUT, PATCH,
+    DELETE) that a browser sends from another site's page: its ``Origin`` is neither this
+    server as the browser reached it (the Host header), nor ``ONEMAP_PUBLIC_URL``, nor one of
+    ``ONEMAP_CORS_ORIGINS``. A plain HTML form needs no CORS to post, so without this any page
+    on the intranet could upload or run analyses through a visitor's browser. GIS clients and
+    scripts send no Origin and are not affected."""
+
+    WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+    def __init__(self, app: ASGIApp, public_url: str, origins: list[str]) -> None:
+        self.app = app
+        self.allowed = {source_of(public_url), *origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.WRITES:
+            headers = list(scope.get("headers", []))
+            origin = (_header(headers, b"origin") or b"").decode("latin-1")
+            host = (_header(headers, b"host") or b"").decode("latin-1")
+            if origin and origin not in self.allowed and urlsplit(origin).netloc != host:
+                for message in _json_error(403, "CrossOriginWrite",
+                                           f"a page of {origin} may not change data on this "
+                                           "server (add it to ONEMAP_CORS_ORIGINS to allow "
+                                           "it)"):
+                    await send(message)
+                return
+        await self.app(scope, receive, send)
+
+
 class Slashes:
     """Serve each path of :data:`ALIASES` as its other spelling (no redirect)."""
 
@@ -241,8 +271,10 @@ def harden(app: ASGIApp, settings: Settings, script_hashes: list[str]) -> ASGIAp
     Cross-origin pages may read (GET, HEAD) and run processes or searches (POST); DELETE is
     not offered to any origin: removing data is for the map itself and for the CLI.
     """
-    inner: ASGIApp = BodyLimit(Slashes(app), settings.max_body_mb * 1024 * 1024)
-    if origins := cors_origins(settings):
+    origins = cors_origins(settings)
+    inner: ASGIApp = SameOriginWrites(BodyLimit(Slashes(app), settings.max_body_mb * 1024 * 1024),
+                                      settings.public_url, origins)
+    if origins:
         inner = CORSMiddleware(inner, allow_origins=origins,
                                allow_methods=["GET", "HEAD", "POST"],
                                allow_headers=["Accept", "Accept-Language", "Content-Type",

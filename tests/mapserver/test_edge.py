@@ -204,3 +204,27 @@ def test_body_limit(edge_server: str, tmp_path: Path) -> None:
         up = requests.post(f"{edge_server}/api/rasters", files={"file": ("not.tif", fh)},
                            data={"id": "not_a_tif", "wait": "true"}, timeout=60)
     assert 400 <= up.status_code < 500 and up.status_code != 413, (up.status_code, up.text)
+
+
+def test_writes_from_another_site_are_refused(live_server: str, edge_server: str) -> None:
+    """A page of another site may not upload, run or delete through a visitor's browser (a form
+    post needs no CORS); the map's own pages, listed origins and GIS clients (no Origin) may."""
+    evil = {"Origin": "http://evil.example"}
+    form = {"file": ("x.tif", b"II*\x00not really a tiff", "image/tiff")}
+    r = requests.post(f"{live_server}/api/rasters", files=form, data={"id": "csrf_upload"},
+                      headers=evil, timeout=30)
+    assert r.status_code == 403 and r.json()["code"] == "CrossOriginWrite", r.text
+    _hardened(r, "refused write")
+    r = requests.delete(f"{live_server}/api/rasters/ndvi_2025_07", headers=evil, timeout=30)
+    assert r.status_code == 403, r.text
+    assert requests.get(f"{live_server}/api/rasters/ndvi_2025_07", timeout=30).status_code == 200
+    r = requests.post(f"{live_server}/ogc/processes/aqi-hourly/execution", headers=evil,
+                      json={"inputs": {"time": "2025-01-24T20:00:00+08:00"}}, timeout=60)
+    assert r.status_code == 403, r.text
+    for headers in ({"Origin": live_server}, {}):  # the map itself; QGIS, curl, scripts
+        r = requests.post(f"{live_server}/api/rasters", files=form, data={"id": "csrf_upload"},
+                          headers=headers, timeout=30)
+        assert r.status_code not in (403, 500) and 400 <= r.status_code < 500, r.text
+    r = requests.post(f"{edge_server}/ogc/processes/nope/execution", json={"inputs": {}},
+                      headers={"Origin": PORTAL}, timeout=30)
+    assert r.status_code != 403, r.text
