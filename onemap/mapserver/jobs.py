@@ -146,8 +146,14 @@ _RUNNING: set[futures.Future] = set()
 def submit(settings: Settings, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run ``fn`` in the process's bounded pool (a shutdown waits for it to stop)."""
     future = job_pool(settings).submit(fn, *args, **kwargs)
-    _RUNNING.add(future)
-    future.add_done_callback(_RUNNING.discard)
+    with _POOL_LOCK:
+        _RUNNING.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: futures.Future) -> None:
+    with _POOL_LOCK:
+        _RUNNING.discard(future)
 
 
 def job_pool(settings: Settings) -> ThreadPoolExecutor:
@@ -177,7 +183,9 @@ def stop_jobs(settings: Settings) -> None:
                              message=interrupted("shut down", "accepted", 0)))
     # uvicorn ends the process right after shutdown (it re-raises the signal): wait here for
     # the running jobs to reach their next step and clean up, a bounded time
-    futures.wait([f for f in _RUNNING if not f.done()], timeout=STOP_WAIT)
+    with _POOL_LOCK:
+        running = list(_RUNNING)
+    futures.wait(running, timeout=STOP_WAIT)
 
 
 def queued_message(ahead: int, settings: Settings) -> str:
