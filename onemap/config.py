@@ -33,6 +33,9 @@ class Settings:
     #: Largest raster accepted (width × height, pixels) and most bands, at upload or ingestion.
     max_raster_pixels: int = 2_000_000_000
     max_raster_bands: int = 64
+    #: Largest image (width × height) a preview, bbox, feature or tile request may ask for;
+    #: 4096×4096 by default (one such PNG is ~100 MB of working memory).
+    max_image_pixels: int = 4096 * 4096
     #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
     #: (a single-user install on 127.0.0.1).
     upload_token: str = ""
@@ -94,6 +97,7 @@ def get_settings() -> Settings:
         max_upload_mb=int(env.get("ONEMAP_MAX_UPLOAD_MB", "2048")),
         max_raster_pixels=int(env.get("ONEMAP_MAX_RASTER_PIXELS", "2000000000")),
         max_raster_bands=int(env.get("ONEMAP_MAX_RASTER_BANDS", "64")),
+        max_image_pixels=int(env.get("ONEMAP_MAX_IMAGE_PIXELS", str(4096 * 4096))),
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
