@@ -22,6 +22,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
+from onemap.mapserver.errors import internal_error
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.catalogue = cat
 
     add_exception_handlers(app, STATUS_CODES)
+    app.add_exception_handler(Exception, internal_error)  # JSON 500, never a text page
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -53,3 +53,11 @@ class ErrorRoute(APIRoute):
                                      "detail": _validation_words(exc)}, status_code=400)
 
         return route
+
+
+def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The safety net: an exception nothing else answered is a JSON 500 — never a traceback or
+    a text page. Starlette still logs the traceback; the client gets no internals."""
+    return JSONResponse({"code": "InternalError",
+                         "detail": "internal server error; the server log has the details"},
+                        status_code=500)
