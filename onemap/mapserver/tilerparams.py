@@ -172,8 +172,14 @@ def process_dependency(
             raise bad("algorithm_params", "must be a JSON object, e.g. {\"azimuth\": 315}")
     if not algorithm:
         return None
+    model = default_algorithms.get(algorithm)
+    options = set(model.model_fields) - {"title", "description"}
+    unknown = sorted(set(kwargs) - options)
+    if unknown:  # pydantic would ignore a misspelt option silently
+        raise bad("algorithm_params", f"{algorithm} has no option {', '.join(unknown)}; "
+                  f"its options are {', '.join(sorted(options)) or 'none'}")
     try:
-        return default_algorithms.get(algorithm)(**kwargs)
+        return model(**kwargs)
     except PARSE_ERRORS as exc:
         raise bad("algorithm_params", f"invalid for {algorithm}: {exc}") from None
 
