@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -61,3 +61,35 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"code": "InternalError",
                          "detail": "internal server error; the server log has the details"},
                         status_code=500)
+
+
+#: The body of every error the server answers.
+ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["code", "detail"],
+                "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}
+ERRORS = {"400": "A parameter or body the server cannot use; `detail` names it",
+          "404": "No such dataset, item, tile or endpoint",
+          "413": "The request or the image it asks for is larger than this server's limits"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare in ``app``'s OpenAPI document the client errors every route may answer, with
+    their ``{"code", "detail"}`` body, so clients (and schemathesis) know them."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = generate()
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, operations in doc.get("paths", {}).items():
+            statuses = ("400", "404", "413") if path.startswith(("/raster", "/cube")) \
+                or path == "/api/rasters" else ("400", "404")
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in statuses:
+                    responses.setdefault(status, {"description": ERRORS[status],
+                                                  "content": body})
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -280,7 +280,8 @@ def wmts_router(cat: Catalogue) -> APIRouter:
     """``/raster/{dataset_id}/{tms}/WMTSCapabilities.xml`` for desktop GIS clients."""
     router = APIRouter(tags=["raster"])
 
-    @router.get("/raster/{dataset_id}/{tms_id}/WMTSCapabilities.xml")
+    @router.get("/raster/{dataset_id}/{tms_id}/WMTSCapabilities.xml", response_class=Response,
+                responses={200: {"content": {"application/xml": {}}}})
     def wmts(dataset_id: str, tms_id: str) -> Response:
         """WMTS capabilities of one raster, tiles rendered with its default style."""
         cat.raster_path(dataset_id)

@@ -92,7 +92,8 @@ def checked(base: type) -> type:
     class Checked(base):  # type: ignore[misc, valid-type]
         def __post_init__(self) -> None:
             try:
-                super().__post_init__()
+                if hasattr(base, "__post_init__"):  # TileParams has none
+                    super().__post_init__()
             except PARSE_ERRORS as exc:
                 raise bad(PARSED.get(base.__name__, base.__name__), str(exc)) from None
             for p in getattr(self, "percentiles", None) or []:
