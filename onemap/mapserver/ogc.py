@@ -241,10 +241,12 @@ def execution_problem(body: bytes) -> str | None:
     """What is wrong with an OGC API Processes execute request pygeoapi would fail on with a
     500 (it calls ``.get`` on whatever JSON it parsed), else None; the inputs themselves are
     checked by the processes (processing/base.py)."""
+    if not body.strip():
+        return None  # pygeoapi's own 400 ("missing request data")
     try:
-        data = json.loads(body) if body.strip() else None
-    except ValueError:
-        return None  # pygeoapi's own 400 ("invalid request data")
+        data = json.loads(body.decode("utf-8"))
+    except ValueError:  # pygeoapi catches JSON errors, not a UnicodeDecodeError (a 500)
+        return "the body must be JSON in UTF-8, e.g. {\"inputs\": {…}}"
     if not isinstance(data, dict):
         return "the body must be a JSON object such as {\"inputs\": {…}}"
     for key in ("inputs", "outputs", "subscriber"):

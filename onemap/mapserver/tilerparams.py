@@ -99,6 +99,10 @@ def checked(base: type) -> type:
             for p in getattr(self, "percentiles", None) or []:
                 if not 0 <= p <= 100:
                     raise bad("p", f"percentile {p} is not within 0…100")
+            for name in ("buffer", "padding"):  # pixels added around a tile
+                value = getattr(self, name, None)
+                if value is not None and not 0 <= value <= 1024:
+                    raise bad(name, f"{value} is not within 0…1024 pixels")
             bins = getattr(self, "bins", None)
             if isinstance(bins, int) and not 1 <= bins <= 10000:
                 raise bad("histogram_bins", f"{bins} is not within 1…10000")

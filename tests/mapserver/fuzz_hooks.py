@@ -1,12 +1,14 @@
 """Schemathesis hooks for fuzzing the live server (loaded by the CLI via ``SCHEMATHESIS_HOOKS``).
 
-Two things a fuzzer cannot know on its own:
+Three things a fuzzer cannot know on its own:
 
 - **Real ids.** Almost every route starts with a catalogue id; random strings only ever reach the
   404 of the id check. So each path parameter we know is drawn half the time from the real
   catalogue of the server under test (``ONEMAP_FUZZ_BASE``), half from schemathesis's own
-  values; the query strings and bodies stay entirely the fuzzer's. A DELETE keeps random ids,
-  so the run does not delete the datasets the rest of it fuzzes.
+  values; the query strings and bodies stay entirely the fuzzer's.
+- **Data to keep.** schemathesis also reuses ids it read in responses (``GET /api/rasters``),
+  so a DELETE of a catalogued dataset is turned into a DELETE of an id that does not exist just
+  before it is sent: the run must not delete the datasets the rest of it fuzzes.
 - **An offline intranet.** pygeoapi's OpenAPI document refers to parameters, responses and
   schemas on schemas.opengis.net, GitHub and geojson.org, which this network cannot reach.
   Before loading, each external ``$ref`` is replaced by a local equivalent: the parameters
@@ -119,3 +121,15 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> An
         choices[name] = st.one_of(st.just(value), st.sampled_from(real)) if real \
             else st.just(value)
     return st.fixed_dictionaries(choices)
+
+
+CATALOGUED = {i for kind in ("raster", "cube", "layer_id") for i in REAL.get(kind, [])}
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Never delete a catalogued dataset (see the module's docstring): its DELETE goes to a
+    well-formed id that is not in the catalogue (a 404, which is what is fuzzed)."""
+    params = case.path_parameters or {}
+    if case.operation.method.upper() == "DELETE" and params.get("dataset_id") in CATALOGUED:
+        params["dataset_id"] = "fuzz_kept_" + params["dataset_id"]

@@ -368,10 +368,11 @@ def test_delete_cancels_a_running_series(live_server: str, sample_settings: Sett
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("body", ["[null, null]", '"inputs"', "null", '{"inputs": [1]}',
+                                  b"u\xff\xfeG", b'{"inputs": {"x": "\xe9"}}',
                                   '{"inputs": {}, "subscriber": 1}',
                                   '{"inputs": {}, "response": 5}'])
 def test_execute_body_that_is_not_an_object_is_400(live_server: str, mode: str,
-                                                   body: str) -> None:
+                                                   body: str | bytes) -> None:
     """pygeoapi calls ``.get`` on whatever JSON it parsed: a list, a string or null was a 500
     (found by schemathesis); our gate answers 400 before pygeoapi or a job sees it."""
     before = n_jobs(live_server)
