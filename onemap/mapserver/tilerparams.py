@@ -250,15 +250,24 @@ def too_large(what: str, max_pixels: int) -> ApiError:
                     f"of {max_pixels} pixels (ONEMAP_MAX_IMAGE_PIXELS, e.g. {side}×{side})")
 
 
-def check_coordinates(path: dict[str, str]) -> None:
-    """lon/lat and bounding boxes in the path: finite, and min below max."""
-    for name in ("lon", "lat", "minx", "miny", "maxx", "maxy"):
+#: Longitude and latitude names of the path and their range in WGS84, titiler's default
+#: ``coord_crs`` (PROJ fails, a 500, on a latitude of 1e16 for a UTM raster).
+DEGREES = {"lon": 180, "minx": 180, "maxx": 180, "lat": 90, "miny": 90, "maxy": 90}
+
+
+def check_coordinates(path: dict[str, str], query: Any) -> None:
+    """lon/lat and bounding boxes in the path: finite, in degrees' range unless the request
+    names its ``coord_crs``, and min below max."""
+    for name, limit in DEGREES.items():
         if name in path:
             try:
                 float(path[name])
             except ValueError:
                 continue  # FastAPI's 422
-            finite(name, path[name])
+            value = finite(name, path[name])
+            if not query.get("coord_crs") and not -limit <= value <= limit:
+                raise bad(name, f"{value} is not within ±{limit}° (WGS84; give coord_crs for "
+                          "coordinates in another CRS)")
     if {"minx", "miny", "maxx", "maxy"} <= path.keys():
         try:
             minx, miny, maxx, maxy = (float(path[k]) for k in ("minx", "miny", "maxx", "maxy"))
@@ -317,7 +326,7 @@ def tiler_route(max_pixels: int) -> type[APIRoute]:
                     check_tile(path)
                     check_zooms(query, path)
                     check_size(query, path, max_pixels)
-                    check_coordinates(path)
+                    check_coordinates(path, query)
                     if request.method == "POST":
                         await check_geojson(request)
                 except ApiError as exc:

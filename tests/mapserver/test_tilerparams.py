@@ -58,6 +58,9 @@ def _refused(r: requests.Response, status: int, words: str) -> dict:
     ("tiles/CDB1GlobalGrid", {"maxzoom": "328"}, "maxzoom"),
     ("bbox/116.99,-1.7976931348623157e+308,-1e16,5e16.png", {}, "bbox"),
     ("bbox/117,31,nan,32.png", {}, "finite"),
+    ("bbox/117,31,118,91.png", {}, "maxy"),
+    ("point/117.30151655,1.9354844939387144e+16", {}, "lat"),
+    ("point/-181,31", {}, "lon"),
     ("bbox/117,31,118,32.xyz", {}, "format"),
 ])
 def test_raster_parameters_are_400(live_server: str, raster_entries: list[Entry], tail: str,
