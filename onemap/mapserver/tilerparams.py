@@ -103,9 +103,16 @@ def checked(base: type) -> type:
                 value = getattr(self, name, None)
                 if value is not None and not 0 <= value <= 1024:
                     raise bad(name, f"{value} is not within 0…1024 pixels")
-            bins = getattr(self, "bins", None)
+            bins, span = getattr(self, "bins", None), getattr(self, "range", None)
             if isinstance(bins, int) and not 1 <= bins <= 10000:
                 raise bad("histogram_bins", f"{bins} is not within 1…10000")
+            pairs = zip(bins[:-1], bins[1:], strict=True) if isinstance(bins, list) else ()
+            if isinstance(bins, list) and (not all(map(math.isfinite, bins))
+                                           or any(b <= a for a, b in pairs)):
+                raise bad("histogram_bins", "bin edges must be finite and increasing")
+            if isinstance(span, list) and (not all(map(math.isfinite, span))
+                                           or span[0] > span[1]):
+                raise bad("histogram_range", f"{span} is not min,max with min ≤ max")
             if hasattr(self, "max_size") and self.max_size is None \
                     and not (self.width or self.height) and "Part" in base.__name__:
                 self.max_size = DEFAULT_MAX_SIZE

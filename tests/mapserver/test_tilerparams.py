@@ -52,6 +52,8 @@ def _refused(r: requests.Response, status: int, words: str) -> dict:
     ("preview.png", {"width": "0", "height": "10"}, "width"),
     ("statistics", {"p": "198"}, "percentile"),
     ("statistics", {"histogram_bins": "99999999"}, "histogram_bins"),
+    ("statistics", {"histogram_range": "22455.55,-86477.564"}, "histogram_range"),
+    ("statistics", {"histogram_bins": "3,2,1"}, "histogram_bins"),
     ("WebMercatorQuad/tilejson.json", {"minzoom": "-59243"}, "minzoom"),
     ("WorldCRS84Quad/tilejson.json", {"padding": "2152353357117203415040"}, "padding"),
     (NDVI_TILE, {"buffer": "1e300"}, "buffer"),
