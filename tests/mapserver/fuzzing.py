@@ -70,7 +70,8 @@ def fuzz(base: str, document: str, examples: int, report_dir: Path, seed: int = 
            "SCHEMATHESIS_HOOKS": "tests.mapserver.fuzz_hooks",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
                                          if p)}
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    report_dir.mkdir(parents=True, exist_ok=True)  # also its cwd: schemathesis caches there
+    proc = subprocess.run(cmd, env=env, cwd=report_dir, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     return FuzzRun(document=document, cases=_count(r"(\d+) generated", out),
                    server_errors=_count(r"ST101 Server error: (\d+)", out),
