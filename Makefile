@@ -53,9 +53,9 @@ test: apt venv lint
 	$(BIN)/pytest
 
 # schemathesis against both OpenAPI documents of a server on freshly generated data (its own
-# data dir, removed afterwards): every phase, ONEMAP_FUZZ_EXAMPLES cases per operation and phase
-# (default 100, well over 10,000 cases in all); the report and the server log are left in
-# test-artifacts/fuzz. `make test` runs a bounded version (tests/mapserver/test_fuzz.py).
+# data dir, removed afterwards): the examples, coverage and fuzzing phases, ONEMAP_FUZZ_EXAMPLES
+# cases per operation (default 10; ~40,000 cases in all, ~10 min); the report and the server log
+# are left in test-artifacts/fuzz. `make test` runs a bounded version (test_fuzz.py).
 fuzz: venv
 	$(BIN)/python -m tests.mapserver.fuzzing
 

@@ -83,8 +83,9 @@ def main() -> int:
     """``make fuzz``: a fresh sample region, its own server, both documents, a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int,
-                        default=int(os.environ.get("ONEMAP_FUZZ_EXAMPLES", "100")),
-                        help="most cases per operation and phase (default 100)")
+                        default=int(os.environ.get("ONEMAP_FUZZ_EXAMPLES", "10")),
+                        help="most cases per operation in the examples and fuzzing "
+                             "phases (default 10)")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
 
