@@ -9,7 +9,7 @@ STAMP := .make
 # for the browser tests, a CJK font so Chinese renders in headless Chromium.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 
-.PHONY: run test apt venv sample lint bench bench-national bench-load clean
+.PHONY: run test apt venv sample lint bench bench-national bench-load fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -56,6 +56,13 @@ bench-load: venv sample
 
 test: apt venv lint
 	$(BIN)/pytest
+
+# schemathesis against both OpenAPI documents of a server on freshly generated data (its own
+# data dir, removed afterwards): the examples, coverage and fuzzing phases, ONEMAP_FUZZ_EXAMPLES
+# cases per operation (default 10; ~40,000 cases in all, ~10 min); the report and the server log
+# are left in test-artifacts/fuzz. `make test` runs a bounded version (test_fuzz.py).
+fuzz: venv
+	$(BIN)/python -m tests.mapserver.fuzzing
 
 clean:
 	rm -rf $(STAMP) test-artifacts

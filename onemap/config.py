@@ -40,6 +40,9 @@ class Settings:
     #: Most attribute columns of an imported file (a CSV's header is counted before reading it);
     #: the GeoPackage store itself stops at 2000.
     max_csv_columns: int = 1000
+    #: Largest image (width × height) a preview, bbox, feature or tile request may ask for;
+    #: 4096×4096 by default (one such PNG is ~100 MB of working memory).
+    max_image_pixels: int = 4096 * 4096
     #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
     #: (a single-user install on 127.0.0.1).
     upload_token: str = ""
@@ -123,6 +126,7 @@ def get_settings() -> Settings:
         max_zip_mb=int(env.get("ONEMAP_MAX_ZIP_MB", "1024")),
         max_zip_members=int(env.get("ONEMAP_MAX_ZIP_MEMBERS", "1000")),
         max_csv_columns=int(env.get("ONEMAP_MAX_CSV_COLUMNS", "1000")),
+        max_image_pixels=int(env.get("ONEMAP_MAX_IMAGE_PIXELS", str(4096 * 4096))),
         upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         max_body_mb=int(env.get("ONEMAP_MAX_BODY_MB", "50")),
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),

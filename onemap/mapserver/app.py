@@ -27,6 +27,7 @@ from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
+from onemap.mapserver.errors import document_errors, internal_error
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.freshness import FollowCatalogue
 from onemap.mapserver.jobs import stop_jobs
@@ -102,6 +103,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.catalogue = cat
 
     add_exception_handlers(app, STATUS_CODES)
+    app.add_exception_handler(Exception, internal_error)  # JSON 500, never a text page
+    document_errors(app)  # the 400/404/413 {code, detail} answers, in /api/openapi.json
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -19,13 +19,15 @@ import attr
 import pandas as pd
 import xarray as xr
 from fastapi import APIRouter, Path, Query
-from titiler.core.dependencies import DefaultDependency
+from titiler.core.dependencies import DefaultDependency, HistogramParams, StatisticsParams
+from titiler.xarray.dependencies import DatasetParams, PartFeatureParams
 from titiler.xarray.factory import TilerFactory
 from titiler.xarray.io import Reader
 
 from onemap.catalog import Entry
-from onemap.mapserver.listing import ApiError, ErrorRoute
+from onemap.mapserver.errors import ApiError
 from onemap.mapserver.rasters import Catalogue, ColorMapParams, DatasetNotFound
+from onemap.mapserver.tilerparams import checked, process_dependency, render_params, tiler_route
 
 CUBE_PREFIX = "/cube/{dataset_id}"
 _OPEN: dict[str, tuple[float, xr.Dataset]] = {}
@@ -105,6 +107,20 @@ def check_sel(entry: Entry, sel: list[str] | None) -> list[str]:
     return [f"time={method + '::' if method else ''}{ts.isoformat()}"]
 
 
+@dataclass
+class CubeBands(DefaultDependency):
+    """``bidx`` of a cube: one time step is one band, so only ``bidx=1`` (or nothing)."""
+
+    indexes: Annotated[list[int] | None, Query(
+        alias="bidx", title="Band indexes", description="Band index: a cube step has only 1",
+    )] = None
+
+    def __post_init__(self) -> None:
+        if self.indexes and any(i != 1 for i in self.indexes):
+            raise ApiError(400, "InvalidParameterValue",
+                           f"bidx: {self.indexes} — a cube's time step has one band (bidx=1)")
+
+
 def cube_router(cat: Catalogue) -> APIRouter:
     """titiler.xarray endpoints (tiles, tilejson, point, info, statistics…) of catalogued cubes."""
 
@@ -139,7 +155,14 @@ def cube_router(cat: Catalogue) -> APIRouter:
 
     factory = TilerFactory(reader=CubeReader, path_dependency=cube_path,
                            reader_dependency=CubeParams, colormap_dependency=ColorMapParams,
-                           router=APIRouter(route_class=ErrorRoute), router_prefix=CUBE_PREFIX,
+                           layer_dependency=CubeBands, dataset_dependency=checked(DatasetParams),
+                           stats_dependency=checked(StatisticsParams),
+                           histogram_dependency=checked(HistogramParams),
+                           img_part_dependency=checked(PartFeatureParams),
+                           process_dependency=process_dependency,
+                           render_dependency=render_params,
+                           router=APIRouter(route_class=tiler_route(
+                               cat.settings.max_image_pixels)), router_prefix=CUBE_PREFIX,
                            add_viewer=False)
     router = APIRouter()
     router.include_router(factory.router, prefix=CUBE_PREFIX, tags=["cube"])

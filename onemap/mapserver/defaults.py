@@ -18,6 +18,7 @@ from fastapi import Path, Query, Request
 from titiler.core.dependencies import ImageRenderingParams
 
 from onemap.catalog import Entry
+from onemap.mapserver.tilerparams import parse_colormap, render_params
 
 #: Routes that render an image (tiles, previews, bbox/feature crops), not data.
 IMAGE_ROUTE = re.compile(r"/(tiles|preview|bbox|feature)\b")
@@ -55,10 +56,7 @@ def colormap_dependency(colormaps, entry_of):
         colormap: Annotated[str | None, Query(description="JSON encoded custom colormap")
                             ] = None,
     ):
-        from titiler.core.dependencies import create_colormap_dependency
-
-        chosen = create_colormap_dependency(colormaps)(colormap_name=colormap_name,
-                                                       colormap=colormap)
+        chosen = parse_colormap(colormaps, colormap_name, colormap)
         if chosen is not None or not is_image_request(request):
             return chosen
         if not keeps_default_selection(request):
@@ -80,8 +78,7 @@ def render_dependency(entry_of):
         color_formula: Annotated[str | None, Query(description="rio-color formula")] = None,
         return_mask: Annotated[bool | None, Query(description="Add the mask as alpha")] = None,
     ) -> ImageRenderingParams:
-        params = ImageRenderingParams(rescale=rescale, color_formula=color_formula,
-                                      add_mask=return_mask)
+        params = render_params(rescale, color_formula, return_mask)
         if (params.rescale is None and is_image_request(request)
                 and keeps_default_selection(request)):
             params.rescale = entry_rescale(entry_of(dataset_id))

@@ -9,60 +9,18 @@ without knowing how rendering parameters are spelled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi import APIRouter
 
 from onemap.catalog import Entry
 from onemap.config import Settings
+from onemap.mapserver.errors import ApiError, ErrorRoute  # noqa: F401  (re-exported)
 from onemap.mapserver.ogc import OGC_PREFIX
 from onemap.mapserver.rasters import TMS, Catalogue, DatasetNotFound, render_params
 from onemap.raster.stac import series_title
 from onemap.styles import RASTER_STYLES
-
-
-class ApiError(Exception):
-    """A request problem answered as ``{"code", "detail"}`` JSON with ``status``."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-
-
-def _validation_words(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "invalid request"
-
-
-class ErrorRoute(APIRoute):
-    """A route whose ApiError / parameter validation errors become 4xx ``{"code", "detail"}``.
-
-    Dependencies run inside the route handler, so errors raised while resolving them (a bad
-    ``sel``, an unknown variable) are caught here too, without app-wide exception handlers.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return JSONResponse({"code": exc.code, "detail": exc.detail},
-                                    status_code=exc.status)
-            except RequestValidationError as exc:
-                return JSONResponse({"code": "InvalidParameterValue",
-                                     "detail": _validation_words(exc)}, status_code=400)
-
-        return route
 
 
 def _unit(entry: Entry) -> str | None:

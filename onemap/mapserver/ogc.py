@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import pyogrio
 import yaml
@@ -27,6 +28,7 @@ from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
 from onemap.mapserver.processing.manager import manager_settings
@@ -169,34 +171,155 @@ ITEMS_PARAMS = {"f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "date
                 "filter-lang", "filter-crs"}
 
 
-class RejectUnknownParams:
-    """400 for unknown query parameters on ``/collections/{id}/items`` (OGC API Features
-    /rec/core/query-param-unknown); pygeoapi silently ignores them, so a misspelt filter
-    would return the whole layer instead of an error."""
+def best_language(value: str, languages: list[str]) -> str | None:
+    """The first of ``languages`` that a ``lang`` value or ``Accept-Language`` header names by
+    its primary subtag (``zh``, ``zh-TW``, ``zh_Hant`` → ``zh-CN``; ``en-GB;q=0.8`` → ``en-US``),
+    or None: babel (through pygeoapi) raises on tags it cannot build, such as ``zh`` with a
+    territory it has no data for, ``de``, ``*`` or ``null``, and that was a 500."""
+    primaries = {lang.split("-")[0].lower(): lang for lang in reversed(languages)}
+    for part in value.split(","):
+        primary = part.split(";")[0].strip().replace("_", "-").split("-")[0].lower()
+        if primary in primaries:
+            return primaries[primary]
+    return None
 
-    def __init__(self, app: Any, queryables: dict[str, set[str]]) -> None:
+
+def _with_language(scope: dict, languages: list[str]) -> dict:
+    """``scope`` with its ``lang`` parameter and ``Accept-Language`` header replaced by a
+    language pygeoapi serves, or dropped (pygeoapi then answers in its default language)."""
+    raw = scope.get("query_string", b"").decode("latin-1")
+    parts = raw.split("&") if raw else []
+    langs = [p for p in parts if p.split("=", 1)[0] == "lang"]
+    headers = scope.get("headers", [])
+    accept = [v for k, v in headers if k == b"accept-language"]
+    if not langs and not accept:
+        return scope
+    scope = dict(scope)
+    if langs:
+        wanted = unquote_plus(langs[0].partition("=")[2])
+        match = best_language(wanted, languages)
+        kept = [p for p in parts if p.split("=", 1)[0] != "lang"]
+        kept += [f"lang={match}"] if match else []
+        scope["query_string"] = "&".join(kept).encode("latin-1")
+    if accept:
+        match = best_language(b",".join(accept).decode("latin-1"), languages)
+        scope["headers"] = [(k, v) for k, v in headers if k != b"accept-language"] + (
+            [(b"accept-language", match.encode())] if match else [])
+    return scope
+
+
+def items_problem(pairs: list[tuple[str, str]], queryables: set[str]) -> str | None:
+    """What is wrong with an items query pygeoapi would answer with a 500 (or ignore), else
+    None: unknown parameters (OGC /rec/core/query-param-unknown), ``sortby`` terms that are
+    empty or name no property, a ``bbox`` that is not finite numbers, an offset or limit that
+    is not a non-negative integer of sane size."""
+    unknown = sorted({k for k, _ in pairs} - ITEMS_PARAMS - queryables)
+    if unknown:
+        return f"unknown query parameter(s): {', '.join(unknown)}"
+    for name, value in pairs:
+        if name == "sortby":
+            for term in value.split(","):
+                prop = term.strip().lstrip("+-").strip()
+                if not prop:
+                    return f"sortby: {value!r} has an empty term; give [+|-]property,…"
+                if prop not in queryables:
+                    return f"sortby: unknown property {prop!r}"
+        elif name == "bbox":
+            try:
+                numbers = [float(v) for v in value.split(",")]
+            except ValueError:
+                continue  # pygeoapi's own 400 names it
+            if not all(math.isfinite(v) for v in numbers):
+                return f"bbox: {value!r} — the numbers must be finite"
+        elif name in ("offset", "limit") and value.strip().lstrip("-").isdigit() \
+                and abs(int(value)) >= 2**53:
+            return f"{name}: {value} is too large"
+    return None
+
+
+def execution_problem(body: bytes) -> str | None:
+    """What is wrong with an OGC API Processes execute request pygeoapi would fail on with a
+    500 (it calls ``.get`` on whatever JSON it parsed), else None; the inputs themselves are
+    checked by the processes (processing/base.py)."""
+    if not body.strip():
+        return None  # pygeoapi's own 400 ("missing request data")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except ValueError:  # pygeoapi catches JSON errors, not a UnicodeDecodeError (a 500)
+        return "the body must be JSON in UTF-8, e.g. {\"inputs\": {…}}"
+    if not isinstance(data, dict):
+        return "the body must be a JSON object such as {\"inputs\": {…}}"
+    for key in ("inputs", "outputs", "subscriber"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} must be a JSON object"
+    if data.get("response", "raw") not in ("raw", "document"):
+        return "response must be raw or document"
+    return None
+
+
+async def _read_body(receive: Any) -> tuple[bytes, Any]:
+    """The whole request body, and a ``receive`` that hands it over again."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body, sent = b"".join(chunks), False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+async def _refuse(send: Any, problem: str) -> None:
+    """400 in pygeoapi's exception form, with our ``detail`` too."""
+    body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue",
+                       "description": problem, "detail": problem})
+    await send({"type": "http.response.start", "status": 400, "headers": [
+        (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+class RejectUnknownParams:
+    """The gate in front of pygeoapi: languages it can serve (never a babel error), and 400 for
+    items queries it would ignore or fail on (see :func:`items_problem`)."""
+
+    def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str]
+                 ) -> None:
         self.app = app
         self.queryables = queryables
+        self.languages = languages
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path, root = scope["path"], scope.get("root_path", "")
-            # Starlette keeps the full path in a Mount and puts the mount point in root_path.
-            path = path[len(root):] if root and path.startswith(root) else path
-            parts = path.strip("/").split("/")
-            if len(parts) == 3 and parts[0] == "collections" and parts[2] == "items" \
-                    and parts[1] in self.queryables:
-                names = {k for k, _ in parse_qsl(scope.get("query_string", b"").decode(
-                    "latin-1"), keep_blank_values=True)}
-                unknown = sorted(names - ITEMS_PARAMS - self.queryables[parts[1]])
-                if unknown:
-                    body = json.dumps({"code": "InvalidParameterValue", "type":
-                                       "InvalidParameterValue", "description":
-                                       f"unknown query parameter(s): {', '.join(unknown)}"})
-                    await send({"type": "http.response.start", "status": 400, "headers": [
-                        (b"content-type", b"application/json")]})
-                    await send({"type": "http.response.body", "body": body.encode()})
-                    return
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        scope = _with_language(scope, self.languages)
+        path, root = scope["path"], scope.get("root_path", "")
+        # Starlette keeps the full path in a Mount and puts the mount point in root_path.
+        path = path[len(root):] if root and path.startswith(root) else path
+        parts = path.strip("/").split("/")
+        problem = None
+        if scope["method"] in ("GET", "POST") and len(parts) == 3 \
+                and parts[0] == "collections" and parts[2] == "items" \
+                and parts[1] in self.queryables:
+            problem = items_problem(parse_qsl(scope.get("query_string", b"").decode(
+                "latin-1"), keep_blank_values=True), self.queryables[parts[1]])
+            if scope["method"] == "POST" and not any(k == b"content-type"
+                                                     for k, _ in scope.get("headers", [])):
+                # pygeoapi answers nothing at all (a 500) to a POST it cannot dispatch
+                problem = "a POST to items is a CQL2 JSON filter: send it with " \
+                          "Content-Type: application/json"
+        elif scope["method"] == "POST" and len(parts) == 3 and parts[0] == "processes" \
+                and parts[2] == "execution":
+            body, receive = await _read_body(receive)
+            problem = execution_problem(body)
+        if problem:
+            return await _refuse(send, problem)
         await self.app(scope, receive, send)
 
 
@@ -219,4 +342,6 @@ def load_pygeoapi(settings: Settings) -> Any:
     name = "pygeoapi.starlette_app"
     module = importlib.reload(sys.modules[name]) if name in sys.modules else \
         importlib.import_module(name)
-    return RejectUnknownParams(module.APP, _queryables(module.CONFIG))
+    module.APP.add_exception_handler(Exception, internal_error)  # JSON 500, not text
+    return RejectUnknownParams(module.APP, _queryables(module.CONFIG),
+                               module.CONFIG["server"]["languages"])

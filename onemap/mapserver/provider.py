@@ -16,6 +16,7 @@ are served the same way with null geometries.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -163,6 +164,8 @@ class OneMapProvider(BaseProvider):
 
     def _bbox_sql(self, bbox: list[float]) -> str:
         minx, miny, maxx, maxy = (float(v) for v in (bbox[0], bbox[1], bbox[-2], bbox[-1]))
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            raise QueryError("bbox: the numbers must be finite")
         if not self.info.geometry_name:
             return "(1=0)"
         if self.info.rtree and (self.info.geometry_type or "").endswith("Point"):
@@ -305,8 +308,8 @@ class OneMapProvider(BaseProvider):
         matched = int(count["n"].iloc[0])
         result: dict[str, Any] = {"type": "FeatureCollection", "features": [],
                                   "numberMatched": matched, "numberReturned": 0}
-        if resulttype == "hits" or limit == 0:
-            return result
+        if resulttype == "hits" or limit == 0 or offset >= matched:
+            return result  # (an offset past the end is an empty page, not an SQL overflow)
         order = []
         for s in sortby or []:
             order.append(f"{self._col(s['property'])} {'DESC' if s['order'] == '-' else 'ASC'}")
@@ -325,11 +328,13 @@ class OneMapProvider(BaseProvider):
             self._fields.get(self.id_field, {}).get("type", "string")
         try:
             value = coerce(str(identifier), ftype)
-        except QueryError:
+            if isinstance(value, int) and not -2**63 <= value < 2**63:
+                raise QueryError("beyond SQLite's integers")
+            where = f"{quote_ident(self.id_field)} = {literal(value)}"
+        except QueryError:  # not of the id's type, NUL characters…: no such feature
             raise ProviderItemNotFoundError(user_msg="identifier not found") from None
         cols, names = self._select(None, False)
-        sql = (f"SELECT {cols} FROM {quote_ident(self.table)} WHERE "
-               f"{quote_ident(self.id_field)} = {literal(value)} "
+        sql = (f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {where} "
                f"ORDER BY {quote_ident(self.info.fid_column)} LIMIT 1")
         frame = self._read(sql)
         if frame.empty:

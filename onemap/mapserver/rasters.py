@@ -27,7 +27,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from rio_tiler.colormap import cmap as default_cmap
 from rio_tiler.errors import InvalidExpression
 from rio_tiler.expression import get_expression_blocks, validate_expression
-from titiler.core.dependencies import BidxExprParams, create_colormap_dependency
+from titiler.core.dependencies import (
+    BidxExprParams,
+    DatasetParams,
+    HistogramParams,
+    PartFeatureParams,
+    PreviewParams,
+    StatisticsParams,
+    TileParams,
+)
 from titiler.core.errors import BadRequestError
 from titiler.core.factory import TilerFactory
 
@@ -35,6 +43,12 @@ from onemap import catalog
 from onemap.catalog import ID_PATTERN, Entry
 from onemap.config import Settings
 from onemap.mapserver.defaults import colormap_dependency, is_image_request, render_dependency
+from onemap.mapserver.tilerparams import (
+    checked,
+    colormap_params,
+    process_dependency,
+    tiler_route,
+)
 from onemap.mapserver.wmts import capabilities
 from onemap.styles import RASTER_STYLES, rio_colormap
 
@@ -54,7 +68,7 @@ class BandMathError(BadRequestError):
 # Registered once per process: rio-tiler's registry is immutable, `register` returns a copy.
 COLORMAPS = default_cmap.register(
     {name: rio_colormap(name) for name in RASTER_STYLES}, overwrite=True)
-ColorMapParams = create_colormap_dependency(COLORMAPS)
+ColorMapParams = colormap_params(COLORMAPS)
 
 
 class Catalogue:
@@ -266,7 +280,8 @@ def wmts_router(cat: Catalogue) -> APIRouter:
     """``/raster/{dataset_id}/{tms}/WMTSCapabilities.xml`` for desktop GIS clients."""
     router = APIRouter(tags=["raster"])
 
-    @router.get("/raster/{dataset_id}/{tms_id}/WMTSCapabilities.xml")
+    @router.get("/raster/{dataset_id}/{tms_id}/WMTSCapabilities.xml", response_class=Response,
+                responses={200: {"content": {"application/xml": {}}}})
     def wmts(dataset_id: str, tms_id: str) -> Response:
         """WMTS capabilities of one raster, tiles rendered with its default style."""
         cat.raster_path(dataset_id)
@@ -319,6 +334,15 @@ def raster_factory(cat: Catalogue) -> TilerFactory:
                            colormap_dependency=colormap_dependency(COLORMAPS, entry_of),
                            render_dependency=render_dependency(entry_of),
                            layer_dependency=layer_params_dependency(cat),
+                           dataset_dependency=checked(DatasetParams),
+                           tile_dependency=checked(TileParams),
+                           stats_dependency=checked(StatisticsParams),
+                           histogram_dependency=checked(HistogramParams),
+                           img_preview_dependency=checked(PreviewParams),
+                           img_part_dependency=checked(PartFeatureParams),
+                           process_dependency=process_dependency,
+                           router=APIRouter(route_class=tiler_route(
+                               cat.settings.max_image_pixels)),
                            router_prefix=RASTER_PREFIX, add_viewer=False)
     add_cog_download(factory.router, cat)
     return factory

@@ -38,6 +38,8 @@ CONFORMANCE = [
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 GEOJSON = "application/geo+json"
+#: What the item routes answer, for the OpenAPI document (FastAPI would say application/json).
+GEOJSON_200: dict = {200: {"content": {GEOJSON: {}}}}
 
 
 def _bad(name: str, detail: str) -> ApiError:
@@ -262,7 +264,7 @@ def stac_router(cat: Catalogue) -> APIRouter:
     def one_collection(cid: str) -> dict[str, Any]:
         return collection_or_404(cid)
 
-    @router.get("/collections/{cid}/items")
+    @router.get("/collections/{cid}/items", responses=GEOJSON_200)
     def collection_items(cid: str, request: Request) -> JSONResponse:
         collection_or_404(cid)
         q = request.query_params
@@ -276,7 +278,7 @@ def stac_router(cat: Catalogue) -> APIRouter:
         return JSONResponse(_feature_collection(page, len(found), links),
                             media_type=GEOJSON)
 
-    @router.get("/collections/{cid}/items/{item_id}")
+    @router.get("/collections/{cid}/items/{item_id}", responses=GEOJSON_200)
     def one_item(cid: str, item_id: str) -> JSONResponse:
         collection_or_404(cid)
         for item in api.search(collections=[cid], ids=[item_id]):
@@ -301,12 +303,12 @@ def stac_router(cat: Catalogue) -> APIRouter:
         links = _self_and_next(request, base, "/stac/search", nxt, body)
         return JSONResponse(_feature_collection(page, len(found), links), media_type=GEOJSON)
 
-    @router.get("/search")
+    @router.get("/search", responses=GEOJSON_200)
     def search_get(request: Request) -> JSONResponse:
         """Item search: collections, ids, bbox, intersects (GeoJSON text), datetime, limit."""
         return run_search(request, dict(request.query_params), None)
 
-    @router.post("/search")
+    @router.post("/search", responses=GEOJSON_200)
     async def search_post(request: Request) -> JSONResponse:
         """Item search with a JSON body (same parameters; lists and objects as JSON)."""
         try:

@@ -311,6 +311,11 @@ BAD = [
                         "pollutant": "co"}, "InvalidParameterValue", "pollutant"),
     ("upwind-sources", {"station_id": "1272A", "start": "2025-01-21", "end": "2025-01-22",
                         "path": "/tmp"}, "InvalidParameterValue", "path"),
+    # found by schemathesis (were 500s): a huge integer, year 0000
+    ("incident-assessment", {**INSIDE, "time": HOUR, "medium": "air", "pollutant": "cl2",
+                             "amount_kg": 10 ** 400}, "InvalidParameterValue", "amount_kg"),
+    ("aqi-daily", {"start": "0000-01-01", "end": "2025-01-21"}, "InvalidParameterValue",
+     "start"),
 ]
 
 
@@ -359,3 +364,22 @@ def test_delete_cancels_a_running_series(live_server: str, sample_settings: Sett
     assert cube_id not in catalog.load(sample_settings)
     assert not list(sample_settings.cube_dir.glob(f"*{cube_id}*"))
     assert not list((sample_settings.runtime_dir / "jobs").glob(f"*{job_url.rsplit('/', 1)[1]}*"))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("body", ["[null, null]", '"inputs"', "null", '{"inputs": [1]}',
+                                  b"u\xff\xfeG", b'{"inputs": {"x": "\xe9"}}',
+                                  '{"inputs": {}, "subscriber": 1}',
+                                  '{"inputs": {}, "response": 5}'])
+def test_execute_body_that_is_not_an_object_is_400(live_server: str, mode: str,
+                                                   body: str | bytes) -> None:
+    """pygeoapi calls ``.get`` on whatever JSON it parsed: a list, a string or null was a 500
+    (found by schemathesis); our gate answers 400 before pygeoapi or a job sees it."""
+    before = n_jobs(live_server)
+    headers = {"Content-Type": "application/json",
+               **({"Prefer": "respond-async"} if mode == "async" else {})}
+    r = requests.post(f"{live_server}/ogc/processes/aqi-daily/execution", data=body,
+                      headers=headers, timeout=60)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "InvalidParameterValue" and r.json()["detail"], r.text
+    assert n_jobs(live_server) == before

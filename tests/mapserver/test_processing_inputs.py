@@ -61,6 +61,12 @@ def test_defaults_and_conversions() -> None:
     ({"x": 1, "ids": ["p", 3]}, "ids[1]", "InvalidParameterValue", "string"),
     ({"x": {"href": "file:///etc/passwd"}}, "x", "InvalidParameterValue", "reference"),
     ({"x": 1, "file": "/etc/passwd"}, "file", "InvalidParameterValue", "unknown input"),
+    # found by schemathesis: these were 500s (OverflowError, pandas' NotImplementedError)
+    ({"x": 10 ** 400}, "x", "InvalidParameterValue", "too large"),
+    ({"x": 1, "n": -(10 ** 400)}, "n", "InvalidParameterValue", "too large"),
+    ({"x": 1, "day": "0000-01-01"}, "day", "InvalidParameterValue", "not a valid"),
+    ({"x": 1, "at": "0000-01-01T00:00:00Z"}, "at", "InvalidParameterValue", "not a valid"),
+    ({"x": 1, "day": "9999-12-31"}, "day", "InvalidParameterValue", "not a valid"),
 ])
 def test_refusals_name_the_input(data: dict, parameter: str, code: str, words: str) -> None:
     err = _error(data)

@@ -104,9 +104,13 @@ def _number(name: str, value: Any, schema: dict[str, Any]) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProcessInputError(name, f"must be {'an integer' if integer else 'a number'}, "
                                 f"got {value!r}")
-    if integer and float(value) != int(value):
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond any float: beyond every bound we declare
+        raise ProcessInputError(name, f"is too large: {str(value)[:20]}…") from None
+    if integer and as_float != int(value):
         raise ProcessInputError(name, f"must be an integer, got {value!r}")
-    if not math.isfinite(float(value)):
+    if not math.isfinite(as_float):
         raise ProcessInputError(name, f"must be finite, got {value!r}")
     lo, hi = schema.get("minimum"), schema.get("maximum")
     xlo, xhi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
@@ -144,9 +148,14 @@ def _timestamp(name: str, value: str) -> pd.Timestamp:
     """A tz-aware Beijing timestamp; naive input is Beijing time (the data's zone)."""
     try:
         t = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ProcessInputError(name, f"is not a valid date or time: {value!r}") from None
-    return t.tz_localize(TIMEZONE) if t.tzinfo is None else t.tz_convert(TIMEZONE)
+        if not pd.Timestamp.min < t.replace(tzinfo=None) < pd.Timestamp.max:
+            raise ValueError(value)
+        return t.tz_localize(TIMEZONE) if t.tzinfo is None else t.tz_convert(TIMEZONE)
+    except (TypeError, ValueError, OverflowError, NotImplementedError):
+        # year 0000, or beyond pandas' nanosecond range (1677–2262): no data is there
+        raise ProcessInputError(name, f"is not a valid date or time between "
+                                f"{pd.Timestamp.min.year + 1} and {pd.Timestamp.max.year - 1}: "
+                                f"{value!r}") from None
 
 
 def check_value(name: str, value: Any, schema: dict[str, Any]) -> Any:
