@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
-from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
+from titiler.core.errors import DEFAULT_STATUS_CODES
 
 from onemap import catalog
 from onemap.config import Settings
@@ -58,6 +58,17 @@ STATUS_CODES: dict[type[Exception], int] = {
     catalog.UnknownDataset: 404,
     PermissionError: 403,
 }
+
+
+def _typed_error(status: int):
+    """``{"code": <exception type>, "detail": <message>}`` with ``status`` (titiler's own
+    handlers answer ``{"detail"}`` only); a 5xx names no internals."""
+    def handler(request: Request, exc: Exception) -> JSONResponse:
+        if status >= 500:
+            LOGGER.error("%s on %s", type(exc).__name__, request.url.path, exc_info=exc)
+            return internal_error(request, exc)
+        return JSONResponse({"code": type(exc).__name__, "detail": str(exc)}, status)
+    return handler
 
 
 def _not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -102,7 +113,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.catalogue = cat
 
-    add_exception_handlers(app, STATUS_CODES)
+    for exc_type, status in STATUS_CODES.items():  # titiler's typed errors, in our JSON form
+        app.add_exception_handler(exc_type, _typed_error(status))
     app.add_exception_handler(Exception, internal_error)  # JSON 500, never a text page
     document_errors(app)  # the 400/404/413 {code, detail} answers, in /api/openapi.json
     app.add_exception_handler(DatasetNotFound, _not_found)

@@ -230,3 +230,14 @@ def test_cog_download_serves_ranges(scene_server: str, tmp_path: Path) -> None:
     r = requests.get(url, params={"url": "/etc/passwd"}, headers={"Range": "bytes=0-3"},
                      timeout=30)
     assert r.content[:2] in (b"II", b"MM")
+
+
+def test_titiler_errors_are_code_and_detail(live_server: str,
+                                            raster_entries: list[Entry]) -> None:
+    """rio-tiler's typed errors answer in the server's ``{code, detail}`` form too: a tile of
+    the grid that the raster does not cover is a 404 naming the error."""
+    r = requests.get(f"{live_server}/raster/{raster_entries[0].id}/tiles/WebMercatorQuad/"
+                     "10/0/0.png", timeout=60)
+    assert r.status_code == 404, r.text
+    body = r.json()
+    assert body["code"] == "TileOutsideBounds" and body["detail"], body

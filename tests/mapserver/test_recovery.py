@@ -111,12 +111,12 @@ def test_kill_during_upload_conversion(sample_settings: Settings, tmp_path: Path
         stop_server(proc)
 
 
-def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path: Path) -> None:
-    settings = _copy(sample_settings, tmp_path / "data")
-    before = set(catalog.load(settings))
+def _two_series(settings: Settings):
+    """A server running one job at a time, a long series computing hours (its scratch store
+    on disk) and a short one queued behind it: (server process, the two job URLs)."""
     proc, base = start_server(settings.data_dir, ONEMAP_MAX_JOBS="1")
+    urls = []
     try:
-        urls = []
         for inputs in (LONG, SHORT):
             r = requests.post(f"{base}{SERIES}", json={"inputs": inputs},
                               headers={"Prefer": "respond-async"}, timeout=60)
@@ -125,6 +125,17 @@ def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path:
         work = settings.runtime_dir / "work"
         _wait_for(urls[0], lambda j: j["status"] == "running" and j["progress"] > 5
                   and work.is_dir() and any(work.iterdir()))
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, urls
+
+
+def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path: Path) -> None:
+    settings = _copy(sample_settings, tmp_path / "data")
+    before = set(catalog.load(settings))
+    proc, urls = _two_series(settings)
+    try:
         queued = _job(urls[1])
         assert queued["status"] == "accepted", queued
         assert "queued" in queued["message"] and "ONEMAP_MAX_JOBS" in queued["message"], queued
@@ -154,17 +165,8 @@ def test_sigterm_stops_jobs_and_says_why(sample_settings: Settings, tmp_path: Pa
     the server shut down."""
     settings = _copy(sample_settings, tmp_path / "data")
     before = set(catalog.load(settings))
-    proc, base = start_server(settings.data_dir, ONEMAP_MAX_JOBS="1")
+    proc, urls = _two_series(settings)
     try:
-        urls = []
-        for inputs in (LONG, SHORT):
-            r = requests.post(f"{base}{SERIES}", json={"inputs": inputs},
-                              headers={"Prefer": "respond-async"}, timeout=60)
-            assert r.status_code == 201, r.text
-            urls.append(r.headers["Location"])
-        work = settings.runtime_dir / "work"
-        _wait_for(urls[0], lambda j: j["status"] == "running" and j["progress"] > 5
-                  and work.is_dir() and any(work.iterdir()))
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)  # long before the series would have finished
     finally:
