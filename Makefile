@@ -6,18 +6,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := .make
 # Debian packages: GDAL command-line tools (ogrinfo OAPIF: client used by the tests), Chromium
-# for the browser tests, a CJK font so Chinese renders in headless Chromium.
+# for the browser tests, a CJK font so Chinese renders in headless Chromium; QGIS's own Python
+# bindings and providers (without recommends: no desktop) so the tests open layers in real QGIS.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
+APT_BARE := python3-qgis qgis-providers
 
 .PHONY: run test apt venv sample lint bench bench-national bench-load fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "apt: installing" $$missing; \
+	bare=$$(for p in $(APT_BARE); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing$$bare" ]; then \
+	  echo "apt: installing" $$missing $$bare; \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	  { [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; } && \
+	  { [ -z "$$bare" ] || DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	      --no-install-recommends $$bare; }; \
 	fi
 
 $(BIN)/python:

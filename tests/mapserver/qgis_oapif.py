@@ -1,0 +1,31 @@
+"""Open OGC API Features collections in QGIS, as a user of QGIS would, and print what it saw.
+
+Run by Debian's /usr/bin/python3 (python3-qgis is not in the venv):
+``qgis_oapif.py LANDING_URL COLLECTION...`` prints one JSON object, per collection whether QGIS
+calls the layer valid, its feature count, and the error QGIS gives otherwise.
+"""
+import json
+import sys
+
+from qgis.core import QgsApplication, QgsVectorLayer
+
+
+def main(base: str, collections: list[str]) -> dict:
+    seen = {}
+    for name in collections:
+        layer = QgsVectorLayer(f"url='{base}' typename='{name}' pageSize='1000'", name, "OAPIF")
+        valid = layer.isValid()
+        seen[name] = {"valid": valid,
+                      "count": layer.featureCount() if valid else None,
+                      "error": None if valid else layer.error().summary()}
+        del layer  # before exitQgis: a layer outliving the application crashes it
+    return seen
+
+
+if __name__ == "__main__":
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:
+        print(json.dumps(main(sys.argv[1], sys.argv[2:])), flush=True)
+    finally:
+        app.exitQgis()
