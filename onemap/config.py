@@ -67,6 +67,11 @@ class Settings:
     #: Longest a synchronous process request may run, in seconds (async jobs are not limited:
     #: they queue and can be cancelled).
     process_timeout: int = 300
+    #: Password policy and lockout: shortest password; failed logins in a row that lock an
+    #: account, and for how long.
+    password_min_length: int = 12
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
 
     @property
     def store_dir(self) -> Path:
@@ -135,4 +140,7 @@ def get_settings() -> Settings:
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),
         max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),
         process_timeout=max(1, int(env.get("ONEMAP_PROCESS_TIMEOUT", "300"))),
+        password_min_length=max(8, int(env.get("ONEMAP_PASSWORD_MIN_LENGTH", "12"))),
+        lockout_attempts=max(1, int(env.get("ONEMAP_LOCKOUT_ATTEMPTS", "5"))),
+        lockout_minutes=max(1, int(env.get("ONEMAP_LOCKOUT_MINUTES", "15"))),
     )

@@ -58,6 +58,51 @@ JOBS = Table(
     Column("extra", Text, nullable=False, default="{}"),
 )
 
+#: Access rules stored by admins (GeoFence-like): whether principals with ``role`` ("*" any,
+#: "anonymous", or a role name) may read datasets matching ``dataset`` (an id or a glob such
+#: as ``pollution_*``). The lowest ``priority`` that matches decides; no match, the defaults
+#: of onemap.access.policy.
+RULES = Table(
+    "rules", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("priority", Integer, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("dataset", String(128), nullable=False),
+    Column("allow", Boolean, nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("created_by", String(128), nullable=False, default=""),
+)
+
+#: People and service accounts. ``roles`` is a comma-separated list of role names; ``region``
+#: an adcode or NULL (the whole territory); ``password`` an argon2 hash or NULL (key-only or
+#: single sign-on accounts); ``failures``/``locked_until`` the lockout after failed logins.
+USERS = Table(
+    "users", METADATA,
+    Column("name", String(64), primary_key=True),
+    Column("display", String(200), nullable=False, default=""),
+    Column("roles", String(200), nullable=False, default=""),
+    Column("region", String(6)),
+    Column("password", Text),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", String(40)),
+    Column("password_changed", String(40)),
+    Column("created", String(40), nullable=False),
+)
+
+#: API keys: ``om_<id>_<secret>`` is shown once; ``id`` finds the row, the SHA-256 of the whole
+#: key (256 random bits: no dictionary to try) is what is kept.
+KEYS = Table(
+    "api_keys", METADATA,
+    Column("id", String(16), primary_key=True),
+    Column("user", String(64), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("last_used", String(40)),
+    Column("revoked", String(40)),
+)
+
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 

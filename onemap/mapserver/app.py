@@ -23,6 +23,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES
 
 from onemap import catalog
+from onemap.access.policy import Forbidden, Hidden, Unauthenticated
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
@@ -76,6 +77,16 @@ def _not_found(request: Request, exc: Exception) -> JSONResponse:
                          if exc.args else "not found"}, status_code=404)
 
 
+def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
+    """401 with a Basic challenge, so GDAL, QGIS and browsers know to send credentials."""
+    return JSONResponse({"code": "Unauthenticated", "detail": str(exc)}, status_code=401,
+                        headers={"WWW-Authenticate": 'Basic realm="OneMap", charset="UTF-8"'})
+
+
+def _forbidden(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"code": "Forbidden", "detail": str(exc)}, status_code=403)
+
+
 def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Starlette's own errors (an unknown static file, a method a route lacks) in the server's
     ``{"code", "detail"}`` form; the code is the status' name ("NotFound")."""
@@ -119,6 +130,9 @@ def create_app(settings: Settings) -> FastAPI:
     document_errors(app)  # the 400/404/413 {code, detail} answers, in /api/openapi.json
     app.add_exception_handler(DatasetNotFound, _not_found)
     app.add_exception_handler(catalog.UnknownDataset, _not_found)
+    app.add_exception_handler(Hidden, _not_found)  # hidden means absent: as an unknown id
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors

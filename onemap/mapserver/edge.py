@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from starlette.middleware.cors import CORSMiddleware
 
 from onemap.config import Settings
+from onemap.mapserver.auth import Authenticate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -272,13 +273,15 @@ def harden(app: ASGIApp, settings: Settings, script_hashes: list[str]) -> ASGIAp
     not offered to any origin: removing data is for the map itself and for the CLI.
     """
     origins = cors_origins(settings)
-    inner: ASGIApp = SameOriginWrites(BodyLimit(Slashes(app), settings.max_body_mb * 1024 * 1024),
-                                      settings.public_url, origins)
+    # Who is calling is settled before anything else reads the request (mapserver.auth).
+    inner: ASGIApp = SameOriginWrites(
+        BodyLimit(Slashes(Authenticate(app, settings)), settings.max_body_mb * 1024 * 1024),
+        settings.public_url, origins)
     if origins:
         inner = CORSMiddleware(inner, allow_origins=origins,
                                allow_methods=["GET", "HEAD", "POST"],
                                allow_headers=["Accept", "Accept-Language", "Content-Type",
-                                              "Authorization", "Prefer", "Range"],
+                                              "Authorization", "X-API-Key", "Prefer", "Range"],
                                expose_headers=["Content-Crs", "Link", "Location",
                                                "Preference-Applied", "Content-Range"])
     return SecurityHeaders(inner, policies(settings, script_hashes))
