@@ -9,6 +9,7 @@ it answers.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,47 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("onemap-data"))
     generate(settings, scale="region", force=True)
     return settings
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A test account with an API key, ready for requests (``auth``, ``headers``) and GDAL."""
+
+    user: str
+    key: str
+    roles: tuple[str, ...]
+    region: str | None
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.user, self.key)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+#: The accounts every test may act as: name → (roles, region). Counties: 340181 巢湖市 (A),
+#: 340124 庐江县 (B).
+CALLERS = {"admin": (("admin",), None), "viewer": (("viewer",), None),
+           "viewer_a": (("viewer",), "340181"), "viewer_b": (("viewer",), "340124"),
+           "analyst": (("analyst",), None), "analyst_a": (("analyst",), "340181"),
+           "commander": (("commander",), None), "manager": (("data_manager",), None),
+           "manager_a": (("data_manager",), "340181")}
+
+
+@pytest.fixture(scope="session")
+def callers(sample_settings: Settings) -> dict[str, Caller]:
+    """The accounts of :data:`CALLERS` in the sample's system database, each with a key."""
+    from onemap.access import accounts
+
+    out = {}
+    for name, (roles, region) in CALLERS.items():
+        if accounts.get(sample_settings, name) is None:
+            accounts.add(sample_settings, name, roles=roles, region=region)
+        _, key = accounts.create_key(sample_settings, name, "tests")
+        out[name] = Caller(name, key, roles, region)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -192,6 +192,12 @@ def _add_rasters(geo: Geography, settings: Settings) -> None:
           f"{entry.extra['width']}×{entry.extra['height']} px)")
 
 
+#: Layers the sample keeps internal (business data: permits and emissions, incidents, the
+#: people at risk); the rest — air and water quality, protected areas, red lines, boundaries,
+#: rivers — is what 信息公开 publishes.
+INTERNAL_LAYERS = frozenset({"pollution_sources", "incidents", "sensitive_receptors"})
+
+
 def generate_region(settings: Settings) -> None:
     from onemap.layers.importer import import_file
 
@@ -202,9 +208,11 @@ def generate_region(settings: Settings) -> None:
     print(f"sample: wrote {len(files)} raw layers to {folder} ({time.monotonic() - t0:.1f} s)")
     for layer_id in REGION_LAYERS:
         path, kw = files[layer_id]
-        entry = import_file(path, layer_id, layer_id=layer_id, settings=settings, **kw)
+        access = "internal" if layer_id in INTERNAL_LAYERS else "public"
+        entry = import_file(path, layer_id, layer_id=layer_id, settings=settings,
+                            access=access, **kw)
         print(f"sample: imported {entry.feature_count:>7} features into {layer_id!r} "
-              f"from {path.name}")
+              f"from {path.name} ({access})")
     _add_rasters(geo, settings)
     print(f"sample: region done in {time.monotonic() - t0:.1f} s")
 
