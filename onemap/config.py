@@ -72,6 +72,10 @@ class Settings:
     password_min_length: int = 12
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    #: Audit records older than this many days are moved from the system database to a
+    #: verifiable archive file in ``audit_dir`` (at server start and by ``onemap audit
+    #: rotate``); 0 keeps them in the database forever.
+    audit_retention_days: int = 0
 
     @property
     def store_dir(self) -> Path:
@@ -92,6 +96,11 @@ class Settings:
     def upload_dir(self) -> Path:
         """Uploads being received; a file moves out of here only once it is catalogued."""
         return self.data_dir / "uploads"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Archives of rotated audit records (strict JSON lines that verify on their own)."""
+        return self.data_dir / "audit"
 
     @property
     def system_db_url(self) -> str:
@@ -143,4 +152,5 @@ def get_settings() -> Settings:
         password_min_length=max(8, int(env.get("ONEMAP_PASSWORD_MIN_LENGTH", "12"))),
         lockout_attempts=max(1, int(env.get("ONEMAP_LOCKOUT_ATTEMPTS", "5"))),
         lockout_minutes=max(1, int(env.get("ONEMAP_LOCKOUT_MINUTES", "15"))),
+        audit_retention_days=max(0, int(env.get("ONEMAP_AUDIT_RETENTION_DAYS", "0"))),
     )
