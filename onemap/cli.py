@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from onemap import catalog
+from onemap import catalog, cli_audit
 from onemap.config import get_settings
 
 
@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["region", "national"], default="region")
     p.add_argument("--force", action="store_true", help="regenerate even if data exists")
     p.set_defaults(func=_cmd_sample)
+
+    cli_audit.add_parser(sub)  # onemap audit [list|verify|rotate]
 
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
     p.set_defaults(func=_cmd_serve)

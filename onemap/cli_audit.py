@@ -1,0 +1,121 @@
+"""``onemap audit``: read, verify and rotate the audit trail from the server machine.
+
+Whoever may run the CLI on the server owns the data dir (the SYSTEM principal), so these
+commands need no login; rotating is recorded in the trail like any change. Exit codes: 0 done
+(or the chain verifies), 1 the chain or an archive is broken, 2 a usage error.
+
+* ``onemap audit [--user U] [--action A] [--since ISO] [--until ISO] [--outcome O]
+  [--limit N] [--json]`` — records, newest first (``--json``: one strict JSON object a line).
+* ``onemap audit verify [--expect HASH] [--archive FILE ...]`` — walk the chain from its
+  anchor to its head; print the count and the head hash (note it: ``--expect`` checks later
+  that it is still in the chain), or the first broken record's id.
+* ``onemap audit rotate [--days N]`` — archive the records older than N days (default
+  ``ONEMAP_AUDIT_RETENTION_DAYS``) into ``<data dir>/audit/`` and delete them from the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from onemap.config import get_settings
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``audit`` on the CLI's subparsers."""
+    p = sub.add_parser("audit", help="list, verify or rotate the audit trail")
+    p.add_argument("what", nargs="?", choices=["list", "verify", "rotate"], default="list",
+                   help="list records (default), verify the hash chain, rotate old records")
+    p.add_argument("--user", help="only records of this user name")
+    p.add_argument("--action", help="only this action, e.g. login_failed, remove")
+    p.add_argument("--outcome", choices=["ok", "denied", "failed"])
+    p.add_argument("--since", help="from this ISO 8601 time (UTC unless it says)")
+    p.add_argument("--until", help="before this ISO 8601 time")
+    p.add_argument("--limit", type=int, default=50, help="most records to show (50)")
+    p.add_argument("--json", action="store_true", help="strict JSON lines, full records")
+    p.add_argument("--expect", help="verify: a head hash noted earlier that must be in the chain")
+    p.add_argument("--archive", nargs="+", type=Path, default=[],
+                   help="verify: archive files (from rotate) instead of the database")
+    p.add_argument("--days", type=int, help="rotate: archive records older than this")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from onemap.access import audit
+
+    try:
+        if args.what == "verify":
+            return _verify(args)
+        if args.what == "rotate":
+            return _rotate(args)
+        return _list(args)
+    except audit.AuditError as exc:
+        raise ValueError(str(exc)) from None  # the CLI's usage error: message, exit 2
+
+
+def _list(args: argparse.Namespace) -> int:
+    from onemap.access import audit
+
+    records = audit.query(get_settings(), user=args.user, action=args.action,
+                          outcome=args.outcome, since=args.since, until=args.until,
+                          limit=args.limit)
+    for rec in records:
+        if args.json:
+            print(json.dumps(audit.readable(rec), ensure_ascii=False, allow_nan=False))
+        else:
+            print(_line(rec))
+    if not records and not args.json:
+        print("no audit records match", file=sys.stderr)
+    return 0
+
+
+def _line(rec: dict[str, Any]) -> str:
+    who = rec["user"] or "(anonymous)"
+    if rec["key"]:
+        who += f" [{rec['key']}]"
+    where = f"{rec['method']} {rec['path']} → {rec['status']}" if rec["method"] else ""
+    return (f"{rec['id']:>8} {rec['time'][:26]} {rec['address'] or '-':15} {who:24} "
+            f"{rec['action']:14} {rec['outcome']:6} {rec['target']:24} {where}")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from onemap.access import audit, audit_archive
+
+    if args.archive:
+        verdicts = [(str(p), audit_archive.verify_archive(p, args.expect)) for p in args.archive]
+    else:
+        verdicts = [("the audit trail", audit.verify(get_settings(), args.expect))]
+    broken = False
+    for name, v in verdicts:
+        if v.ok:
+            print(f"{name}: {v.count} records verify; head record {v.last_id}, hash {v.last_hash}")
+        else:
+            broken = True
+            where = f"record {v.broken_id}" if v.broken_id is not None else "the chain"
+            print(f"{name}: BROKEN at {where}: {v.reason} (last good record {v.last_id}, "
+                  f"hash {v.last_hash})", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from onemap.access import audit, audit_archive
+    from onemap.access.principal import SYSTEM
+
+    settings = get_settings()
+    days = settings.audit_retention_days if args.days is None else args.days
+    if days <= 0:
+        raise ValueError("nothing to rotate: give --days N or set "
+                         "ONEMAP_AUDIT_RETENTION_DAYS (0 keeps records forever)")
+    done = audit_archive.rotate(settings, days)
+    audit.record(settings, SYSTEM, "audit_rotate", target=str(done.path or ""),
+                 detail={"days": days, "archived": done.count, "anchor_id": done.anchor_id,
+                         "os_user": getpass.getuser()})
+    if done.path is None:
+        print(f"no audit records older than {days} days")
+    else:
+        print(f"archived {done.count} audit records older than {days} days to {done.path}")
+    return 0
