@@ -187,10 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         hold_data_dir(get_settings())  # a server starting now leaves our temporary files alone
-        return args.func(args)
+        code = args.func(args)
     except (ValueError, FileNotFoundError, catalog.UnknownDataset) as exc:
         print(f"onemap {args.command}: {exc}", file=sys.stderr)
+        cli_audit.record_cli(args, "failed", str(exc))
         return 2
+    cli_audit.record_cli(args, "ok" if code == 0 else "failed")  # changes are audited
+    return code
 
 
 if __name__ == "__main__":

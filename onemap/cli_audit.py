@@ -24,6 +24,57 @@ from typing import Any
 
 from onemap.config import get_settings
 
+#: What each CLI command that changes data is recorded as: command, or (command, its
+#: subcommand) → action. Listing commands are not recorded.
+CLI_ACTIONS: dict[str | tuple[str, str], str] = {
+    "import": "import", "remove": "remove", "sample": "import",
+    ("raster", "add"): "upload", ("raster", "remove"): "remove",
+    ("users", "add"): "user_create", ("users", "disable"): "user_change",
+    ("users", "enable"): "user_change", ("users", "change"): "user_change",
+    ("users", "password"): "user_change", ("users", "remove"): "user_remove",
+    ("keys", "create"): "key_create", ("keys", "revoke"): "key_revoke",
+    "grant": "user_change", ("rules", "add"): "rule_change", ("rules", "remove"): "rule_change",
+}
+
+
+def cli_action(args: argparse.Namespace) -> str | None:
+    """The audit action of a parsed CLI command (None: it changes nothing). The subcommand is
+    the value of the namespace's ``<command>_command`` attribute (``raster_command``)."""
+    sub = getattr(args, f"{args.command}_command", None)
+    return CLI_ACTIONS.get((args.command, sub) if sub else args.command)
+
+
+def record_cli(args: argparse.Namespace, outcome: str, error: str = "") -> None:
+    """Record a CLI command that changes data, as the SYSTEM principal with the operating
+    system's user in the detail. The target is the dataset, user or key the command names;
+    other arguments are not kept (one may be a password)."""
+    action = cli_action(args)
+    if action is None:
+        return
+    from onemap.access import audit
+    from onemap.access.principal import SYSTEM
+
+    target = next((str(v) for k in ("id", "user", "name", "key", "family", "file")
+                   if (v := getattr(args, k, None))), "")
+    sub = getattr(args, f"{args.command}_command", None)
+    detail = {"command": " ".join(filter(None, [args.command, sub])), "os_user": os_user()}
+    if error:
+        detail["error"] = error[:500]
+    try:
+        audit.record(get_settings(), SYSTEM, action, target=target, outcome=outcome,
+                     detail=detail)
+    except Exception as exc:  # noqa: BLE001 (the change is made: say loudly it is unrecorded)
+        print(f"onemap {args.command}: WARNING: not recorded in the audit trail: {exc}",
+              file=sys.stderr)
+
+
+def os_user() -> str:
+    """Who runs the command on the server machine (for the record), or "" if unknown."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
+
 
 def add_parser(sub: Any) -> None:
     """Register ``audit`` on the CLI's subparsers."""
@@ -113,7 +164,7 @@ def _rotate(args: argparse.Namespace) -> int:
     done = audit_archive.rotate(settings, days)
     audit.record(settings, SYSTEM, "audit_rotate", target=str(done.path or ""),
                  detail={"days": days, "archived": done.count, "anchor_id": done.anchor_id,
-                         "os_user": getpass.getuser()})
+                         "os_user": os_user()})
     if done.path is None:
         print(f"no audit records older than {days} days")
     else:

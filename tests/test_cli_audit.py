@@ -84,3 +84,29 @@ def test_rotate_then_everything_verifies(tmp_path: Path) -> None:
     rotation = json.loads(r.stdout)
     assert rotation["user"] == "system" and rotation["via"] == "cli"
     assert rotation["detail"]["archived"] == 1 and rotation["target"] == str(archive)
+
+
+def test_cli_changes_are_recorded(tmp_path: Path) -> None:
+    """A CLI import and a failed removal are in the trail as the system, with the command;
+    a listing is not."""
+    data = tmp_path / "data"
+    csv = tmp_path / "stations.csv"
+    csv.write_text("站点编码,名称,站点类型,经度,纬度\n1001A,测试站,国控,117.2,31.8\n",
+                   encoding="utf-8")
+    env = {**os.environ, "ONEMAP_DATA_DIR": str(data)}
+    env.pop("ONEMAP_SYSTEM_DB", None)
+
+    def onemap(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "onemap", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert onemap("import", str(csv), "--family", "air_stations").returncode == 0
+    assert onemap("remove", "no_such_layer").returncode == 2
+    assert onemap("layers").returncode == 0
+    recs = [audit.readable(r) for r in audit.query(Settings(data_dir=data))]
+    assert [(r["action"], r["target"], r["outcome"]) for r in recs] == [
+        ("remove", "no_such_layer", "failed"), ("import", "air_stations", "ok")]
+    assert all(r["user"] == "system" and r["via"] == "cli" for r in recs)
+    assert recs[0]["detail"]["command"] == "remove" and "no_such_layer" in \
+        recs[0]["detail"]["error"]
+    assert _run(data, "verify").returncode == 0

@@ -3,8 +3,10 @@ background writer, and the policy's note of internal reads."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -99,6 +101,29 @@ def test_concurrent_appends_keep_the_chain(settings: Settings) -> None:
     assert verdict.ok and verdict.count == 8 * (25 + 20)
     targets = [r["target"] for r in audit.query(settings, limit=10000)]
     assert len(set(targets)) == len(targets) == 8 * 45
+
+
+def _append_in_process(url: str, data_dir: str, n: int, tag: str) -> None:
+    settings = Settings(data_dir=Path(data_dir), system_db=url)
+    for i in range(n):
+        audit.record(settings, VIEWER, "write", target=f"{tag}-{i}")
+
+
+def test_concurrent_processes_keep_the_chain(settings: Settings) -> None:
+    """Three processes (as a server and two CLI commands would) append at once."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_in_process,
+                         args=(settings.system_db_url, str(settings.data_dir), 40, f"p{n}"))
+             for n in range(3)]
+    for p in procs:
+        p.start()
+    for i in range(40):
+        audit.record(settings, VIEWER, "write", target=f"main-{i}")
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    verdict = audit.verify(settings)
+    assert verdict.ok and verdict.count == 160
 
 
 def test_query_filters(settings: Settings) -> None:

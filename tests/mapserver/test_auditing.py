@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from onemap import catalog
-from onemap.access import audit, audit_queue, policy
+from onemap.access import audit, audit_archive, audit_queue, policy
 from onemap.config import Settings
 from onemap.mapserver.auditing import Audit, is_write, name_write
 from onemap.mapserver.auth import Authenticate, principal_of
@@ -207,3 +207,26 @@ def test_hooked_login_and_crashing_write(own_settings) -> None:
     rec = audit.query(own_settings, limit=1)[0]
     assert (rec["action"], rec["status"], rec["outcome"]) == ("import", 500, "failed")
     assert audit.verify(own_settings).count == 2
+
+
+def test_server_start_rotates_old_records(tmp_path) -> None:
+    """With ONEMAP_AUDIT_RETENTION_DAYS, a starting server archives what is older."""
+    from datetime import UTC, datetime, timedelta
+
+    from onemap.access.principal import SYSTEM
+    from tests.server import run_server
+
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data)
+    old = (datetime.now(UTC) - timedelta(days=45)).isoformat(timespec="microseconds")
+    kept = audit.append(settings, [audit.event(SYSTEM, "import", time=old),
+                                   audit.event(SYSTEM, "import")])
+    with run_server(data, ONEMAP_AUDIT_RETENTION_DAYS="30"):
+        archives = list(settings.audit_dir.glob("audit-*.jsonl"))
+    assert len(archives) == 1
+    verdict = audit_archive.verify_archive(archives[0])
+    assert verdict.ok and verdict.last_hash == kept[0]["hash"]
+    top = audit.head(settings)
+    assert (top["anchor_id"], top["anchor_hash"]) == (1, kept[0]["hash"])
+    assert audit.verify(settings).ok
+
