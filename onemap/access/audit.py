@@ -36,7 +36,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from onemap import sysdb
+from onemap import catalog, sysdb
 from onemap.access.principal import Principal
 from onemap.config import Settings
 
@@ -92,9 +92,10 @@ def event(principal: Principal, action: str, *, target: str = "", method: str = 
 
 
 def strict_detail(detail: dict[str, Any]) -> str:
-    """``detail`` as the strict, compact JSON text a record stores."""
-    return json.dumps(detail, ensure_ascii=False, allow_nan=False, sort_keys=True,
-                      separators=(",", ":"), default=str)
+    """``detail`` as the strict, compact JSON text a record stores (a NaN becomes null, an
+    object that JSON lacks its ``str``: a record is never refused for its detail)."""
+    return json.dumps(catalog.finite(detail), ensure_ascii=False, allow_nan=False,
+                      sort_keys=True, separators=(",", ":"), default=str)
 
 
 def canonical(record: dict[str, Any]) -> bytes:

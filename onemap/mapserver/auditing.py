@@ -132,6 +132,10 @@ class Audit:
         async def send_audited(message: Message) -> None:
             if message["type"] == "http.response.start" and not done["status"]:
                 done["status"] = message["status"]
+                location = next((v for k, v in message.get("headers", [])
+                                 if k.lower() == b"location"), None)
+                if location:  # where a created job or dataset is: the write's result
+                    state["audit_location"] = location.decode("latin-1")[:MAX_QUERY]
                 if sync():
                     done["committed"] = True
                     await self._commit(self._event(scope, message["status"], started, reads))
@@ -151,6 +155,19 @@ class Audit:
 
     def _event(self, scope: Scope, status: int, started: str, reads: set[str],
                action: str | None = None) -> dict[str, Any]:
+        """The record of this request; a hook the audit cannot use (a bad value a route put
+        in its state) still leaves a record, saying so, and never fails the request."""
+        try:
+            return self._describe(scope, status, started, reads, action)
+        except Exception as exc:  # noqa: BLE001 (see above)
+            LOGGER.exception("audit: cannot describe %s %s", scope["method"], scope["path"])
+            principal = scope.get("state", {}).get("principal", ANONYMOUS)
+            return audit.event(principal, action or "request", method=scope["method"],
+                               path=scope["path"], status=status, address=_address(scope),
+                               detail={"audit_error": str(exc)[:MAX_QUERY]}, time=started)
+
+    def _describe(self, scope: Scope, status: int, started: str, reads: set[str],
+                  action: str | None) -> dict[str, Any]:
         state = scope.get("state", {})
         principal: Principal = state.get("principal", ANONYMOUS)
         hook = state.get("audit") if isinstance(state.get("audit"), dict) else {}
@@ -167,6 +184,8 @@ class Audit:
             action, target = "request", path
         if reads and action != "read_internal":
             detail["reads"] = sorted(reads)
+        if state.get("audit_location") and action != "read_internal":
+            detail["location"] = state["audit_location"]
         outcome = hook.get("outcome") or audit.outcome_of(status)
         action = hook.get("action") or action
         if action == "login" and outcome != "ok":

@@ -167,9 +167,19 @@ def _stack(settings: Settings) -> TestClient:
     def boom(request: Request) -> JSONResponse:
         raise RuntimeError("a bug")
 
+    def upload(request: Request) -> JSONResponse:
+        request.state.audit = {"target": "ndvi_new", "detail": {"nodata": float("nan")}}
+        return JSONResponse({"id": "j1"}, 202, headers={"Location": "/api/jobs/j1"})
+
+    def odd(request: Request) -> JSONResponse:
+        request.state.audit = {"outcome": "perhaps"}
+        return JSONResponse({"ok": True})
+
     app = Starlette(routes=[Route("/read", read), Route("/api/auth/login", login,
                                                         methods=["POST"]),
-                            Route("/api/layers", boom, methods=["POST"])])
+                            Route("/api/layers", boom, methods=["POST"]),
+                            Route("/api/rasters", upload, methods=["POST"]),
+                            Route("/odd", odd)])
     return TestClient(Audit(Authenticate(app, settings), settings),
                       raise_server_exceptions=False)
 
@@ -230,3 +240,17 @@ def test_server_start_rotates_old_records(tmp_path) -> None:
     assert (top["anchor_id"], top["anchor_hash"]) == (1, kept[0]["hash"])
     assert audit.verify(settings).ok
 
+
+
+def test_route_hooks_and_results(own_settings) -> None:
+    """A route's hook names the target; the answer's Location is the write's result; a NaN in
+    a hook's detail is stored as null; a hook the audit cannot use still leaves a record."""
+    client = _stack(own_settings)
+    assert client.post("/api/rasters", content=b"x").status_code == 202
+    rec = audit.readable(audit.query(own_settings, limit=1)[0])
+    assert (rec["action"], rec["target"], rec["status"]) == ("upload", "ndvi_new", 202)
+    assert rec["detail"] == {"location": "/api/jobs/j1", "nodata": None}
+    assert client.get("/odd").status_code == 200
+    rec = audit.readable(audit.query(own_settings, limit=1)[0])
+    assert rec["path"] == "/odd" and "perhaps" in rec["detail"]["audit_error"]
+    assert audit.verify(own_settings).count == 2
