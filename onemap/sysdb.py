@@ -88,6 +88,8 @@ USERS = Table(
     Column("locked_until", String(40)),
     Column("password_changed", String(40)),
     Column("created", String(40), nullable=False),
+    #: "local" (made here) or "oidc" (made and kept in step by single sign-on logins).
+    Column("source", String(16), nullable=False, default="local"),
 )
 
 #: API keys: ``om_<id>_<secret>`` is shown once; ``id`` finds the row, the SHA-256 of the whole
@@ -101,6 +103,17 @@ KEYS = Table(
     Column("created", String(40), nullable=False),
     Column("last_used", String(40)),
     Column("revoked", String(40)),
+)
+
+#: Single sign-on logins under way: the state sent to the identity provider, with the nonce
+#: and PKCE verifier that only this server knows, for ten minutes.
+OIDC_PENDING = Table(
+    "oidc_pending", METADATA,
+    Column("state", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column("verifier", String(128), nullable=False),
+    Column("next", Text, nullable=False, default="/"),
+    Column("created", String(40), nullable=False),
 )
 
 _ENGINES: dict[str, Engine] = {}
