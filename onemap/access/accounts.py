@@ -199,13 +199,16 @@ def login(settings: Settings, name: str, password: str) -> User:
         elif row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now:
             failed = LoginFailed(f"account locked until {row['locked_until']}", name)
         elif not _verify(row["password"], password):
-            failures = row["failures"] + 1
+            # counted in the database, not from the row read above: failures arriving at once
+            # are each counted (a read-then-write would lose some)
+            failures = conn.execute(update(t).where(t.c.name == name)
+                                    .values(failures=t.c.failures + 1)
+                                    .returning(t.c.failures)).scalar_one()
             locked = None
             if failures >= settings.lockout_attempts:
                 locked = (now + timedelta(minutes=settings.lockout_minutes)).isoformat()
-                failures = 0
-            conn.execute(update(t).where(t.c.name == name)
-                         .values(failures=failures, locked_until=locked))
+                conn.execute(update(t).where(t.c.name == name)
+                             .values(failures=0, locked_until=locked))
             failed = LoginFailed("wrong password" + (", account locked" if locked else ""), name)
         else:
             values: dict = {"failures": 0, "locked_until": None}
