@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 STAMP := .make
 # Debian packages: GDAL command-line tools (ogrinfo OAPIF: client used by the tests), Chromium
 # for the browser tests, a CJK font so Chinese renders in headless Chromium; QGIS's own Python
-# bindings and providers (without recommends: no desktop) so the tests open layers in real QGIS.
+# bindings and providers (without recommends: no desktop) so the tests open layers in real QGIS;
+# PostgreSQL 15, which the tests start on a free port (the system database on PostgreSQL).
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
-APT_BARE := python3-qgis qgis-providers
+APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15
 
 .PHONY: run test apt venv sample lint bench bench-national bench-load bench-auth fuzz clean
 

@@ -76,6 +76,22 @@ class Settings:
     #: verifiable archive file in ``audit_dir`` (at server start and by ``onemap audit
     #: rotate``); 0 keeps them in the database forever.
     audit_retention_days: int = 0
+    #: OpenID Connect single sign-on (off while ``oidc_issuer`` is empty): the issuer URL
+    #: (its ``/.well-known/openid-configuration`` is read), this server's client id and secret,
+    #: the scopes asked for, and which claims carry the user name, the roles and the region.
+    #: ``oidc_role_map`` maps the provider's role names to ours ("env-admin=admin,gis=viewer");
+    #: a role name of ours passes as it is, any other is dropped.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile"
+    oidc_user_claim: str = "preferred_username"
+    oidc_roles_claim: str = "roles"
+    oidc_region_claim: str = "region"
+    oidc_role_map: str = ""
+    #: CA certificate file (PEM) to trust for the provider's HTTPS, e.g. the bureau's own CA;
+    #: empty = the system's trust store.
+    oidc_ca_file: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -153,4 +169,13 @@ def get_settings() -> Settings:
         lockout_attempts=max(1, int(env.get("ONEMAP_LOCKOUT_ATTEMPTS", "5"))),
         lockout_minutes=max(1, int(env.get("ONEMAP_LOCKOUT_MINUTES", "15"))),
         audit_retention_days=max(0, int(env.get("ONEMAP_AUDIT_RETENTION_DAYS", "0"))),
+        oidc_issuer=env.get("ONEMAP_OIDC_ISSUER", "").rstrip("/"),
+        oidc_client_id=env.get("ONEMAP_OIDC_CLIENT_ID", ""),
+        oidc_client_secret=env.get("ONEMAP_OIDC_CLIENT_SECRET", ""),
+        oidc_scopes=env.get("ONEMAP_OIDC_SCOPES", "openid profile"),
+        oidc_user_claim=env.get("ONEMAP_OIDC_USER_CLAIM", "preferred_username"),
+        oidc_roles_claim=env.get("ONEMAP_OIDC_ROLES_CLAIM", "roles"),
+        oidc_region_claim=env.get("ONEMAP_OIDC_REGION_CLAIM", "region"),
+        oidc_role_map=env.get("ONEMAP_OIDC_ROLE_MAP", ""),
+        oidc_ca_file=env.get("ONEMAP_OIDC_CA_FILE", ""),
     )

@@ -88,6 +88,8 @@ USERS = Table(
     Column("locked_until", String(40)),
     Column("password_changed", String(40)),
     Column("created", String(40), nullable=False),
+    #: "local" (made here) or "oidc" (made and kept in step by single sign-on logins).
+    Column("source", String(16), nullable=False, default="local"),
 )
 
 #: API keys: ``om_<id>_<secret>`` is shown once; ``id`` finds the row, the SHA-256 of the whole
@@ -139,6 +141,17 @@ AUDIT_HEAD = Table(
     Column("anchor_id", Integer, nullable=False),
     Column("anchor_hash", String(64), nullable=False),
     Column("appends", Integer, nullable=False, default=0),
+)
+
+#: Single sign-on logins under way: the state sent to the identity provider, with the nonce
+#: and PKCE verifier that only this server knows, for ten minutes.
+OIDC_PENDING = Table(
+    "oidc_pending", METADATA,
+    Column("state", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column("verifier", String(128), nullable=False),
+    Column("next", Text, nullable=False, default="/"),
+    Column("created", String(40), nullable=False),
 )
 
 _ENGINES: dict[str, Engine] = {}

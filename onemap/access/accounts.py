@@ -57,6 +57,8 @@ class User:
     has_password: bool
     locked_until: str | None
     created: str
+    #: "local", or "oidc" for an account kept by single sign-on.
+    source: str = "local"
 
     def principal(self, via: Via, key: str | None = None) -> Principal:
         return make(self.name, set(self.roles), self.region, via=via, key=key)
@@ -77,7 +79,7 @@ def _user(row: dict) -> User:
                 roles=tuple(r for r in (row["roles"] or "").split(",") if r),
                 region=row["region"], disabled=bool(row["disabled"]),
                 has_password=bool(row["password"]), locked_until=row["locked_until"],
-                created=row["created"])
+                created=row["created"], source=row.get("source") or "local")
 
 
 def check_roles(roles: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -131,7 +133,8 @@ def users(settings: Settings) -> list[User]:
 
 
 def add(settings: Settings, name: str, *, roles: list[str] | tuple[str, ...] = ("viewer",),
-        region: str | None = None, password: str | None = None, display: str = "") -> User:
+        region: str | None = None, password: str | None = None, display: str = "",
+        source: str = "local") -> User:
     """A new account; AccountError for a taken or invalid name, role, region or password."""
     if not USER_NAME.fullmatch(name):
         raise AccountError(f"invalid user name {name!r}: 2–64 lowercase letters, digits, "
@@ -147,7 +150,7 @@ def add(settings: Settings, name: str, *, roles: list[str] | tuple[str, ...] = (
         conn.execute(insert(t).values(
             name=name, display=display, roles=",".join(roles), region=region,
             password=_HASHER.hash(password) if password is not None else None,
-            disabled=False, failures=0, created=sysdb.now(),
+            disabled=False, failures=0, created=sysdb.now(), source=source,
             password_changed=sysdb.now() if password is not None else None))
     return get(settings, name)  # type: ignore[return-value]
 
@@ -196,13 +199,16 @@ def login(settings: Settings, name: str, password: str) -> User:
         elif row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now:
             failed = LoginFailed(f"account locked until {row['locked_until']}", name)
         elif not _verify(row["password"], password):
-            failures = row["failures"] + 1
+            # counted in the database, not from the row read above: failures arriving at once
+            # are each counted (a read-then-write would lose some)
+            failures = conn.execute(update(t).where(t.c.name == name)
+                                    .values(failures=t.c.failures + 1)
+                                    .returning(t.c.failures)).scalar_one()
             locked = None
             if failures >= settings.lockout_attempts:
                 locked = (now + timedelta(minutes=settings.lockout_minutes)).isoformat()
-                failures = 0
-            conn.execute(update(t).where(t.c.name == name)
-                         .values(failures=failures, locked_until=locked))
+                conn.execute(update(t).where(t.c.name == name)
+                             .values(failures=0, locked_until=locked))
             failed = LoginFailed("wrong password" + (", account locked" if locked else ""), name)
         else:
             values: dict = {"failures": 0, "locked_until": None}
