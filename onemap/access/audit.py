@@ -243,12 +243,12 @@ def parse_time(text: str) -> str:
     """An ISO 8601 date or time as the audit stores it (UTC, µs); naive times are UTC."""
     try:
         when = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC).isoformat(timespec="microseconds")
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +14:00
         raise AuditError(f"invalid time {text!r}: ISO 8601, e.g. 2026-05-01 or "
                          "2026-05-01T08:00:00+08:00") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def query(settings: Settings, *, user: str | None = None, action: str | None = None,

@@ -16,6 +16,10 @@ from onemap.access import audit, policy
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
 
+#: A user name as a login may have tried it: any printable text (no control characters,
+#: which PostgreSQL's text refuses).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
 
 def audit_router(settings: Settings) -> APIRouter:
     """The admin's audit query (same filters as ``onemap audit``)."""
@@ -28,16 +32,17 @@ def audit_router(settings: Settings) -> APIRouter:
                            403: {"description": "not an admin"}})
     def audit_records(
         request: Request,
-        user: Annotated[str | None, Query(max_length=64, description="user name")] = None,
-        action: Annotated[str | None, Query(max_length=32,
+        user: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE,
+                                          description="user name")] = None,
+        action: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$",
                                             description="e.g. login_failed")] = None,
         outcome: Literal["ok", "denied", "failed"] | None = None,
         since: Annotated[str | None, Query(max_length=40,
                                            description="ISO 8601 time, inclusive")] = None,
         until: Annotated[str | None, Query(max_length=40,
                                            description="ISO 8601 time, exclusive")] = None,
-        before: Annotated[int | None, Query(ge=1, description="continue below this id")
-                          ] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**62,
+                                            description="continue below this id")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Any:
         filters = {k: v for k, v in {"user": user, "action": action, "outcome": outcome,

@@ -139,7 +139,8 @@ def test_query_filters(settings: Settings) -> None:
                                                                         "audit_rotate"}
     assert [r["action"] for r in audit.query(settings, until=day)] == ["login"]
     assert [r["id"] for r in audit.query(settings, limit=1, before=3)] == [2]
-    for bad in ({"since": "yesterday"}, {"outcome": "maybe"}, {"limit": 0}):
+    for bad in ({"since": "yesterday"}, {"since": "0001-01-01T00:00:00+14:00"},
+                {"outcome": "maybe"}, {"limit": 0}):
         with pytest.raises(audit.AuditError):
             audit.query(settings, **bad)
 
