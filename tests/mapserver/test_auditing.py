@@ -57,6 +57,18 @@ def test_write_is_recorded_before_its_answer(live_server, callers, sample_settin
     assert audit.verify(sample_settings).ok
 
 
+def test_address_behind_a_trusted_proxy(live_server, callers, sample_settings) -> None:
+    """A reverse proxy on the server machine (uvicorn trusts 127.0.0.1) passes the client's
+    address in X-Forwarded-For: that address is recorded, not the proxy's."""
+    r = requests.delete(f"{live_server}/api/rasters/behind_proxy", timeout=30,
+                        headers={**callers["analyst_a"].headers,
+                                 "X-Forwarded-For": "10.20.30.40"})
+    assert r.status_code == 404
+    rec = _newest(sample_settings, user="analyst_a", action="remove")
+    assert rec["target"] == "behind_proxy" and rec["address"] == "10.20.30.40"
+    assert rec["region"] == "340181"
+
+
 def test_refused_credentials_are_failed_logins(live_server, callers, sample_settings) -> None:
     r = requests.get(f"{live_server}/ogc/collections",
                      headers={"Authorization": "Bearer om_abcdefabcdef_" + "x" * 43},
