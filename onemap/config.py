@@ -58,7 +58,7 @@ class Settings:
     #: receives a national layer at once. Capped by ``max_items``.
     app_max_features: int = 10000
     app_bbox_min_zoom: int = 13
-    #: SQLAlchemy URL of the system database (jobs; later users, keys, audit); empty = the
+    #: SQLAlchemy URL of the system database (jobs, users, keys, rules, audit); empty = the
     #: SQLite file ``system.db`` in the data dir.
     system_db: str = ""
     #: Background jobs (upload conversions, async processes) run at once; the rest wait in
