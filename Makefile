@@ -12,7 +12,7 @@ STAMP := .make
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15
 
-.PHONY: run test apt venv sample lint bench bench-national bench-load fuzz clean
+.PHONY: run test apt venv sample lint bench bench-national bench-load bench-auth fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -59,6 +59,10 @@ bench-national: venv
 # client meanwhile: errors, req/s, p50/p99 (see bench/README.md).
 bench-load: venv sample
 	$(BIN)/python bench/load.py
+
+# Items and tiles as anonymous vs with an API key (authentication, policy, audit): ratios.
+bench-auth: venv sample
+	$(BIN)/python bench/auth.py
 
 test: apt venv lint
 	$(BIN)/pytest

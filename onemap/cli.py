@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from onemap import catalog
+from onemap import catalog, cli_audit
 from onemap.config import get_settings
 
 
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regenerate even if data exists")
     p.set_defaults(func=_cmd_sample)
 
+    cli_audit.add_parser(sub)  # onemap audit [list|verify|rotate]
+
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
     p.set_defaults(func=_cmd_serve)
     return parser
@@ -185,10 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         hold_data_dir(get_settings())  # a server starting now leaves our temporary files alone
-        return args.func(args)
+        code = args.func(args)
     except (ValueError, FileNotFoundError, catalog.UnknownDataset) as exc:
         print(f"onemap {args.command}: {exc}", file=sys.stderr)
+        cli_audit.record_cli(args, "failed", str(exc))
         return 2
+    cli_audit.record_cli(args, "ok" if code == 0 else "failed")  # changes are audited
+    return code
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ class Settings:
     #: receives a national layer at once. Capped by ``max_items``.
     app_max_features: int = 10000
     app_bbox_min_zoom: int = 13
-    #: SQLAlchemy URL of the system database (jobs; later users, keys, audit); empty = the
+    #: SQLAlchemy URL of the system database (jobs, users, keys, rules, audit); empty = the
     #: SQLite file ``system.db`` in the data dir.
     system_db: str = ""
     #: Background jobs (upload conversions, async processes) run at once; the rest wait in
@@ -72,6 +72,10 @@ class Settings:
     password_min_length: int = 12
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    #: Audit records older than this many days are moved from the system database to a
+    #: verifiable archive file in ``audit_dir`` (at server start and by ``onemap audit
+    #: rotate``); 0 keeps them in the database forever.
+    audit_retention_days: int = 0
     #: OpenID Connect single sign-on (off while ``oidc_issuer`` is empty): the issuer URL
     #: (its ``/.well-known/openid-configuration`` is read), this server's client id and secret,
     #: the scopes asked for, and which claims carry the user name, the roles and the region.
@@ -108,6 +112,11 @@ class Settings:
     def upload_dir(self) -> Path:
         """Uploads being received; a file moves out of here only once it is catalogued."""
         return self.data_dir / "uploads"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Archives of rotated audit records (strict JSON lines that verify on their own)."""
+        return self.data_dir / "audit"
 
     @property
     def system_db_url(self) -> str:
@@ -159,6 +168,7 @@ def get_settings() -> Settings:
         password_min_length=max(8, int(env.get("ONEMAP_PASSWORD_MIN_LENGTH", "12"))),
         lockout_attempts=max(1, int(env.get("ONEMAP_LOCKOUT_ATTEMPTS", "5"))),
         lockout_minutes=max(1, int(env.get("ONEMAP_LOCKOUT_MINUTES", "15"))),
+        audit_retention_days=max(0, int(env.get("ONEMAP_AUDIT_RETENTION_DAYS", "0"))),
         oidc_issuer=env.get("ONEMAP_OIDC_ISSUER", "").rstrip("/"),
         oidc_client_id=env.get("ONEMAP_OIDC_CLIENT_ID", ""),
         oidc_client_secret=env.get("ONEMAP_OIDC_CLIENT_SECRET", ""),

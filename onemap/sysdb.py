@@ -2,7 +2,7 @@
 
 Jobs (upload conversions and process runs) live here so that they survive a restart and so that
 what a client polls is what a worker wrote, not the memory of one process; users, API keys,
-access rules and the audit trail will join them. SQLAlchemy Core keeps the SQL portable: the
+access rules and the audit trail are here too. SQLAlchemy Core keeps the SQL portable: the
 default is one SQLite file in the data dir (``ONEMAP_SYSTEM_DB``), and a PostgreSQL URL replaces
 it without a code change.
 
@@ -103,6 +103,44 @@ KEYS = Table(
     Column("created", String(40), nullable=False),
     Column("last_used", String(40)),
     Column("revoked", String(40)),
+)
+
+#: The audit trail (onemap.access.audit): append-only, one row per audited event. ``id`` is
+#: the chain's order (contiguous: a gap is a deleted record); ``hash`` the SHA-256 of the
+#: canonical record including ``prev_hash``, the previous record's hash.
+AUDIT = Table(
+    "audit", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("time", String(40), nullable=False, index=True),
+    Column("user", String(64), nullable=False, default="", index=True),
+    Column("via", String(16), nullable=False, default=""),
+    Column("key", String(100), nullable=False, default=""),
+    Column("roles", String(200), nullable=False, default=""),
+    Column("region", String(6), nullable=False, default=""),
+    Column("address", String(64), nullable=False, default=""),
+    Column("action", String(32), nullable=False, index=True),
+    Column("target", String(300), nullable=False, default=""),
+    Column("method", String(10), nullable=False, default=""),
+    Column("path", Text, nullable=False, default=""),
+    Column("status", Integer, nullable=False, default=0),
+    Column("outcome", String(8), nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: The audit chain's head, one row (``id`` 1): the last record's id and hash, and the anchor
+#: (the last archived record's id and hash, or 0 and the genesis hash) that the first record
+#: in the table follows. Appenders lock this row first (an UPDATE), which serializes them on
+#: SQLite and PostgreSQL alike; its last id and hash also reveal a truncated tail.
+AUDIT_HEAD = Table(
+    "audit_head", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("anchor_id", Integer, nullable=False),
+    Column("anchor_hash", String(64), nullable=False),
+    Column("appends", Integer, nullable=False, default=0),
 )
 
 #: Single sign-on logins under way: the state sent to the identity provider, with the nonce

@@ -31,7 +31,7 @@ from typing import Literal
 
 from shapely.geometry.base import BaseGeometry
 
-from onemap.access import regions
+from onemap.access import context, regions
 from onemap.access.principal import Principal
 from onemap.catalog import Entry
 from onemap.config import Settings
@@ -120,10 +120,15 @@ def visible(principal: Principal, entries: Iterable[Entry], settings: Settings) 
 
 
 def read(principal: Principal, entry: Entry, settings: Settings) -> Limits:
-    """The limits of reading ``entry``; :class:`Hidden` when the principal may not see it."""
+    """The limits of reading ``entry``; :class:`Hidden` when the principal may not see it.
+
+    Granted access to an internal dataset is noted for the audit (one ``read_internal`` record
+    per request, see :func:`onemap.access.context.note_read`)."""
     found = limits(principal, entry, settings)
     if found is None:
         raise Hidden(entry.id)
+    if entry.access != "public":
+        context.note_read(entry.id)
     return found
 
 

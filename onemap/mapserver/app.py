@@ -25,6 +25,7 @@ from titiler.core.errors import DEFAULT_STATUS_CODES
 from onemap import catalog
 from onemap.access.policy import Forbidden, Hidden, Unauthenticated
 from onemap.config import Settings
+from onemap.mapserver.audit_api import audit_router
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
+    app.include_router(audit_router(settings))  # /api/admin/audit (admins only)
     app.include_router(cluster_router(cat))  # /api/clusters/{layer_id} (big layers' summary)
     app.include_router(report_router(settings))  # /api/reports/{id}.html|.geojson (processes)
     app.include_router(export_router(settings))  # /api/exports/map.html (the view, offline)

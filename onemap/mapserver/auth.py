@@ -44,6 +44,10 @@ class Authenticate:
         try:
             principal = authenticate(self.settings, headers)
         except BadCredentials as exc:
+            # for the audit (mapserver.auditing): a failed login, with who was claimed and why
+            scope.setdefault("state", {})["audit"] = {
+                "action": "login_failed", "user": exc.user, "via": exc.via,
+                "detail": {"reason": exc.reason}}
             await self._refuse(send, exc)
             return
         scope.setdefault("state", {})["principal"] = principal

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from starlette.middleware.cors import CORSMiddleware
 
 from onemap.config import Settings
+from onemap.mapserver.auditing import Audit
 from onemap.mapserver.auth import Authenticate
 
 Scope = MutableMapping[str, Any]
@@ -273,9 +274,11 @@ def harden(app: ASGIApp, settings: Settings, script_hashes: list[str]) -> ASGIAp
     not offered to any origin: removing data is for the map itself and for the CLI.
     """
     origins = cors_origins(settings)
-    # Who is calling is settled before anything else reads the request (mapserver.auth).
+    # Who is calling is settled before anything else reads the request (mapserver.auth); the
+    # audit wraps it, so that it records the 401 of bad credentials too (mapserver.auditing).
     inner: ASGIApp = SameOriginWrites(
-        BodyLimit(Slashes(Authenticate(app, settings)), settings.max_body_mb * 1024 * 1024),
+        BodyLimit(Slashes(Audit(Authenticate(app, settings), settings)),
+                  settings.max_body_mb * 1024 * 1024),
         settings.public_url, origins)
     if origins:
         inner = CORSMiddleware(inner, allow_origins=origins,
