@@ -12,6 +12,7 @@ test-artifacts/access-matrix.json.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,3 +249,29 @@ def test_public_layers_whole_for_everyone(live_server: str, callers: dict[str, C
                     resulttype="hits")
             assert r.json()["numberMatched"] == stored, (who, e.id)
             LEDGER.add(who, "numberMatched (public)", e.id)
+
+
+def test_async_job_reads_as_its_starter(live_server: str, callers: dict[str, Caller],
+                                        layers: dict[str, Layer],
+                                        areas: dict[str, object]) -> None:
+    """An async job runs later in a pool thread that has no request: it still reads as the
+    county analyst who started it."""
+    who = "analyst_a"
+    auth = headers(callers, who)
+    r = requests.post(f"{live_server}/ogc/processes/upwind-sources/execution",
+                      json={"inputs": UPWIND}, headers={**auth, "Prefer": "respond-async"},
+                      timeout=60)
+    assert r.status_code == 201, r.text[:300]
+    job_url = r.headers["Location"]
+    deadline = time.monotonic() + 300
+    while (job := requests.get(job_url, params={"f": "json"}, headers=auth,
+                               timeout=30).json())["status"] in ("accepted", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.3)
+    assert job["status"] == "successful", job
+    out = requests.get(f"{job_url}/results", params={"f": "json"}, headers=auth, timeout=60)
+    found = {str(f["properties"]["source_id"]) for f in out.json()["features"]["features"]
+             if f["properties"]["role"] == "source"}
+    want = expected(layers["pollution_sources"], who, areas)
+    assert found and found <= want, found - want
+    LEDGER.add(who, "process upwind-sources (async job)", "pollution_sources")
