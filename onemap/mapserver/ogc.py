@@ -302,6 +302,7 @@ class RejectUnknownParams:
         self.queryables = queryables
         self.languages = languages
         self.settings = settings
+        self.collections = set(queryables)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -312,10 +313,10 @@ class RejectUnknownParams:
         path = path[len(root):] if root and path.startswith(root) else path
         parts = path.strip("/").split("/")
         ogc_access.carry_principal()
-        if ogc_access.collection_problem(parts, set(self.queryables), self.settings):
+        if ogc_access.collection_problem(parts, self.collections, self.settings):
             return await ogc_access.not_found(send)
-        if parts == ["openapi"] and scope["method"] in ("GET", "HEAD"):
-            hidden = ogc_access.hidden_collections(self.settings, list(self.queryables))
+        if parts == ["openapi"] and scope["method"] == "GET":
+            hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
             return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
                                                           hidden)
         problem = None
