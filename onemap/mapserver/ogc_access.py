@@ -56,11 +56,14 @@ def carry_principal() -> None:
     if isinstance(getattr(loop, "_default_executor", None), ContextExecutor):
         return
     with _INSTALL_LOCK:
-        if isinstance(getattr(loop, "_default_executor", None), ContextExecutor):
+        previous = getattr(loop, "_default_executor", None)
+        if isinstance(previous, ContextExecutor):
             return
         workers = min(32, (os.cpu_count() or 1) + 4)  # asyncio's own default size
         loop.set_default_executor(ContextExecutor(max_workers=workers,
                                                   thread_name_prefix="onemap-ogc"))
+        if previous is not None:  # let its idle threads end; running calls finish first
+            previous.shutdown(wait=False)
 
 
 class VisibleResources(dict):
