@@ -19,10 +19,13 @@ import math
 import sqlite3
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from onemap import catalog
+from onemap.access import scope
+from onemap.access.policy import WHOLE, Hidden, Limits
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.rasters import Catalogue
 
 CELL_PX = 64
@@ -66,8 +69,9 @@ def _rtree(con: sqlite3.Connection, table: str) -> str:
 
 
 def grid_clusters(path: str, table: str, bbox: tuple[float, float, float, float],
-                  zoom: int) -> dict[str, Any]:
-    """The GeoJSON summary of ``table``'s features whose boxes meet ``bbox``."""
+                  zoom: int, limits: Limits = WHOLE) -> dict[str, Any]:
+    """The GeoJSON summary of ``table``'s features whose boxes meet ``bbox`` (and, for a
+    region-bound caller, intersect its region: the R-tree ids are the feature ids)."""
     cell = cell_degrees(zoom)
     minx, miny, maxx, maxy = bbox
     cells = math.ceil((maxx - minx) / cell + 1) * math.ceil((maxy - miny) / cell + 1)
@@ -77,13 +81,14 @@ def grid_clusters(path: str, table: str, bbox: tuple[float, float, float, float]
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rtree = _rtree(con, table)
+        limited = scope.ids_sql("id", scope.visible_fids(path, table, limits))
         rows = con.execute(
             f'SELECT CAST((minx + 180.0) / :c AS INTEGER) AS gx, '
             f'CAST((miny + 90.0) / :c AS INTEGER) AS gy, COUNT(*), '
             f'AVG((minx + maxx) / 2), AVG((miny + maxy) / 2), '
             f'MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM "{rtree}" '
             f'WHERE maxx >= :x0 AND minx <= :x1 AND maxy >= :y0 AND miny <= :y1 '
-            f'GROUP BY gx, gy',
+            f'{"AND " + limited if limited else ""} GROUP BY gx, gy',
             {"c": cell, "x0": minx, "x1": maxx, "y0": miny, "y1": maxy}).fetchall()
     finally:
         con.close()
@@ -104,16 +109,19 @@ def cluster_router(cat: Catalogue) -> APIRouter:
 
     @router.get("/api/clusters/{layer_id}", response_model=None,
                 summary="A big layer's features counted on a grid of the view")
-    def clusters(layer_id: str,
+    def clusters(layer_id: str, request: Request,
                  bbox: str = Query(..., description="The view: minx,miny,maxx,maxy (lon/lat)"),
                  zoom: int = Query(..., ge=0, le=22, description="The map's zoom")
                  ) -> JSONResponse:
         try:
             entry = catalog.get(layer_id, settings)
+            # a layer hidden from the caller is answered as an unknown one
+            limits = scope.limits_of(layer_id, settings, principal_of(request))
             if entry.kind != "vector":
                 raise ClusterError(404, "NotFound", f"{layer_id!r} is not a vector layer")
-            doc = grid_clusters(str(entry.file(settings)), entry.id, parse_bbox(bbox), zoom)
-        except catalog.UnknownDataset:
+            doc = grid_clusters(str(entry.file(settings)), entry.id, parse_bbox(bbox), zoom,
+                                limits)
+        except (catalog.UnknownDataset, Hidden):
             return JSONResponse({"code": "NotFound", "detail": f"no layer {layer_id!r}"}, 404)
         except ClusterError as err:
             return JSONResponse({"code": err.code, "detail": err.detail}, err.status)

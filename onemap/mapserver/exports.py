@@ -29,16 +29,20 @@ import pandas as pd
 import pyogrio
 import shapely
 from branca.element import Element
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Template
 
 from onemap import catalog
+from onemap.access import policy, scope
+from onemap.access.policy import WHOLE, Limits
+from onemap.access.principal import ANONYMOUS, Principal
 from onemap.analysis.latest import latest_station_aqi
 from onemap.analysis.report import esc, metric_scale, offline
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.normalise import TIMEZONE
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.clusters import ClusterError, parse_bbox
 from onemap.mapserver.export_labels import (
     LABELS,
@@ -49,6 +53,7 @@ from onemap.mapserver.export_labels import (
     popup_values,
 )
 from onemap.mapserver.processing.data import read_hourly
+from onemap.mapserver.sql import quote_ident
 from onemap.mapserver.views import materialise
 
 BAD = "InvalidParameterValue"
@@ -81,8 +86,10 @@ class Cut:
     cap: int
 
 
-def parse_layers(text: str, entries: dict[str, Entry]) -> list[Entry]:
-    """The catalogue entries named in ``text`` (comma-separated ids, each once, in order)."""
+def parse_layers(text: str, entries: dict[str, Entry], principal: Principal,
+                 settings: Settings) -> list[tuple[Entry, Limits]]:
+    """The catalogue entries named in ``text`` (comma-separated ids, each once, in order),
+    each with what ``principal`` sees of it; one hidden from it is "no layer", as unknown."""
     ids = list(dict.fromkeys(i.strip() for i in (text or "").split(",") if i.strip()))
     if not ids:
         raise ExportError(400, BAD, "layers: name at least one layer id")
@@ -93,11 +100,12 @@ def parse_layers(text: str, entries: dict[str, Entry]) -> list[Entry]:
         if not catalog.ID_PATTERN.fullmatch(lid):
             raise ExportError(400, BAD, f"layers: {lid!r} is not a layer id")
         entry = entries.get(lid)
-        if entry is None:
+        limits = policy.limits(principal, entry, settings) if entry is not None else None
+        if entry is None or limits is None:
             raise ExportError(404, "NotFound", f"no layer {lid!r}")
         if entry.kind != "vector":
             raise ExportError(400, BAD, f"layers: {lid!r} is a {entry.kind}, not a vector layer")
-        out.append(entry)
+        out.append((entry, limits))
     return out
 
 
@@ -108,10 +116,16 @@ def _order(entry: Entry) -> tuple[int, int]:
 
 
 def read_cut(entry: Entry, source: str, bbox: tuple[float, float, float, float],
-             cap: int) -> Cut:
-    """The features of ``entry`` (read from ``source``) meeting ``bbox``, at most ``cap``."""
+             cap: int, limits: Limits = WHOLE) -> Cut:
+    """The features of ``entry`` (read from ``source``) meeting ``bbox``, at most ``cap``;
+    for a region-bound caller only those intersecting its region (before the cap counts)."""
+    fids = scope.visible_fids(source, entry.id, limits)
+    where = None
+    if fids is not None:
+        fid_column = pyogrio.read_info(source, layer=entry.id).get("fid_column") or "fid"
+        where = scope.ids_sql(quote_ident(fid_column), fids)
     raw = pyogrio.read_dataframe(source, layer=entry.id, bbox=bbox, max_features=cap + 1,
-                                 use_arrow=False)
+                                 where=where, use_arrow=False)
     frame = raw[raw.geometry.notna() & raw.intersects(shapely.box(*bbox))]
     capped = len(raw) > cap
     frame = frame.iloc[:cap].copy()
@@ -314,8 +328,10 @@ def render(cuts: list[Cut], bbox: tuple[float, float, float, float], lang: str,
     return page.replace("<html>", f'<html lang="{"en" if lang == "en" else "zh-CN"}">', 1)
 
 
-def export_view(settings: Settings, layers: str, bbox: str, lang: str, time: str = "") -> str:
-    """The page for one request's parameters (ExportError for any bad one)."""
+def export_view(settings: Settings, layers: str, bbox: str, lang: str, time: str = "",
+                principal: Principal = ANONYMOUS) -> str:
+    """The page for one request's parameters as ``principal`` sees the layers (ExportError
+    for any bad one)."""
     if lang not in LABELS:
         raise ExportError(400, BAD, "lang: use zh or en")
     when = parse_time(time)
@@ -324,13 +340,14 @@ def export_view(settings: Settings, layers: str, bbox: str, lang: str, time: str
     except ClusterError as err:
         raise ExportError(400, BAD, f"bbox: {err.detail}") from None
     entries = catalog.load(settings)
-    chosen = sorted(parse_layers(layers, entries), key=_order)
+    chosen = sorted(parse_layers(layers, entries, principal, settings),
+                    key=lambda pair: _order(pair[0]))
     views = materialise(entries, settings)
     cuts = []
-    for e in chosen:
+    for e, limits in chosen:
         hourly = when is not None and e.family == "air_stations"
         source = e.file(settings) if hourly else views.get(e.id) or e.file(settings)
-        cut = read_cut(e, str(source), box, settings.app_max_features)
+        cut = read_cut(e, str(source), box, settings.app_max_features, limits)
         cuts.append(at_hour(cut, settings, when) if hourly and when is not None else cut)
     return render(cuts, box, lang, when=when)
 
@@ -342,6 +359,7 @@ def export_router(settings: Settings) -> APIRouter:
     @router.get("/api/exports/map.html", response_class=HTMLResponse, response_model=None,
                 summary="The current view as a standalone offline HTML map (folium)")
     def map_html(
+        request: Request,
         layers: str = Query("", description="Vector layer ids, comma-separated"),
         bbox: str = Query("", description="The view: minx,miny,maxx,maxy (lon/lat)"),
         lang: str = Query("zh", description="Words of the page: zh or en"),
@@ -349,7 +367,7 @@ def export_router(settings: Settings) -> APIRouter:
                                           "take that hour's AQI; empty for the latest"),
     ) -> HTMLResponse | JSONResponse:
         try:
-            page = export_view(settings, layers, bbox, lang, time)
+            page = export_view(settings, layers, bbox, lang, time, principal_of(request))
         except ExportError as err:
             return JSONResponse({"code": err.code, "detail": err.detail}, err.status)
         day = datetime.now().strftime("%Y-%m-%d")

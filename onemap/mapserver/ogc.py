@@ -28,6 +28,7 @@ from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from onemap.mapserver import ogc_access
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
@@ -89,7 +90,10 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
         }},
         "providers": [{
             "type": "feature", "name": PROVIDER, "data": str(data or entry.file(settings)),
-            "id_field": id_field, "options": {"table": entry.id},
+            "id_field": id_field,
+            # the provider asks the access policy, which reads the catalogue and the rules
+            "options": {"table": entry.id, "data_dir": str(settings.data_dir),
+                        "system_db": settings.system_db},
         }],
         # Carried for the role-based access issue: it filters on this without a migration.
         "onemap": {"access": entry.access, "kind": entry.kind, "family": entry.family},
@@ -286,14 +290,19 @@ async def _refuse(send: Any, problem: str) -> None:
 
 
 class RejectUnknownParams:
-    """The gate in front of pygeoapi: languages it can serve (never a babel error), and 400 for
-    items queries it would ignore or fail on (see :func:`items_problem`)."""
+    """The gate in front of pygeoapi: languages it can serve (never a babel error), 400 for
+    items queries it would ignore or fail on (see :func:`items_problem`), and access: the
+    request's principal carried into pygeoapi's threads, 404 for a collection it may not see
+    (as for an unknown one), hidden collections' paths left out of the OpenAPI document (see
+    :mod:`onemap.mapserver.ogc_access`)."""
 
-    def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str]
-                 ) -> None:
+    def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str],
+                 settings: Settings) -> None:
         self.app = app
         self.queryables = queryables
         self.languages = languages
+        self.settings = settings
+        self.collections = set(queryables)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -303,6 +312,13 @@ class RejectUnknownParams:
         # Starlette keeps the full path in a Mount and puts the mount point in root_path.
         path = path[len(root):] if root and path.startswith(root) else path
         parts = path.strip("/").split("/")
+        ogc_access.carry_principal()
+        if ogc_access.collection_problem(parts, self.collections, self.settings):
+            return await ogc_access.not_found(send)
+        if parts == ["openapi"] and scope["method"] == "GET":
+            hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
+            return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
+                                                          hidden)
         problem = None
         if scope["method"] in ("GET", "POST") and len(parts) == 3 \
                 and parts[0] == "collections" and parts[2] == "items" \
@@ -343,5 +359,7 @@ def load_pygeoapi(settings: Settings) -> Any:
     module = importlib.reload(sys.modules[name]) if name in sys.modules else \
         importlib.import_module(name)
     module.APP.add_exception_handler(Exception, internal_error)  # JSON 500, not text
-    return RejectUnknownParams(module.APP, _queryables(module.CONFIG),
-                               module.CONFIG["server"]["languages"])
+    queryables = _queryables(module.CONFIG)  # every collection, before access filters them
+    ogc_access.install(module, settings)
+    return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
+                               settings)

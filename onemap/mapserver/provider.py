@@ -11,6 +11,12 @@ Spatial filters use the GeoPackage R-tree: for point layers the R-tree test plus
 R-tree candidates are refined with shapely and the matching feature ids go back into SQL
 (``fid IN (...)``) so counting and paging remain exact. Attribute-only tables (time series)
 are served the same way with null geometries.
+
+Access limits enter in one place, :meth:`OneMapProvider._limits_sql`: the principal of the
+request (:func:`onemap.access.context.current`; pygeoapi's executor threads carry it, see
+:mod:`onemap.mapserver.ogc_access`) gets the policy's limits for this collection, and a
+region-bound principal's visible feature ids are ANDed into every query — items, counts,
+paging, bbox, ``q``, filters, sorting and ``items/{id}`` alike, so no route can disagree.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +42,10 @@ from pygeoapi.provider.base import (
 )
 from pygeofilter import ast, values
 
+from onemap import catalog
+from onemap.access import scope
+from onemap.access.policy import Hidden
+from onemap.config import Settings
 from onemap.mapserver.sql import CqlToSql, QueryError, coerce, interval_sql, literal, quote_ident
 
 LOGGER = logging.getLogger(__name__)
@@ -86,6 +97,17 @@ def _layer_info(path: str, table: str, mtime_ns: int) -> LayerInfo:
                      fields, tuple(time_fields), rtree)
 
 
+@lru_cache(maxsize=8)
+def _settings(data_dir: str | None, system_db: str) -> Settings:
+    """The server's settings as the collection config names them (the policy reads the
+    catalogue and the system database's rules); the environment's when the config has none."""
+    if not data_dir:
+        from onemap.config import get_settings
+
+        return get_settings()
+    return Settings(data_dir=Path(data_dir), system_db=system_db)
+
+
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: numpy scalars unwrapped, NaN/NaT → null."""
     if value is None:
@@ -118,6 +140,7 @@ class OneMapProvider(BaseProvider):
             raise ProviderConnectionError("cannot open layer") from exc
         self.id_field = self.id_field or self.info.fid_column
         self._fields = self.get_fields()
+        self.settings = _settings(options.get("data_dir"), options.get("system_db", ""))
 
     # -- schema ----------------------------------------------------------------------------
     def get_fields(self) -> dict[str, dict[str, str]]:
@@ -227,10 +250,22 @@ class OneMapProvider(BaseProvider):
         return "(" + " OR ".join(f"instr(lower({c}), {literal(term)}) > 0"
                                  for term in terms for c in columns) + ")"
 
+    def _limits_sql(self) -> str | None:
+        """The request's access limits on this collection as a condition on feature ids (None:
+        whole). Hidden or unknown reads as empty — the gate answers 404 before this, so it only
+        matters if a request reached the provider some other way: it fails closed."""
+        try:
+            limits = scope.limits_of(self.table, self.settings)
+        except (Hidden, catalog.UnknownDataset):
+            return "(1=0)"
+        return scope.ids_sql(quote_ident(self.info.fid_column),
+                             scope.visible_fids(self.data, self.table, limits))
+
     def _where(self, bbox: list | None, datetime_: str | None,
                properties: list[tuple[str, str]] | None, filterq: Any,
                q: str | None = None) -> str:
-        clauses: list[str] = []
+        limited = self._limits_sql()
+        clauses: list[str] = [limited] if limited else []
         try:
             text = self._text_sql(q) if q else None
             if text:
@@ -333,6 +368,9 @@ class OneMapProvider(BaseProvider):
             where = f"{quote_ident(self.id_field)} = {literal(value)}"
         except QueryError:  # not of the id's type, NUL characters…: no such feature
             raise ProviderItemNotFoundError(user_msg="identifier not found") from None
+        limited = self._limits_sql()
+        if limited:  # a feature outside the caller's region is not found, as an unknown id
+            where = f"{where} AND {limited}"
         cols, names = self._select(None, False)
         sql = (f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {where} "
                f"ORDER BY {quote_ident(self.info.fid_column)} LIMIT 1")

@@ -15,13 +15,14 @@ import re
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from onemap.access import policy, scope
 from onemap.catalog import ID_PATTERN
 from onemap.layers.families import FAMILIES
-from onemap.layers.store import read_layer
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.rasters import (
     BandMathError,
     Catalogue,
@@ -68,6 +69,7 @@ def zonal_router(cat: Catalogue) -> APIRouter:
     @router.get("/raster/{dataset_id}/zonal/{layer_id}", response_model=None,
                 responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
     async def zonal(
+        request: Request,
         dataset_id: Annotated[str, Path(description="Catalogue id of a raster")],
         layer_id: Annotated[str, Path(description="Catalogue id of a polygon vector layer")],
         bidx: Annotated[str | None, Query(description="Bands, e.g. 1 or 3,2,1")] = None,
@@ -84,7 +86,8 @@ def zonal_router(cat: Catalogue) -> APIRouter:
         path = cat.raster_path(dataset_id)  # DatasetNotFound → 404
         entry = cat.entries()[dataset_id]
         layer = cat.entries().get(layer_id) if ID_PATTERN.fullmatch(layer_id) else None
-        if layer is None:
+        principal = principal_of(request)
+        if layer is None or policy.limits(principal, layer, settings) is None:  # hidden: absent
             return _error(404, "NotFound", f"unknown layer {layer_id!r}")
         if layer.kind != "vector":
             return _error(400, "NotAPolygonLayer", f"{layer_id!r} is a {layer.kind}, not a "
@@ -107,7 +110,9 @@ def zonal_router(cat: Catalogue) -> APIRouter:
         except (ValueError, BandMathError) as exc:
             return _error(400, "BadRequest", str(exc))
         family = FAMILIES.get(layer.family)
-        frame = await run_in_threadpool(read_layer, layer_id, settings, fid_as_index=True)
+        # a region-bound caller gets the polygons that intersect its region only
+        frame = await run_in_threadpool(scope.read, layer_id, settings, principal,
+                                        fid_as_index=True)
         key = family.key if family and family.key in frame.columns else None
         fids = frame[key].astype(str) if key else frame.index.astype(str)
         if ids:

@@ -2,9 +2,12 @@
 
 Run by Debian's /usr/bin/python3 (python3-qgis is not in the venv):
 ``qgis_oapif.py LANDING_URL COLLECTION...`` prints one JSON object, per collection whether QGIS
-calls the layer valid, its feature count, and the error QGIS gives otherwise.
+calls the layer valid, its feature count, and the error QGIS gives otherwise. With
+``OAPIF_USER`` and ``OAPIF_KEY`` in the environment, QGIS authenticates as a user would with an
+API key: user name and key in the layer's basic-authentication fields.
 """
 import json
+import os
 import sys
 
 from qgis.core import QgsApplication, QgsVectorLayer
@@ -12,8 +15,12 @@ from qgis.core import QgsApplication, QgsVectorLayer
 
 def main(base: str, collections: list[str]) -> dict:
     seen = {}
+    login = ""
+    if os.environ.get("OAPIF_USER"):
+        login = f" username='{os.environ['OAPIF_USER']}' password='{os.environ['OAPIF_KEY']}'"
     for name in collections:
-        layer = QgsVectorLayer(f"url='{base}' typename='{name}' pageSize='1000'", name, "OAPIF")
+        layer = QgsVectorLayer(f"url='{base}' typename='{name}' pageSize='1000'{login}", name,
+                               "OAPIF")
         valid = layer.isValid()
         seen[name] = {"valid": valid,
                       "count": layer.featureCount() if valid else None,

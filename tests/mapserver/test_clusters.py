@@ -6,24 +6,33 @@ import pytest
 import requests
 
 from onemap.mapserver.clusters import cell_degrees
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 
 LAYER = "pollution_sources"
+#: These tests read the internal pollution sources as a viewer of the whole territory (what
+#: each role and region may read is tests/access/test_matrix.py's subject).
+HTTP = requests.Session()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _as_viewer(callers: dict[str, Caller]) -> None:
+    HTTP.headers.update(callers["viewer"].headers)
 
 
 def _get(base: str, layer: str = LAYER, **params: object) -> requests.Response:
-    return requests.get(f"{base}/api/clusters/{layer}", params=params, timeout=30)
+    return HTTP.get(f"{base}/api/clusters/{layer}", params=params, timeout=30)
 
 
 def _count(base: str, bbox: str) -> int:
-    doc = requests.get(f"{base}/ogc/collections/{LAYER}/items",
-                       params={"f": "json", "bbox": bbox, "limit": 1}, timeout=30).json()
+    doc = HTTP.get(f"{base}/ogc/collections/{LAYER}/items",
+                   params={"f": "json", "bbox": bbox, "limit": 1}, timeout=30).json()
     return int(doc["numberMatched"])
 
 
 def test_counts_add_up_to_the_features_of_the_view(live_server: str) -> None:
-    whole = requests.get(f"{live_server}/api/catalog", timeout=30).json()
+    whole = HTTP.get(f"{live_server}/api/catalog", timeout=30).json()
     entry = next(d for d in whole["datasets"] if d["id"] == LAYER)
     minx, miny, maxx, maxy = entry["bbox"]
     bbox = f"{minx - 0.01},{miny - 0.01},{maxx + 0.01},{maxy + 0.01}"
@@ -66,6 +75,6 @@ def test_refusals_are_words(live_server: str) -> None:
         body = resp.json()
         assert body["code"] == code and body["detail"], body
     for path in ("/etc/passwd", "../store/pollution_sources"):
-        resp = requests.get(f"{live_server}/api/clusters/{path}",
-                            params={"bbox": "117,31,118,32", "zoom": 9}, timeout=30)
+        resp = HTTP.get(f"{live_server}/api/clusters/{path}",
+                        params={"bbox": "117,31,118,32", "zoom": 9}, timeout=30)
         assert resp.status_code == 404

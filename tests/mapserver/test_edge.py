@@ -4,6 +4,7 @@ without the slash (real ogrinfo and pystac-client), and the request body limit."
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import requests
 from pystac_client import Client
 
 from onemap.catalog import Entry
+from tests.conftest import Caller
 from tests.server import run_server
 
 pytestmark = pytest.mark.server
@@ -92,8 +94,8 @@ def test_pygeoapi_pages_run_only_their_own_scripts(live_server: str) -> None:
                            timeout=60), "ogc json")
 
 
-def test_offline_documents_are_sandboxed(live_server: str) -> None:
-    r = requests.get(f"{live_server}/api/exports/map.html",
+def test_offline_documents_are_sandboxed(live_server: str, callers: dict[str, Caller]) -> None:
+    r = requests.get(f"{live_server}/api/exports/map.html", headers=callers["viewer"].headers,
                      params={"layers": "incidents", "bbox": "117.0,31.5,117.6,31.95"}, timeout=120)
     assert r.status_code == 200
     csp = _hardened(r, "export")
@@ -161,14 +163,16 @@ def test_the_app_keeps_its_own_routes(live_server: str) -> None:
         assert requests.get(live_server + path, timeout=60).status_code == 200, path
 
 
-def test_ogc_and_stac_with_and_without_slash(live_server: str,
-                                             feature_entries: list[Entry]) -> None:
+def test_ogc_and_stac_with_and_without_slash(live_server: str, feature_entries: list[Entry],
+                                             callers: dict[str, Caller]) -> None:
+    """Every collection, internal ones too, for a viewer's key (GDAL sends it as a header)."""
+    gdal = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {callers['viewer'].key}"}
     landing = {}
     for path in ("/ogc", "/ogc/"):
         r = requests.get(live_server + path, timeout=60)
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
         landing[path] = r.json()
-        out = subprocess.run(["ogrinfo", "-ro", "-q", f"OAPIF:{live_server}{path}"],
+        out = subprocess.run(["ogrinfo", "-ro", "-q", f"OAPIF:{live_server}{path}"], env=gdal,
                              capture_output=True, text=True, timeout=300, check=True).stdout
         layers = set(re.findall(r"^\d+: (\S+)", out, re.M))
         assert layers == {e.id for e in feature_entries}, (path, out)

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from onemap.access.principal import make
 from onemap.config import Settings
 from onemap.mapserver.export_labels import feature_style, popup_fields, value_text
 from onemap.mapserver.exports import export_view
 from onemap.styles.symbology import aqi_color
+from tests.conftest import Caller
 
 pytestmark = [pytest.mark.server]
 
@@ -27,10 +29,19 @@ LAYERS = ["admin_boundaries", "water_bodies", "rivers", "protected_areas", "poll
           "water_sections", "air_stations", "incidents"]
 BBOX = (117.0, 31.5, 117.6, 31.95)
 HAN = re.compile(r"[\u3400-\u9fff]")
+#: These tests export internal layers too, as a viewer of the whole territory (what each role
+#: and region may export is tests/access/test_matrix.py's subject).
+HTTP = requests.Session()
+VIEWER = make("viewer", {"viewer"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _as_viewer(callers: dict[str, Caller]) -> None:
+    HTTP.headers.update(callers["viewer"].headers)
 
 
 def _get(base: str, **params: str) -> requests.Response:
-    return requests.get(base + URL, params=params, timeout=120)
+    return HTTP.get(base + URL, params=params, timeout=120)
 
 
 def _meta(page: str) -> dict:
@@ -78,9 +89,9 @@ def test_export_holds_exactly_the_view(live_server: str, pages: dict[str, str]) 
         "water_sections", "air_stations", "incidents"]
     data = dict(zip([m["id"] for m in meta["layers"]], _payloads(page), strict=True))
     for layer in meta["layers"]:
-        n = requests.get(f"{live_server}/ogc/collections/{layer['id']}/items",
-                         params={"f": "json", "bbox": ",".join(map(str, BBOX)), "limit": 1},
-                         timeout=60).json()["numberMatched"]
+        n = HTTP.get(f"{live_server}/ogc/collections/{layer['id']}/items",
+                     params={"f": "json", "bbox": ",".join(map(str, BBOX)), "limit": 1},
+                     timeout=60).json()["numberMatched"]
         assert layer["count"] == n > 0 and not layer["capped"], (layer, n)
         assert len(data[layer["id"]]["geojson"]["features"]) == n
     minx, miny, maxx, maxy = BBOX
@@ -101,8 +112,8 @@ def test_symbols_follow_the_app_styles(live_server: str, pages: dict[str, str]) 
     """A station is coloured by its latest AQI (HJ 633 colours), a section by its class."""
     data = dict(zip([m["id"] for m in _meta(pages["zh"])["layers"]], _payloads(pages["zh"]),
                     strict=True))
-    items = requests.get(f"{live_server}/ogc/collections/air_stations/items",
-                         params={"f": "json", "limit": 1000}, timeout=60).json()["features"]
+    items = HTTP.get(f"{live_server}/ogc/collections/air_stations/items",
+                     params={"f": "json", "limit": 1000}, timeout=60).json()["features"]
     aqi = {f["properties"]["name"]: f["properties"]["aqi"] for f in items}
     stations = data["air_stations"]
     for f in stations["geojson"]["features"]:
@@ -128,8 +139,8 @@ def test_stations_at_the_map_hour(live_server: str) -> None:
     """With the time bar's hour, each station takes the AQI the ``aqi-hourly`` process gives
     for that hour (grey where it has no valid value), and the page says which hour it is."""
     hour = "2025-01-22T00:00:00Z"  # 08:00 Beijing time, in the January haze week
-    answer = requests.post(f"{live_server}/ogc/processes/aqi-hourly/execution",
-                           json={"inputs": {"time": hour}}, timeout=60).json()
+    answer = HTTP.post(f"{live_server}/ogc/processes/aqi-hourly/execution",
+                       json={"inputs": {"time": hour}}, timeout=60).json()
     by_name = {f["properties"]["name"]: f["properties"]["aqi"]
                for f in answer["stations"]["features"]}
     resp = _get(live_server, layers="air_stations", bbox="116.5,30.8,118.3,32.3", lang="zh",
@@ -200,12 +211,14 @@ def test_bad_requests_are_refused_in_words(live_server: str, params: dict[str, s
 
 def test_a_big_view_is_capped_with_a_note(sample_settings: Settings) -> None:
     small = replace(sample_settings, app_max_features=50)
-    page = export_view(small, "pollution_sources,air_stations", "116.5,30.8,118.3,32.3", "zh")
+    page = export_view(small, "pollution_sources,air_stations", "116.5,30.8,118.3,32.3", "zh",
+                       principal=VIEWER)
     meta = {m["id"]: m for m in _meta(page)["layers"]}
     assert meta["pollution_sources"] == {"id": "pollution_sources", "count": 50, "capped": True}
     assert meta["air_stations"]["capped"] is False
     assert "污染源：视图内要素超过 50 个，只导出了前 50 个" in _block(page, "om-head")
-    page = export_view(small, "pollution_sources", "116.5,30.8,118.3,32.3", "en")
+    page = export_view(small, "pollution_sources", "116.5,30.8,118.3,32.3", "en",
+                       principal=VIEWER)
     assert "more than 50 features in the view, only the first 50" in _block(page, "om-head")
 
 

@@ -4,6 +4,7 @@ geopandas reading the same GeoPackage directly."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -17,14 +18,25 @@ from owslib.ogcapi.features import Features
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 BIG = 200_000
+#: These tests read every collection, internal ones too, as a viewer of the whole territory
+#: (what each role and region may read is tests/access/test_matrix.py's subject).
+HTTP = requests.Session()
+AUTH: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _as_viewer(callers: dict[str, Caller]) -> None:
+    HTTP.headers.update(callers["viewer"].headers)
+    AUTH.update(callers["viewer"].headers)
 
 
 def _items(base: str, cid: str, **params: object) -> dict:
-    r = requests.get(f"{base}/ogc/collections/{cid}/items", params={"f": "json", **params},
-                     timeout=60)
+    r = HTTP.get(f"{base}/ogc/collections/{cid}/items", params={"f": "json", **params},
+                 timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -47,7 +59,7 @@ def _pick(entries: list[Entry], geometry: str) -> Entry:
 
 
 def test_every_collection_is_listed(live_server: str, feature_entries: list[Entry]) -> None:
-    doc = requests.get(f"{live_server}/ogc/collections?f=json", timeout=30).json()
+    doc = HTTP.get(f"{live_server}/ogc/collections?f=json", timeout=30).json()
     ids = {c["id"] for c in doc["collections"]}
     assert {e.id for e in feature_entries} <= ids
     for coll in doc["collections"]:
@@ -66,12 +78,14 @@ def test_clients_read_catalogued_counts(live_server: str, feature_entries: list[
         if tool == "ogrinfo":
             out = subprocess.run(
                 ["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{live_server}/ogc/collections/{entry.id}"],
-                capture_output=True, text=True, timeout=300, check=True).stdout
+                capture_output=True, text=True, timeout=300, check=True,
+                env={**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: {AUTH['Authorization']}"}
+            ).stdout
             m = re.search(r"Feature Count: (\d+)", out)
             assert m, out
             counts[entry.id] = int(m.group(1))
         else:
-            api = Features(f"{live_server}/ogc")
+            api = Features(f"{live_server}/ogc", headers=dict(AUTH))
             assert entry.id in {c["id"] for c in api.collections()["collections"]}
             hits = api.collection_items(entry.id, resulttype="hits")
             counts[entry.id] = hits["numberMatched"]
@@ -152,8 +166,8 @@ def test_cql_filters(live_server: str, feature_entries: list[Entry],
                      limit=10000)
         assert doc["numberMatched"] == int(mask.sum()), text
         assert {f["id"] for f in doc["features"]} == set(gdf.loc[mask, key]), text
-    r = requests.get(f"{live_server}/ogc/collections/{entry.id}/items",
-                     params={"filter": "no_such_field = 1"}, timeout=30)
+    r = HTTP.get(f"{live_server}/ogc/collections/{entry.id}/items",
+                 params={"filter": "no_such_field = 1"}, timeout=30)
     assert r.status_code == 400 and r.json()["code"]
 
 
@@ -165,7 +179,7 @@ def test_paging_and_sorting(live_server: str, feature_entries: list[Entry],
     seen: list[str] = []
     url: str | None = f"{live_server}/ogc/collections/{entry.id}/items?f=json&limit=7"
     while url:
-        doc = requests.get(url, timeout=30).json()
+        doc = HTTP.get(url, timeout=30).json()
         assert doc["numberMatched"] == len(gdf)
         seen += [f["id"] for f in doc["features"]]
         url = next((lk["href"] for lk in doc["links"] if lk["rel"] == "next"), None)
@@ -207,12 +221,12 @@ def test_time_series_table(live_server: str, feature_entries: list[Entry],
 def test_item_and_not_found(live_server: str, feature_entries: list[Entry]) -> None:
     entry = feature_entries[0]
     first = _items(live_server, entry.id, limit=1)["features"][0]
-    r = requests.get(f"{live_server}/ogc/collections/{entry.id}/items/{first['id']}?f=json",
-                     timeout=30)
+    r = HTTP.get(f"{live_server}/ogc/collections/{entry.id}/items/{first['id']}?f=json",
+                 timeout=30)
     assert r.status_code == 200 and r.json()["id"] == first["id"]
     for path in (f"collections/{entry.id}/items/no-such-item", "collections/no_such_layer",
                  "collections/no_such_layer/items"):
-        r = requests.get(f"{live_server}/ogc/{path}?f=json", timeout=30)
+        r = HTTP.get(f"{live_server}/ogc/{path}?f=json", timeout=30)
         assert r.status_code == 404, path
         assert r.json()["code"] == "NotFound"
 
@@ -222,17 +236,17 @@ def test_html_renders(live_server: str, feature_entries: list[Entry]) -> None:
     first = _items(live_server, entry.id, limit=1)["features"][0]
     for path in ("", "collections", f"collections/{entry.id}", f"collections/{entry.id}/items",
                  f"collections/{entry.id}/items/{first['id']}", "conformance"):
-        r = requests.get(f"{live_server}/ogc/{path}", params={"f": "html"}, timeout=30)
+        r = HTTP.get(f"{live_server}/ogc/{path}", params={"f": "html"}, timeout=30)
         assert r.status_code == 200, path
         assert "text/html" in r.headers["content-type"]
-    landing = requests.get(f"{live_server}/ogc/?f=json", timeout=30).json()
+    landing = HTTP.get(f"{live_server}/ogc/?f=json", timeout=30).json()
     assert landing["title"] and all(lk["href"].startswith(live_server)
                                     for lk in landing["links"] if lk["href"].startswith("http")
                                     and lk["rel"] not in ("license",))
 
 
 def test_api_catalog(live_server: str, entries: dict[str, Entry]) -> None:
-    doc = requests.get(f"{live_server}/api/catalog", timeout=30).json()
+    doc = HTTP.get(f"{live_server}/api/catalog", timeout=30).json()
     by_id = {d["id"]: d for d in doc["datasets"]}
     assert set(by_id) == set(entries)
     for e in entries.values():
@@ -240,17 +254,17 @@ def test_api_catalog(live_server: str, entries: dict[str, Entry]) -> None:
         assert (d["kind"], d["access"], d["feature_count"]) == (e.kind, e.access, e.feature_count)
         for link in d["links"]:
             assert link["href"].startswith(live_server)
-            assert requests.get(link["href"], timeout=60).status_code == 200, link
+            assert HTTP.get(link["href"], timeout=60).status_code == 200, link
 
 
 def test_web_app_does_not_shadow_endpoints(live_server: str) -> None:
     """The web app is mounted last at "/": /ogc, /raster and /api still answer as JSON."""
-    root = requests.get(f"{live_server}/", timeout=30)
+    root = HTTP.get(f"{live_server}/", timeout=30)
     assert root.status_code == 200
-    assert requests.get(f"{live_server}/ogc/?f=json", timeout=30).json()["links"]
-    r = requests.get(f"{live_server}/api/no-such-endpoint", timeout=30)
+    assert HTTP.get(f"{live_server}/ogc/?f=json", timeout=30).json()["links"]
+    r = HTTP.get(f"{live_server}/api/no-such-endpoint", timeout=30)
     assert r.status_code == 404 and r.json()["code"] == "NotFound"
-    r = requests.get(f"{live_server}/raster/no_such_raster/info", timeout=30)
+    r = HTTP.get(f"{live_server}/raster/no_such_raster/info", timeout=30)
     assert r.status_code == 404 and r.json()["code"] == "NotFound"
 
 
@@ -273,7 +287,7 @@ def test_any_language_falls_back_never_500(live_server: str, feature_entries: li
         params["lang"] = value
     else:
         headers["Accept-Language"] = value
-    r = requests.get(url, params=params, headers=headers, timeout=60)
+    r = HTTP.get(url, params=params, headers=headers, timeout=60)
     assert r.status_code == 200, r.text
     r.json()
 
@@ -283,9 +297,9 @@ def test_language_choice_is_kept(live_server: str, feature_entries: list[Entry])
     url = f"{live_server}/ogc/collections/{entry.id}?f=json"
     for value, title in (("en", entry.title_en), ("en-GB", entry.title_en),
                          ("zh-TW", entry.title), ("de", entry.title)):
-        assert requests.get(url, params={"lang": value}, timeout=30).json()["title"] == title
-        assert requests.get(url, headers={"Accept-Language": value},
-                            timeout=30).json()["title"] == title
+        assert HTTP.get(url, params={"lang": value}, timeout=30).json()["title"] == title
+        assert HTTP.get(url, headers={"Accept-Language": value},
+                        timeout=30).json()["title"] == title
 
 
 @pytest.mark.parametrize(("params", "words"), [
@@ -296,8 +310,8 @@ def test_language_choice_is_kept(live_server: str, feature_entries: list[Entry])
 ])
 def test_items_parameters_are_400_in_words(live_server: str, feature_entries: list[Entry],
                                            params: dict, words: str) -> None:
-    r = requests.get(f"{live_server}/ogc/collections/{feature_entries[0].id}/items",
-                     params={"f": "json", **params}, timeout=30)
+    r = HTTP.get(f"{live_server}/ogc/collections/{feature_entries[0].id}/items",
+                 params={"f": "json", **params}, timeout=30)
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["code"] == "InvalidParameterValue" and words in body["description"], body
@@ -314,16 +328,16 @@ def test_offset_past_the_end_is_an_empty_page(live_server: str,
 def test_odd_item_ids_are_404(live_server: str, feature_entries: list[Entry],
                               item: str) -> None:
     for entry in feature_entries[:3]:
-        r = requests.get(f"{live_server}/ogc/collections/{entry.id}/items/{item}?f=json",
-                         timeout=30)
+        r = HTTP.get(f"{live_server}/ogc/collections/{entry.id}/items/{item}?f=json",
+                     timeout=30)
         assert r.status_code == 404, (entry.id, r.text)
         assert r.json()["code"] == "NotFound"
 
 
 def test_items_options_and_post(live_server: str, feature_entries: list[Entry]) -> None:
     url = f"{live_server}/ogc/collections/{feature_entries[0].id}/items"
-    assert requests.options(url, timeout=30).status_code < 500
-    r = requests.post(url, timeout=30)  # no content type: pygeoapi returned no response
+    assert HTTP.options(url, timeout=30).status_code < 500
+    r = HTTP.post(url, timeout=30)  # no content type: pygeoapi returned no response
     assert r.status_code == 400 and "Content-Type" in r.json()["description"], r.text
-    r = requests.post(url, data="{}", headers={"Content-Type": "application/json"}, timeout=30)
+    r = HTTP.post(url, data="{}", headers={"Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 400, r.text

@@ -8,15 +8,24 @@ import requests
 
 from onemap import catalog
 from onemap.config import Settings
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 
 LAYER = "pollution_sources"
+#: These tests read the internal pollution sources as a viewer of the whole territory (what
+#: each role and region may read is tests/access/test_matrix.py's subject).
+HTTP = requests.Session()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _as_viewer(callers: dict[str, Caller]) -> None:
+    HTTP.headers.update(callers["viewer"].headers)
 
 
 def _items(base: str, **params: object) -> dict:
-    resp = requests.get(f"{base}/ogc/collections/{LAYER}/items",
-                        params={"f": "json", "limit": 10000, **params}, timeout=60)
+    resp = HTTP.get(f"{base}/ogc/collections/{LAYER}/items",
+                    params={"f": "json", "limit": 10000, **params}, timeout=60)
     assert resp.status_code == 200, resp.text
     return resp.json()
 

@@ -29,5 +29,6 @@ def process_resources(settings: Settings) -> dict[str, dict[str, Any]]:
     """pygeoapi resources for every process, bound to ``settings``' data dir and public URL."""
     return {pid: {"type": "process",
                   "processor": {"name": path, "data_dir": str(settings.data_dir),
-                                "public_url": settings.public_url}}
+                                "public_url": settings.public_url,
+                                "system_db": settings.system_db}}
             for pid, path in PROCESSES.items()}

@@ -17,7 +17,6 @@ import pandas as pd
 from onemap.analysis import contribution, haze
 from onemap.analysis.errors import InvalidInput, NoData
 from onemap.analysis.standards import aqi as aqi_std
-from onemap.layers.store import read_layer
 from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import (
     DATE,
@@ -301,7 +300,7 @@ class UpwindSourcesProcessor(OneMapProcessor):
         self.progress(0.1, "reading station hours and sources")
         st = data.stations(self.settings)
         station = st[st["station_id"] == inputs.station_id].iloc[0]
-        sources = read_layer("pollution_sources", self.settings)
+        sources = data.read_as(self.principal, "pollution_sources", self.settings)
         hourly = data.read_hourly(self.settings, inputs.t0, inputs.t1, [inputs.station_id])
         self.progress(0.5, "weighting upwind sources")
         result = contribution.upwind_sources(station, sources, hourly, inputs.start, inputs.end,

@@ -33,6 +33,8 @@ import pandas as pd
 from pygeoapi.process.base import BaseProcessor, JobNotFoundError, ProcessorExecuteError
 
 from onemap import catalog
+from onemap.access import context
+from onemap.access.principal import ANONYMOUS, Principal
 from onemap.analysis.errors import InvalidInput
 from onemap.config import Settings
 from onemap.mapserver.jobs import STOPPING
@@ -235,7 +237,11 @@ class OneMapProcessor(BaseProcessor):
     def __init__(self, processor_def: dict) -> None:
         super().__init__(processor_def, self.describe())
         self.settings = Settings(data_dir=Path(processor_def["data_dir"]),
-                                 public_url=str(processor_def["public_url"]).rstrip("/"))
+                                 public_url=str(processor_def["public_url"]).rstrip("/"),
+                                 system_db=str(processor_def.get("system_db", "")))
+        #: Who asked (set by :meth:`prepare`, which runs in the request): the layers a run
+        #: reads are limited to what this principal sees, also in an async job's thread.
+        self.principal: Principal = ANONYMOUS
         self.manager: Any = None
         self.job_id: str | None = None
         #: time.monotonic() after which a synchronous run stops (set by the manager).
@@ -267,6 +273,7 @@ class OneMapProcessor(BaseProcessor):
 
     def prepare(self, data: Any) -> Any:
         """Parse and check ``data``; the result is kept for :meth:`execute`."""
+        self.principal = context.current()
         values = parse_inputs(self.PARAMS, data)
         try:
             self.prepared = self.check(values)

@@ -4,21 +4,67 @@
 SQL ``where`` on the stored UTC times (as :func:`onemap.analysis.emergency.load_layers` does), so a
 request for one hour never loads the year. Station ids that reach SQL are checked against the
 station list first (never interpolated from a request unchecked).
+
+Layers with access limits (internal pollution sources, incidents, receptors) are read *as the
+caller* (:func:`read_as`, :func:`limit`): a region-bound caller's run sees only the features of
+its region, so no result — suspects, encroachments, receptors at risk — names another
+region's internal features. The caller is the processor's ``principal``, taken in the request
+(an async job runs in a pool thread that has no request).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from typing import TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from onemap.access import scope
+from onemap.access.policy import Hidden
+from onemap.access.principal import Principal
 from onemap.analysis.errors import InvalidInput
 from onemap.config import Settings
 from onemap.layers.store import layer_path, read_layer
 
 TIMEZONE = "Asia/Shanghai"
+T = TypeVar("T")
+
+
+def read_as(principal: Principal, layer_id: str, settings: Settings,
+            parameter: str = "layer", **kwargs: object) -> pd.DataFrame:
+    """Layer ``layer_id`` as ``principal`` sees it (only its region's features when it is
+    region-bound); one hidden from it is an unknown layer for input ``parameter``."""
+    try:
+        return scope.read(layer_id, settings, principal, **kwargs)
+    except Hidden:
+        raise InvalidInput(parameter, f"unknown layer {layer_id!r}") from None
+
+
+def limit(principal: Principal, layer_id: str, frame: pd.DataFrame, settings: Settings,
+          parameter: str = "layer") -> pd.DataFrame:
+    """``frame`` (read from layer ``layer_id`` by code that knows no principal, such as the
+    analysis' own loaders) cut to what ``principal`` sees of that layer."""
+    try:
+        return scope.mask(frame, scope.limits_of(layer_id, settings, principal))
+    except Hidden:
+        raise InvalidInput(parameter, f"unknown layer {layer_id!r}") from None
+
+
+def limit_all(principal: Principal, bundle: T, settings: Settings,
+              ids: dict[str, str] | None = None) -> T:
+    """A dataclass of frames (such as the analysis' ``EmergencyLayers``), each field cut by
+    :func:`limit` to what ``principal`` sees of the layer it names (its field name, or
+    ``ids[field]``); None fields stay None."""
+    cut = {}
+    for f in dataclasses.fields(bundle):  # type: ignore[arg-type]
+        frame = getattr(bundle, f.name)
+        if frame is not None:
+            layer_id = (ids or {}).get(f.name, f.name)
+            cut[f.name] = limit(principal, layer_id, frame, settings, parameter=layer_id)
+    return dataclasses.replace(bundle, **cut)  # type: ignore[type-var]
 
 
 def _utc(t: pd.Timestamp) -> str:

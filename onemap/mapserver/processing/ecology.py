@@ -19,7 +19,7 @@ import pandas as pd
 from onemap import catalog
 from onemap.analysis.ecology import EcologyContext, assess_change
 from onemap.analysis.errors import InvalidInput
-from onemap.layers.store import read_layer
+from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import GEOJSON, JSON, OneMapProcessor, Param, i18n
 from onemap.mapserver.processing.outputs import records, value
 
@@ -137,7 +137,7 @@ class EcologyChangeProcessor(OneMapProcessor):
         if v["before"] == v["after"]:
             raise InvalidInput("after", "is the same raster as before: give two dates")
         id_field = AREA_LAYERS[v["layer"]]
-        areas = read_layer(v["layer"], self.settings)
+        areas = data.read_as(self.principal, v["layer"], self.settings)
         if v["area_ids"] is not None:
             known = set(areas[id_field].astype(str))
             unknown = [a for a in v["area_ids"] if a not in known]
@@ -152,10 +152,11 @@ class EcologyChangeProcessor(OneMapProcessor):
         self.progress(0.1, "reading context layers")
         period = raster_period(self.settings, inputs.before_id, inputs.after_id)
         context = EcologyContext(
-            rivers=read_layer("rivers", self.settings),
-            water_bodies=read_layer("water_bodies", self.settings),
-            pollution_sources=read_layer("pollution_sources", self.settings),
-            incidents=incidents_between(read_layer("incidents", self.settings), period))
+            rivers=data.read_as(self.principal, "rivers", self.settings),
+            water_bodies=data.read_as(self.principal, "water_bodies", self.settings),
+            pollution_sources=data.read_as(self.principal, "pollution_sources", self.settings),
+            incidents=incidents_between(data.read_as(self.principal, "incidents",
+                                                     self.settings), period))
         self.progress(0.3, "comparing NDVI")
         result = assess_change(inputs.areas, id_field=inputs.id_field, before=inputs.before,
                                after=inputs.after, context=context,

@@ -29,6 +29,7 @@ from onemap.analysis.emergency import (
     nearest_wind,
 )
 from onemap.analysis.errors import InvalidInput, OutOfRegion
+from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import GEOJSON, JSON, OneMapProcessor, Param, i18n
 from onemap.mapserver.processing.outputs import records
 from onemap.mapserver.reports import report_dir
@@ -142,7 +143,9 @@ class IncidentAssessmentProcessor(OneMapProcessor):
             missing = "wind_from_deg" if given[1] is None else "wind_speed_m_s"
             raise InvalidInput(missing, "give wind_speed_m_s and wind_from_deg together "
                                "(or neither, to use the nearest station's wind)")
-        layers = load_layers(self.settings, time=v["time"])
+        # what the caller sees of each layer: a county's commander, its county's receptors
+        layers = data.limit_all(self.principal, load_layers(self.settings, time=v["time"]),
+                                self.settings, {"region": "admin_boundaries"})
         here = Point(v["lon"], v["lat"])
         if not layers.region.intersects(here).any():
             raise OutOfRegion("lon, lat", f"({v['lon']:.5f}, {v['lat']:.5f}) lies outside the "

@@ -1,0 +1,186 @@
+"""Access control for the mounted pygeoapi: hidden collections absent, the principal carried.
+
+pygeoapi knows nothing of principals; three pieces make it serve each caller what the policy
+(:mod:`onemap.access.policy`) lets them see, without patching its code:
+
+- :class:`ContextExecutor` — pygeoapi's Starlette adapter runs every API call through
+  ``loop.run_in_executor(None, …)``, which does *not* copy context variables: the provider
+  would read the default principal (anonymous). :func:`carry_principal` makes the loop's
+  default executor one that runs each call in a copy of the submitting task's context.
+- :class:`VisibleResources` — pygeoapi's ``config['resources']``, seen through the request's
+  principal: a collection it may not see is absent from every listing pygeoapi builds from it
+  (``/collections`` in JSON and HTML, the conformance and landing pages), exactly as if it
+  were not configured. Processes are passed through unchanged (their visibility is the process
+  manager's).
+- :func:`collection_problem` and :func:`filter_openapi` — the gate in front of pygeoapi
+  (:class:`onemap.mapserver.ogc.RejectUnknownParams`) answers ``/collections/{id}`` and
+  everything under it with the same 404 for a hidden id as for an unknown one, and removes
+  hidden collections' paths from the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from onemap.access import context, policy, scope
+from onemap.config import Settings
+
+#: Same answer for an unknown and a hidden collection (probing ids tells nothing).
+NOT_FOUND = {"code": "NotFound", "type": "NotFound", "description": "Collection not found",
+             "detail": "Collection not found"}
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitter's context (the principal)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        ctx = contextvars.copy_context()
+        return super().submit(ctx.run, fn, *args, **kwargs)
+
+
+_INSTALL_LOCK = threading.Lock()
+
+
+def carry_principal() -> None:
+    """Make the running loop's default executor a :class:`ContextExecutor` (once per loop).
+    Called by the gate before pygeoapi runs, so its ``run_in_executor(None, …)`` calls keep
+    the request's principal."""
+    loop = asyncio.get_running_loop()
+    if isinstance(getattr(loop, "_default_executor", None), ContextExecutor):
+        return
+    with _INSTALL_LOCK:
+        previous = getattr(loop, "_default_executor", None)
+        if isinstance(previous, ContextExecutor):
+            return
+        workers = min(32, (os.cpu_count() or 1) + 4)  # asyncio's own default size
+        loop.set_default_executor(ContextExecutor(max_workers=workers,
+                                                  thread_name_prefix="onemap-ogc"))
+        if previous is not None:  # let its idle threads end; running calls finish first
+            previous.shutdown(wait=False)
+
+
+class VisibleResources(dict):
+    """pygeoapi's resources where the request's principal cannot see hidden collections.
+
+    Only the views pygeoapi iterates (``items``, ``keys``, ``values``, iteration, ``in``,
+    ``len``, ``get``) are filtered; ``resources[id]`` still answers, because pygeoapi indexes
+    only ids it found through those views, and the gate 404s hidden ids before pygeoapi runs.
+    """
+
+    def __init__(self, resources: dict[str, Any], settings: Settings) -> None:
+        super().__init__(resources)
+        self.settings = settings
+
+    def _hidden(self) -> set[str]:
+        return hidden_collections(self.settings, [k for k, v in super().items()
+                                                  if v.get("type") == "collection"])
+
+    def items(self) -> Any:  # type: ignore[override]
+        hidden = self._hidden()
+        return [(k, v) for k, v in super().items() if k not in hidden]
+
+    def keys(self) -> Any:  # type: ignore[override]
+        return [k for k, _ in self.items()]
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [v for _, v in self.items()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) and key not in self._hidden()
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key, default) if key in self else default
+
+
+def hidden_collections(settings: Settings, ids: list[str]) -> set[str]:
+    """Which of the collection ``ids`` the request's principal may not see (an id without a
+    catalogue entry, such as one removed since pygeoapi loaded, counts as hidden)."""
+    principal = context.current()
+    entries = scope.entries(settings)
+    out = set()
+    for cid in ids:
+        entry = entries.get(cid)
+        if entry is None or policy.limits(principal, entry, settings) is None:
+            out.add(cid)
+    return out
+
+
+def collection_problem(path_parts: list[str], known: set[str], settings: Settings) -> bool:
+    """Whether a request under ``/collections/{id}`` names a collection that is unknown or
+    hidden from the request's principal (to be answered :data:`NOT_FOUND`)."""
+    if len(path_parts) < 2 or path_parts[0] != "collections" or not path_parts[1]:
+        return False
+    cid = path_parts[1]
+    return cid not in known or cid in hidden_collections(settings, [cid])
+
+
+async def not_found(send: Any) -> None:
+    body = json.dumps(NOT_FOUND).encode()
+    await send({"type": "http.response.start", "status": 404, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def filter_openapi(doc: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """The OpenAPI document without the paths of ``hidden`` collections."""
+    paths = doc.get("paths")
+    if not isinstance(paths, dict) or not hidden:
+        return doc
+    prefixes = tuple(f"/collections/{cid}" for cid in hidden)
+    doc["paths"] = {p: v for p, v in paths.items()
+                    if not any(p == x or p.startswith(x + "/") for x in prefixes)}
+    return doc
+
+
+async def send_filtered_openapi(app: Any, scope_: dict, receive: Any, send: Any,
+                                hidden: set[str]) -> None:
+    """Run pygeoapi's OpenAPI endpoint and pass its JSON on without ``hidden`` collections'
+    paths (other formats, e.g. the Swagger page that fetches the JSON, pass unchanged)."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await _forward(send, start, b"".join(chunks), hidden)
+
+    await app(scope_, receive, capture)
+
+
+async def _forward(send: Any, start: dict, body: bytes, hidden: set[str]) -> None:
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    if start.get("status") == 200 and b"json" in ctype:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            body = json.dumps(filter_openapi(doc, hidden), ensure_ascii=False).encode("utf-8")
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(module: Any, settings: Settings) -> None:
+    """Wrap the resources of pygeoapi's loaded Starlette module ``module`` (its ``api_`` and
+    ``CONFIG`` share one config dict) in :class:`VisibleResources`."""
+    for config in {id(c): c for c in (module.api_.config, module.CONFIG)}.values():
+        if not isinstance(config["resources"], VisibleResources):
+            config["resources"] = VisibleResources(config["resources"], settings)
