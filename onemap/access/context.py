@@ -8,12 +8,15 @@ it) sees less, never more.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
+from typing import Any, TypeVar
 
 from onemap.access.principal import ANONYMOUS, Principal
 
+T = TypeVar("T")
 _CURRENT: ContextVar[Principal] = ContextVar("onemap_principal", default=ANONYMOUS)
 
 
@@ -34,3 +37,17 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         yield principal
     finally:
         _CURRENT.reset(token)
+
+
+class CopyingExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitter's context.
+
+    pygeoapi's Starlette adapter runs every API call with ``loop.run_in_executor(None, …)``,
+    and asyncio's default pool does not copy context variables: the provider and the process
+    manager would see :data:`ANONYMOUS` (less, never more — but a logged-in analyst could not
+    run a process). Installed as the event loop's default executor by the server, it carries
+    the request's principal into the thread that serves it.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(copy_context().run, fn, *args, **kwargs)
