@@ -8,6 +8,7 @@ type, so clients can tell "no such dataset" (404) from "bad request" (400).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES
 
 from onemap import catalog
+from onemap.access.context import CopyingExecutor
 from onemap.access.policy import Forbidden, Hidden, Unauthenticated
 from onemap.config import Settings
 from onemap.mapserver.clusters import cluster_router
@@ -36,6 +38,7 @@ from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
+from onemap.mapserver.processing.gate import ProcessGate
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
     Catalogue,
@@ -113,6 +116,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # pygeoapi serves each request in the loop's default executor: make it one that
+        # carries the request's principal into the thread (asyncio's own does not)
+        asyncio.get_running_loop().set_default_executor(
+            CopyingExecutor(thread_name_prefix="onemap-api"))
         yield
         # SIGTERM: queued jobs failed, running ones stop and say why
         await run_in_threadpool(stop_jobs, settings)
@@ -168,7 +175,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # pygeoapi follows the catalogue; its pages run their own inline scripts under a nonce new
     # in every answer.
-    app.mount(OGC_PREFIX, NonceScripts(FollowCatalogue(cat, load_pygeoapi),
+    app.mount(OGC_PREFIX, NonceScripts(ProcessGate(FollowCatalogue(cat, load_pygeoapi),
+                                                   settings),
                                        policies(settings, [])["nonced"]), name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
