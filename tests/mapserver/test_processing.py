@@ -22,6 +22,7 @@ from onemap.analysis import haze
 from onemap.analysis.standards import aqi
 from onemap.config import Settings
 from onemap.layers.store import read_layer
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -31,9 +32,20 @@ HOUR = "2025-01-24T20:00:00+08:00"
 INSIDE = {"lon": 117.25, "lat": 31.85}
 
 
+#: The admin account's ``Authorization``: it may run every process and see every job (who may
+#: do what is tested in test_access_writes.py; here, what the processes compute).
+AUTH: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _as_admin(callers: dict[str, Caller]) -> None:
+    AUTH.update(callers["admin"].headers)
+
+
 def client(live_server: str) -> Processes:
     p = Processes(f"{live_server}/ogc", timeout=120)
-    p.headers = dict(p.headers)  # OWSLib shares one module-level header dict; keep ours apart
+    # OWSLib shares one module-level header dict; keep ours apart
+    p.headers = {**p.headers, **AUTH}
     return p
 
 
@@ -51,7 +63,7 @@ def run_async(live_server: str, process_id: str, inputs: dict[str, Any],
     assert p.response_headers["Preference-Applied"] == "respond-async"
     seen, deadline = [], time.monotonic() + timeout
     while True:
-        job = requests.get(job_url, params={"f": "json"}, timeout=30).json()
+        job = requests.get(job_url, params={"f": "json"}, headers=AUTH, timeout=30).json()
         seen.append(job["progress"])
         if job["status"] in ("successful", "failed", "dismissed"):
             break
@@ -59,14 +71,14 @@ def run_async(live_server: str, process_id: str, inputs: dict[str, Any],
         time.sleep(0.2)
     assert job["status"] == "successful", job
     assert job["processID"] == process_id
-    r = requests.get(f"{job_url}/results", params={"f": "json"}, timeout=60)
+    r = requests.get(f"{job_url}/results", params={"f": "json"}, headers=AUTH, timeout=60)
     assert r.status_code == 200
     return r.json(), seen
 
 
 def n_jobs(live_server: str) -> int:
     return len(requests.get(f"{live_server}/ogc/jobs", params={"f": "json", "limit": 10000},
-                            timeout=30).json()["jobs"])
+                            headers=AUTH, timeout=30).json()["jobs"])
 
 
 def roles(fc: dict[str, Any]) -> dict[str, set[str]]:
@@ -83,7 +95,7 @@ def roles(fc: dict[str, Any]) -> dict[str, set[str]]:
 def tile_png(url: str) -> requests.Response:
     t = TMS.tile(117.25, 31.85, 9)
     r = requests.get(url.replace("{z}", "9").replace("{x}", str(t.x)).replace("{y}", str(t.y)),
-                     timeout=60)
+                     headers=AUTH, timeout=60)
     return r
 
 
@@ -105,9 +117,9 @@ def test_processes_listed_and_described(live_server: str) -> None:
     assert surface["inputs"]["time"]["minOccurs"] == 1
     # bilingual: Chinese by default, English on request
     zh = requests.get(f"{live_server}/ogc/processes/aqi-daily", params={"f": "json"},
-                      timeout=30).json()
+                      headers=AUTH, timeout=30).json()
     en = requests.get(f"{live_server}/ogc/processes/aqi-daily",
-                      params={"f": "json", "lang": "en"}, timeout=30).json()
+                      params={"f": "json", "lang": "en"}, headers=AUTH, timeout=30).json()
     assert zh["title"] == "日空气质量指数与污染过程"
     assert en["title"] == "Daily AQI and pollution episodes"
     assert en["inputs"]["threshold"]["schema"]["default"] == 100
@@ -174,10 +186,10 @@ def test_incident_air_sync_with_report(live_server: str) -> None:
                 if f["properties"]["role"] == "ring"]) == 2
     assert {"rings", "receptors", "suspects", "plume"} <= set(out["tables"])
     assert out["summary"]["wind"]["source"] != "given"  # the nearest station's wind
-    html = requests.get(out["report_url"], timeout=30)
+    html = requests.get(out["report_url"], headers=AUTH, timeout=30)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "<html" in html.text and "leaflet" in html.text.lower()
-    gj = requests.get(out["report_geojson_url"], timeout=30).json()
+    gj = requests.get(out["report_geojson_url"], headers=AUTH, timeout=30).json()
     assert len(gj["features"]) == len(out["features"]["features"])
 
 
@@ -198,7 +210,7 @@ def test_incident_water_async(live_server: str) -> None:
     assert found["trace"] <= {"LineString", "MultiLineString"}
     assert "downstream" in out["tables"] and out["tables"]["rings"]
     assert progress[-1] == 100
-    assert requests.get(out["report_url"], timeout=30).status_code == 200
+    assert requests.get(out["report_url"], headers=AUTH, timeout=30).status_code == 200
 
 
 def test_ecology_change_ranks_the_generated_losses(live_server: str) -> None:
@@ -233,7 +245,7 @@ def test_ecology_change_lists_only_incidents_between_the_images(live_server: str
     inside = requests.get(f"{live_server}/ogc/collections/incidents/items",
                           params={"f": "json", "limit": 1000,
                                   "datetime": "2024-06-30T16:00:00Z/2025-07-31T15:59:59Z"},
-                          timeout=30).json()["features"]
+                          headers=AUTH, timeout=30).json()["features"]
     listed_ids = {e["feature_id"] for e in listed}
     assert listed_ids <= {f["properties"]["incident_id"] for f in inside}
 
@@ -326,7 +338,7 @@ def test_invalid_input_is_400_naming_it_before_any_job(
         live_server: str, mode: str, process_id: str, inputs: dict[str, Any], code: str,
         parameter: str) -> None:
     before = n_jobs(live_server)
-    headers = {"Prefer": "respond-async"} if mode == "async" else {}
+    headers = {"Prefer": "respond-async", **AUTH} if mode == "async" else AUTH
     r = requests.post(f"{live_server}/ogc/processes/{process_id}/execution",
                       json={"inputs": inputs}, headers=headers, timeout=60)
     assert r.status_code == 400, r.text
@@ -340,22 +352,24 @@ def test_delete_cancels_a_running_series(live_server: str, sample_settings: Sett
     inputs = {"start": "2025-02-01T01:00:00+08:00", "end": "2025-05-31T00:00:00+08:00",
               "res_deg": 0.01}
     r = requests.post(f"{live_server}/ogc/processes/pm25-surface-series/execution",
-                      json={"inputs": inputs}, headers={"Prefer": "respond-async"}, timeout=60)
+                      json={"inputs": inputs}, headers={"Prefer": "respond-async", **AUTH},
+                      timeout=60)
     assert r.status_code == 201
     job_url = r.headers["Location"]
     cube_id = "pm25_idw_2025020101_2025053100_r10"
     work = sample_settings.runtime_dir / "work"
     deadline = time.monotonic() + 120
     while True:  # wait until it is computing hours (its temporary store exists)
-        job = requests.get(job_url, params={"f": "json"}, timeout=30).json()
+        job = requests.get(job_url, params={"f": "json"}, headers=AUTH, timeout=30).json()
         assert job["status"] in ("accepted", "running"), job
         if job["progress"] > 5 and list(work.glob(f".{cube_id}*")):
             break
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    d = requests.delete(job_url, timeout=30)
+    d = requests.delete(job_url, headers=AUTH, timeout=30)
     assert d.status_code == 200 and d.json()["status"] == "dismissed"
-    assert requests.get(job_url, params={"f": "json"}, timeout=30).status_code == 404
+    assert requests.get(job_url, params={"f": "json"}, headers=AUTH,
+                        timeout=30).status_code == 404
     deadline = time.monotonic() + 60
     while list(work.glob(f"*{cube_id}*")):  # the run notices and removes its store
         assert time.monotonic() < deadline, list(work.iterdir())
@@ -376,7 +390,7 @@ def test_execute_body_that_is_not_an_object_is_400(live_server: str, mode: str,
     """pygeoapi calls ``.get`` on whatever JSON it parsed: a list, a string or null was a 500
     (found by schemathesis); our gate answers 400 before pygeoapi or a job sees it."""
     before = n_jobs(live_server)
-    headers = {"Content-Type": "application/json",
+    headers = {"Content-Type": "application/json", **AUTH,
                **({"Prefer": "respond-async"} if mode == "async" else {})}
     r = requests.post(f"{live_server}/ogc/processes/aqi-daily/execution", data=body,
                       headers=headers, timeout=60)
