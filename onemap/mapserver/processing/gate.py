@@ -67,6 +67,14 @@ def current_visible(process_ids: list[str], settings: Settings) -> list[str]:
     return visible_ids(context.current(), process_ids, settings)
 
 
+async def _drain(receive: Any) -> None:
+    """Read a request body to its end (or the client's going), unused."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
 class ProcessGate:
     """ASGI gate in front of pygeoapi: ``/processes/{id}`` and its ``/execution`` answer 404
     for a process the caller may not see before anything else reads the request (so a
@@ -84,6 +92,7 @@ class ProcessGate:
             if len(parts) in (2, 3) and parts[0] == "processes" \
                     and (len(parts) == 2 or parts[2] == "execution") \
                     and not visible(principal_of(scope), parts[1], self.settings):
+                await _drain(receive)  # a body over the edge's limit is still its 413
                 body = json.dumps({"code": "NoSuchProcess", "type": "NoSuchProcess",
                                    "description": "Identifier not found",
                                    "detail": f"no process {parts[1]!r}"}).encode()
