@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect
 
 from onemap import catalog
 from onemap.access import policy
-from onemap.access.principal import ANONYMOUS, Principal
+from onemap.access.principal import Principal
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.jobs import Job, JobRegistry, upload_doc
@@ -202,8 +202,8 @@ def _flag(text: str | None) -> bool:
 
 
 def upload_options(fields: dict[str, str], filename: str,
-                   entries: dict[str, catalog.Entry], principal: Principal = ANONYMOUS,
-                   settings: Settings | None = None) -> dict[str, Any]:
+                   entries: dict[str, catalog.Entry], principal: Principal,
+                   settings: Settings) -> dict[str, Any]:
     """``add_raster`` keyword arguments from the form fields; UploadError names a bad one.
     An id taken by a dataset ``principal`` may not see raises Hidden (a 404) whatever else
     the form says: the caller learns no more of it than of an unknown id."""
@@ -226,7 +226,7 @@ def upload_options(fields: dict[str, str], filename: str,
             catalog.check_id(opts["collection"])
     except ValueError as exc:
         raise UploadError(400, "InvalidParameter", str(exc)) from None
-    if dataset_id in entries and settings is not None:
+    if dataset_id in entries:
         policy.require(principal, "upload_raster", settings, entries[dataset_id])
     opts["owner"] = principal.user
     if dataset_id in entries and not _flag(f.get("overwrite")):
