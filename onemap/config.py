@@ -43,9 +43,6 @@ class Settings:
     #: Largest image (width × height) a preview, bbox, feature or tile request may ask for;
     #: 4096×4096 by default (one such PNG is ~100 MB of working memory).
     max_image_pixels: int = 4096 * 4096
-    #: When set, uploads and deletions need ``Authorization: Bearer <token>``; empty = open
-    #: (a single-user install on 127.0.0.1).
-    upload_token: str = ""
     #: Largest request body, in megabytes, of every route but the raster upload (which has
     #: ``max_upload_mb``); a bigger one is answered 413.
     max_body_mb: int = 50
@@ -157,7 +154,6 @@ def get_settings() -> Settings:
         max_zip_members=int(env.get("ONEMAP_MAX_ZIP_MEMBERS", "1000")),
         max_csv_columns=int(env.get("ONEMAP_MAX_CSV_COLUMNS", "1000")),
         max_image_pixels=int(env.get("ONEMAP_MAX_IMAGE_PIXELS", str(4096 * 4096))),
-        upload_token=env.get("ONEMAP_UPLOAD_TOKEN", ""),
         max_body_mb=int(env.get("ONEMAP_MAX_BODY_MB", "50")),
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),

@@ -28,6 +28,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
+    text,
 )
 
 from onemap.config import Settings
@@ -56,6 +58,12 @@ JOBS = Table(
     Column("mimetype", String(200)),
     #: Anything else a job record carries (pygeoapi's fields), as strict JSON.
     Column("extra", Text, nullable=False, default="{}"),
+    #: Who started the job ("" anonymous), with the roles (comma-separated, expanded) and
+    #: region they had: the job and its results are theirs (onemap.access.policy.job_visible),
+    #: and a queued job runs as them, in whichever thread or process picks it up.
+    Column("owner", String(64), nullable=False, default="", index=True),
+    Column("owner_roles", String(200), nullable=False, default=""),
+    Column("owner_region", String(6)),
 )
 
 #: Access rules stored by admins (GeoFence-like): whether principals with ``role`` ("*" any,
@@ -181,8 +189,39 @@ def engine(settings: Settings) -> Engine:
                 eng = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
                                     pool_recycle=1800)
             METADATA.create_all(eng)
+            _add_columns(eng)
             _ENGINES[url] = eng
         return eng
+
+
+def _add_columns(eng: Engine) -> None:
+    """Columns a newer OneMap added to a table an older one created (``create_all`` makes
+    missing tables only): added with their default, so an upgraded server starts on its old
+    system database. Only nullable columns or columns with a scalar default can be added."""
+    names = inspect(eng).get_table_names()
+    with eng.begin() as conn:
+        for table in METADATA.sorted_tables:
+            if table.name not in names:
+                continue
+            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            for col in table.columns:
+                if col.name in have:
+                    continue
+                kind = col.type.compile(dialect=eng.dialect)
+                default = col.default.arg if col.default is not None else None
+                tail = "" if col.nullable else " NOT NULL"
+                if default is not None:
+                    tail += f" DEFAULT {_literal(default)}"
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" '
+                                  f"{kind}{tail}"))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def now() -> str:

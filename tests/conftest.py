@@ -98,3 +98,47 @@ def browser() -> Iterator[object]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A server on a copy of the sample with internal rasters and an internal cube, so the
+    raster routes have something hidden: ``member`` is an internal step of the public ``ndvi``
+    series (dated after all public steps), ``alone`` an internal raster in a series of its
+    own, ``cube`` an internal data cube; each points at a public dataset's file."""
+
+    base: str
+    settings: Settings
+    member: str = "secret_ndvi_2026_01"
+    alone: str = "secret_scene"
+    cube: str = "secret_pm25"
+
+
+@pytest.fixture(scope="session")
+def guarded(sample_settings: Settings, callers: dict[str, Caller],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
+    """:class:`Guarded`: the sample (and its accounts, so :func:`callers`' keys work) copied,
+    with internal rasters and a cube added through the catalogue, served by a real server."""
+    import shutil
+
+    from onemap import catalog
+
+    data = tmp_path_factory.mktemp("onemap-guarded") / "data"
+    shutil.copytree(sample_settings.data_dir, data,
+                    ignore=shutil.ignore_patterns("runtime", "server.log"))
+    settings = Settings(data_dir=data)
+    entries = catalog.load(settings)
+    ndvi, scene, cube = entries["ndvi_2025_07"], entries["gf1_wfv_2025_07_20"], \
+        entries["pm25_hourly"]
+    spec = Guarded("", settings)
+    catalog.put(ndvi.model_copy(update={
+        "id": spec.member, "access": "internal", "time_extent": ["2026-01", "2026-01"],
+        "extra": {**ndvi.extra, "date": "2026-01", "collection": "ndvi"}}), settings)
+    catalog.put(scene.model_copy(update={
+        "id": spec.alone, "access": "internal",
+        "extra": {**scene.extra, "collection": spec.alone}}), settings)
+    catalog.put(cube.model_copy(update={
+        "id": spec.cube, "access": "internal",
+        "extra": {**cube.extra, "collection": spec.cube}}), settings)
+    with run_server(data) as base:
+        yield Guarded(base, settings)

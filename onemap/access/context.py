@@ -15,12 +15,15 @@ still adds to the request's own set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
+from typing import Any, TypeVar
 
 from onemap.access.principal import ANONYMOUS, Principal
 
+T = TypeVar("T")
 _CURRENT: ContextVar[Principal] = ContextVar("onemap_principal", default=ANONYMOUS)
 _READS: ContextVar[set[str] | None] = ContextVar("onemap_reads", default=None)
 
@@ -58,3 +61,17 @@ def note_read(dataset_id: str) -> None:
     reads = _READS.get()
     if reads is not None:
         reads.add(dataset_id)
+
+
+class CopyingExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitter's context.
+
+    pygeoapi's Starlette adapter runs every API call with ``loop.run_in_executor(None, …)``,
+    and asyncio's default pool does not copy context variables: the provider and the process
+    manager would see :data:`ANONYMOUS` (less, never more — but a logged-in analyst could not
+    run a process). Installed as the event loop's default executor by the server, it carries
+    the request's principal into the thread that serves it.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(copy_context().run, fn, *args, **kwargs)

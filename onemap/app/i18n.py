@@ -45,7 +45,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_render": "显示方式",
         "render_default": "默认",
         "render_ndvi": "NDVI 波段运算",
-        "upload_token": "上传令牌",
         "upload_start": "上传",
         "upload_cancel": "取消",
         "upload_uploading": "上传中 {pct}%（{done} / {total}）",
@@ -54,7 +53,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_failed": "上传失败：{detail}",
         "upload_cancelled": "已取消上传。",
         "upload_need_file": "请先选择一个 GeoTIFF 文件（.tif / .tiff）。",
-        "upload_need_token": "服务器要求上传令牌：请填写后重新上传。",
+        "upload_need_login": "上传影像需要登录（分析员及以上角色）：请登录后重新上传。",
+        "upload_need_role": "当前账号没有上传影像的权限（需要分析员角色）。",
         "upload_ndvi_bands": "NDVI 需要在波段名称中给出 red 和 nir，例如 blue,green,red,nir。",
         "upload_network": "网络错误，未能连接到服务器。",
         "upload_http": "服务器返回 HTTP {status}。",
@@ -132,7 +132,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_render": "Rendering",
         "render_default": "Default",
         "render_ndvi": "NDVI band math",
-        "upload_token": "Upload token",
         "upload_start": "Upload",
         "upload_cancel": "Cancel",
         "upload_uploading": "Uploading {pct}% ({done} of {total})",
@@ -141,7 +140,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload_failed": "Upload failed: {detail}",
         "upload_cancelled": "Upload cancelled.",
         "upload_need_file": "Choose a GeoTIFF file (.tif / .tiff) first.",
-        "upload_need_token": "The server requires an upload token: enter it and upload again.",
+        "upload_need_login": "Uploading imagery needs a login (analyst role or above): log in "
+                             "and upload again.",
+        "upload_need_role": "This account may not upload imagery (it needs the analyst role).",
         "upload_ndvi_bands": "NDVI needs band names that include red and nir, e.g. "
                              "blue,green,red,nir.",
         "upload_network": "Network error: the server could not be reached.",
@@ -255,7 +256,8 @@ UPLOAD_ERRORS = tuple(f"upload_err_{c}" for c in (
 
 #: Strings the browser scripts format themselves (upload progress, pixel-value popups).
 JS_KEYS = ("upload_uploading", "upload_converting", "upload_done", "upload_failed",
-           "upload_cancelled", "upload_need_file", "upload_need_token", "upload_ndvi_bands",
+           "upload_cancelled", "upload_need_file", "upload_need_login", "upload_need_role",
+           "upload_ndvi_bands",
            "upload_network", "upload_http", "upload_show_detail", *UPLOAD_ERRORS, "no_data",
            "pixel_loading", "pixel_value", "pixel_error", "play", "pause")
 

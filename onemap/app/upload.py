@@ -19,7 +19,7 @@ from onemap.app.i18n import js_strings, t
 
 #: Ids of the form fields whose values the upload script receives.
 FIELDS = ("om-upload-title", "om-upload-date", "om-upload-bands", "om-upload-series",
-          "om-upload-render", "om-upload-token")
+          "om-upload-render")
 #: Text inputs and the UI string of their placeholder (rewritten by the language switch).
 PLACEHOLDERS = {"om-upload-title": "upload_title_ph", "om-upload-date": "upload_date_ph",
                 "om-upload-bands": "upload_bands_ph", "om-upload-series": "upload_series_ph"}
@@ -69,12 +69,6 @@ def upload_panel(lang: str) -> html.Details:
                            value="default", inline=True, className="om-render"),
         ], className="om-field"),
         html.Div([
-            text("upload_token", lang, html.Label, htmlFor="om-upload-token",
-                 className="om-field-label"),
-            dcc.Input(id="om-upload-token", type="password", value="", autoComplete="off",
-                      className="om-field-input"),
-        ], id="om-upload-token-row", className="om-field", style={"display": "none"}),
-        html.Div([
             html.Button(text("upload_start", lang), id="om-upload-start", n_clicks=0,
                         className="om-button om-button-primary"),
             html.Button(text("upload_cancel", lang), id="om-upload-cancel", n_clicks=0,
@@ -114,7 +108,6 @@ def register_upload_callbacks(app: dash.Dash) -> None:
         Output("om-upload-msg", "className"),
         Output("om-upload-cancel", "style"),
         Output("om-upload-start", "disabled"),
-        Output("om-upload-token-row", "style"),
         Output("om-upload-bar", "className"),
         Input("om-upload-state", "data"),
         Input("om-lang", "value"),

@@ -37,6 +37,8 @@ from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
+from onemap.mapserver.ogc_access import carry_principal
+from onemap.mapserver.processing.gate import ProcessGate
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
     Catalogue,
@@ -114,6 +116,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # pygeoapi serves each request in the loop's default executor: make it one that
+        # carries the request's principal into the thread (asyncio's own does not)
+        carry_principal()
         yield
         # SIGTERM: queued jobs failed, running ones stop and say why
         await run_in_threadpool(stop_jobs, settings)
@@ -170,7 +175,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # pygeoapi follows the catalogue; its pages run their own inline scripts under a nonce new
     # in every answer.
-    app.mount(OGC_PREFIX, NonceScripts(FollowCatalogue(cat, load_pygeoapi),
+    app.mount(OGC_PREFIX, NonceScripts(ProcessGate(FollowCatalogue(cat, load_pygeoapi),
+                                                   settings),
                                        policies(settings, [])["nonced"]), name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 

@@ -18,13 +18,15 @@ from typing import Annotated, Any
 import attr
 import pandas as pd
 import xarray as xr
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from titiler.core.dependencies import DefaultDependency, HistogramParams, StatisticsParams
 from titiler.xarray.dependencies import DatasetParams, PartFeatureParams
 from titiler.xarray.factory import TilerFactory
 from titiler.xarray.io import Reader
 
+from onemap.access.principal import Principal
 from onemap.catalog import Entry
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.errors import ApiError
 from onemap.mapserver.rasters import Catalogue, ColorMapParams, DatasetNotFound
 from onemap.mapserver.tilerparams import checked, process_dependency, render_params, tiler_route
@@ -55,9 +57,11 @@ class CubeReader(Reader):
         """The dataset is shared between requests (lazy, read-only): nothing to close."""
 
 
-def cube_entry(cat: Catalogue, dataset_id: str) -> tuple[Entry, str]:
-    """The catalogue entry and absolute zarr path of a cube; DatasetNotFound otherwise."""
-    entry, path = cat.dataset_file(dataset_id, "cube")
+def cube_entry(cat: Catalogue, dataset_id: str, principal: Principal | None = None
+               ) -> tuple[Entry, str]:
+    """The catalogue entry and absolute zarr path of a cube ``principal`` (default: the
+    request's) may see; DatasetNotFound (or Hidden, the same 404) otherwise."""
+    entry, path = cat.dataset_file(dataset_id, "cube", principal)
     if not path.is_dir():
         raise DatasetNotFound(dataset_id)
     return entry, str(path)
@@ -125,9 +129,10 @@ def cube_router(cat: Catalogue) -> APIRouter:
     """titiler.xarray endpoints (tiles, tilejson, point, info, statistics…) of catalogued cubes."""
 
     def cube_path(
+        request: Request,
         dataset_id: Annotated[str, Path(description="Catalogue id of a data cube")],
     ) -> str:
-        return cube_entry(cat, dataset_id)[1]
+        return cube_entry(cat, dataset_id, principal_of(request))[1]
 
     @dataclass
     class CubeParams(DefaultDependency):
@@ -141,6 +146,7 @@ def cube_router(cat: Catalogue) -> APIRouter:
                         "(default: the first step)")] = None
 
         def __post_init__(self) -> None:
+            # a dataclass dependency gets no Request: the request's principal, from its context
             entry, _ = cube_entry(cat, self.dataset_id)
             expected = entry.extra["variable"]
             if self.variable not in (None, expected):

@@ -26,6 +26,8 @@ from typing import Any, Literal
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from onemap import sysdb
+from onemap.access import policy
+from onemap.access.principal import ANONYMOUS, Principal, make
 from onemap.config import Settings
 from onemap.sysdb import JOBS, interrupted, now
 
@@ -56,6 +58,21 @@ class ServerStopping(Exception):
     """Raised inside a job's work when the server shuts down."""
 
 
+
+
+def owner_fields(principal: Principal) -> dict[str, Any]:
+    """The job columns that record who started it (see :func:`owner_of`)."""
+    return {"owner": principal.user, "owner_roles": ",".join(sorted(principal.roles)),
+            "owner_region": principal.region}
+
+
+def owner_of(job: dict[str, Any]) -> Principal:
+    """The principal a job runs as: its owner as they were when they started it. A worker
+    thread has no request, so the job record is what says who it acts for."""
+    if not job.get("owner"):
+        return ANONYMOUS
+    roles = [r for r in (job.get("owner_roles") or "").split(",") if r]
+    return make(job["owner"], roles, job.get("owner_region"), via="session")
 
 
 class JobStore:
@@ -93,10 +110,13 @@ class JobStore:
             row = conn.execute(query).mappings().first()
         return _row(row) if row is not None else None
 
-    def list(self, kind: str, limit: int | None = None, offset: int = 0
-             ) -> tuple[list[dict[str, Any]], int]:
-        """Jobs of ``kind``, newest first, and how many there are."""
+    def list(self, kind: str, limit: int | None = None, offset: int = 0,
+             owner: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Jobs of ``kind`` (of ``owner`` only, unless None), newest first, and how many there
+        are."""
         where = JOBS.c.kind == kind
+        if owner is not None:
+            where = and_(where, JOBS.c.owner == owner)
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(JOBS).where(where)).scalar()
             query = select(JOBS).where(where).order_by(JOBS.c.created.desc()).offset(offset)
@@ -218,14 +238,17 @@ class JobRegistry:
         self.store = JobStore(settings)
 
     def submit(self, dataset: str, work: Callable[[Job], str],
-               cleanup: Callable[[], None] | None = None) -> dict[str, Any]:
-        """Queue ``work(job)``; it returns the success message. ``cleanup`` always runs after.
-        The row is committed before this returns, so the job URL the client gets works."""
+               cleanup: Callable[[], None] | None = None, *,
+               owner: Principal = ANONYMOUS) -> dict[str, Any]:
+        """Queue ``work(job)`` for ``owner``; it returns the success message. ``cleanup`` always
+        runs after. The row is committed before this returns, so the job URL the client gets
+        works."""
         job_id = uuid.uuid4().hex
-        self.store.add(job_id, self.KIND, dataset, message="waiting for a worker")
+        self.store.add(job_id, self.KIND, dataset, message="waiting for a worker",
+                       **owner_fields(owner))
         self.store.prune(self.KIND)
         submit(self.settings, self._run, job_id, work, cleanup)
-        return self.get(job_id) or {}
+        return self.get(job_id, owner) or {}
 
     def _run(self, job_id: str, work: Callable[[Job], str],
              cleanup: Callable[[], None] | None) -> None:
@@ -255,17 +278,23 @@ class JobRegistry:
         self.store.update(job_id, status=status, progress=progress, message=message,
                           finished=now())
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
+    def get(self, job_id: str, principal: Principal) -> dict[str, Any] | None:
+        """The job if ``principal`` may see it (its owner, an admin), else None (404)."""
         job = self.store.get(job_id, self.KIND)
+        if job is not None and not policy.job_visible(principal, job["owner"]):
+            return None
         if job is not None and job["status"] == "accepted" and not job["cancel"]:
             job["message"] = queued_message(self.store.ahead(job), self.settings)
         return job
 
-    def dismiss(self, job_id: str) -> dict[str, Any] | None:
+    def dismiss(self, job_id: str, principal: Principal) -> dict[str, Any] | None:
         """Ask a job to stop; it reports "dismissed" once its work has stopped and cleaned up
-        (a finished job keeps its status)."""
+        (a finished job keeps its status). None when there is no such job ``principal`` may
+        see."""
         job = self.store.get(job_id, self.KIND)
-        if job is not None and job["status"] in ACTIVE:
+        if job is None or not policy.job_visible(principal, job["owner"]):
+            return None
+        if job["status"] in ACTIVE:
             self.store.update(job_id, cancel=True, message="cancelling")
             job = self.store.get(job_id, self.KIND)
         return job

@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from onemap.catalog import Entry
 from onemap.config import Settings
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.errors import ApiError, ErrorRoute  # noqa: F401  (re-exported)
 from onemap.mapserver.ogc import OGC_PREFIX
-from onemap.mapserver.rasters import TMS, Catalogue, DatasetNotFound, render_params
+from onemap.mapserver.rasters import TMS, Catalogue, render_params
 from onemap.raster.stac import series_title
 from onemap.styles import RASTER_STYLES
 
@@ -149,10 +150,11 @@ def api_router(cat: Catalogue) -> APIRouter:
     settings = cat.settings
 
     @router.get("/catalog")
-    def list_catalog() -> dict[str, Any]:
-        """Every catalogued dataset with links to its OGC collection or TileJSON."""
+    def list_catalog(request: Request) -> dict[str, Any]:
+        """Every catalogued dataset the caller may see, with links to its OGC collection or
+        TileJSON (a hidden one is absent, not marked)."""
         items = []
-        for e in cat.entries().values():
+        for e in cat.visible(principal_of(request)):
             items.append({"id": e.id, "kind": e.kind, "family": e.family, "title": e.title,
                           "title_en": e.title_en, "access": e.access,
                           "feature_count": e.feature_count, "bbox": e.bbox,
@@ -160,18 +162,17 @@ def api_router(cat: Catalogue) -> APIRouter:
         return {"datasets": items}
 
     @router.get("/rasters")
-    def list_rasters() -> dict[str, Any]:
-        """Rasters and cubes with ready URLs, and the series (collections) they form."""
-        entries = [e for e in cat.entries().values() if e.kind in ("raster", "cube")]
+    def list_rasters(request: Request) -> dict[str, Any]:
+        """Rasters and cubes the caller may see, with ready URLs, and the series (collections)
+        they form (of visible members only: a series never shows a hidden step)."""
+        entries = cat.visible(principal_of(request), ("raster", "cube"))
         return {"rasters": [raster_summary(e, settings) for e in entries],
                 "series": series(entries, settings)}
 
     @router.get("/rasters/{dataset_id}")
-    def one_raster(dataset_id: str) -> dict[str, Any]:
-        """One raster or cube summary; 404 for an unknown id or a vector layer."""
-        entry = cat.entries().get(dataset_id)
-        if entry is None or entry.kind not in ("raster", "cube"):
-            raise DatasetNotFound(dataset_id)
-        return raster_summary(entry, settings)
+    def one_raster(dataset_id: str, request: Request) -> dict[str, Any]:
+        """One raster or cube summary; 404 for an unknown or hidden id or a vector layer."""
+        return raster_summary(cat.entry(dataset_id, ("raster", "cube"), principal_of(request)),
+                              settings)
 
     return router

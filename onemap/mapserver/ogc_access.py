@@ -3,10 +3,11 @@
 pygeoapi knows nothing of principals; three pieces make it serve each caller what the policy
 (:mod:`onemap.access.policy`) lets them see, without patching its code:
 
-- :class:`ContextExecutor` — pygeoapi's Starlette adapter runs every API call through
+- :func:`carry_principal` — pygeoapi's Starlette adapter runs every API call through
   ``loop.run_in_executor(None, …)``, which does *not* copy context variables: the provider
-  would read the default principal (anonymous). :func:`carry_principal` makes the loop's
-  default executor one that runs each call in a copy of the submitting task's context.
+  would read the default principal (anonymous). It makes the loop's default executor a
+  :class:`onemap.access.context.CopyingExecutor`, which runs each call in a copy of the
+  submitting task's context.
 - :class:`VisibleResources` — pygeoapi's ``config['resources']``, seen through the request's
   principal: a collection it may not see is absent from every listing pygeoapi builds from it
   (``/collections`` in JSON and HTML, the conformance and landing pages), exactly as if it
@@ -21,15 +22,14 @@ pygeoapi knows nothing of principals; three pieces make it serve each caller wha
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 from onemap.access import context, policy, scope
+from onemap.access.context import CopyingExecutor
 from onemap.config import Settings
 
 #: Same answer for an unknown and a hidden collection (probing ids tells nothing).
@@ -37,30 +37,23 @@ NOT_FOUND = {"code": "NotFound", "type": "NotFound", "description": "Collection 
              "detail": "Collection not found"}
 
 
-class ContextExecutor(ThreadPoolExecutor):
-    """A thread pool whose tasks run in a copy of the submitter's context (the principal)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        ctx = contextvars.copy_context()
-        return super().submit(ctx.run, fn, *args, **kwargs)
-
-
 _INSTALL_LOCK = threading.Lock()
 
 
 def carry_principal() -> None:
-    """Make the running loop's default executor a :class:`ContextExecutor` (once per loop).
-    Called by the gate before pygeoapi runs, so its ``run_in_executor(None, …)`` calls keep
-    the request's principal."""
+    """Make the running loop's default executor a context-copying one (once per loop).
+    Called at the server's start (its lifespan) and again by the gate before pygeoapi runs (a
+    loop started without the lifespan, e.g. a test client), so its ``run_in_executor(None, …)``
+    calls keep the request's principal."""
     loop = asyncio.get_running_loop()
-    if isinstance(getattr(loop, "_default_executor", None), ContextExecutor):
+    if isinstance(getattr(loop, "_default_executor", None), CopyingExecutor):
         return
     with _INSTALL_LOCK:
         previous = getattr(loop, "_default_executor", None)
-        if isinstance(previous, ContextExecutor):
+        if isinstance(previous, CopyingExecutor):
             return
         workers = min(32, (os.cpu_count() or 1) + 4)  # asyncio's own default size
-        loop.set_default_executor(ContextExecutor(max_workers=workers,
+        loop.set_default_executor(CopyingExecutor(max_workers=workers,
                                                   thread_name_prefix="onemap-ogc"))
         if previous is not None:  # let its idle threads end; running calls finish first
             previous.shutdown(wait=False)

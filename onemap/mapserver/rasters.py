@@ -40,8 +40,11 @@ from titiler.core.errors import BadRequestError
 from titiler.core.factory import TilerFactory
 
 from onemap import catalog
+from onemap.access import context, policy
+from onemap.access.principal import Principal
 from onemap.catalog import ID_PATTERN, Entry
 from onemap.config import Settings
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.defaults import colormap_dependency, is_image_request, render_dependency
 from onemap.mapserver.tilerparams import (
     checked,
@@ -91,29 +94,54 @@ class Catalogue:
             self._stamp = stamp
         return self._entries
 
-    def dataset_file(self, dataset_id: str, kind: str) -> tuple[Entry, FilePath]:
-        """The entry and absolute file (or zarr folder) of a catalogued dataset of ``kind``;
-        DatasetNotFound for anything else, including an entry pointing outside the data dir."""
+    def visible(self, principal: Principal, kinds: tuple[str, ...] | None = None
+                ) -> list[Entry]:
+        """The entries ``principal`` may see (of ``kinds``), in catalogue order: what every
+        listing built on this catalogue shows."""
+        entries = [e for e in self.entries().values() if kinds is None or e.kind in kinds]
+        return policy.visible(principal, entries, self.settings)
+
+    def entry(self, dataset_id: str, kinds: tuple[str, ...],
+              principal: Principal | None = None) -> Entry:
+        """The entry of a catalogued dataset of one of ``kinds`` that ``principal`` may see.
+
+        An unknown id raises DatasetNotFound, a hidden one :class:`~onemap.access.policy.
+        Hidden`: both answer the same 404, so probing ids tells nothing. ``principal`` None is
+        the request's (:func:`onemap.access.context.current`; anonymous outside a request).
+        """
         if not ID_PATTERN.fullmatch(dataset_id):
             raise DatasetNotFound(dataset_id)
         entry = self.entries().get(dataset_id)
-        if entry is None or entry.kind != kind:
+        if entry is None or entry.kind not in kinds:
             raise DatasetNotFound(dataset_id)
+        policy.read(context.current() if principal is None else principal, entry,
+                    self.settings)
+        return entry
+
+    def dataset_file(self, dataset_id: str, kind: str, principal: Principal | None = None
+                     ) -> tuple[Entry, FilePath]:
+        """The entry and absolute file (or zarr folder) of a catalogued dataset of ``kind``
+        that ``principal`` may see (see :meth:`entry`); DatasetNotFound for anything else,
+        including an entry pointing outside the data dir. Every titiler route, the COG, WMTS,
+        zonal statistics and the cubes resolve an id here."""
+        entry = self.entry(dataset_id, (kind,), principal)
         path = entry.file(self.settings).resolve()
         if self.settings.data_dir.resolve() not in path.parents or not path.exists():
             raise DatasetNotFound(dataset_id)
         return entry, path
 
-    def raster_path(self, dataset_id: str) -> str:
-        """Absolute path of a catalogued raster's COG; DatasetNotFound for anything else."""
-        _, path = self.dataset_file(dataset_id, "raster")
+    def raster_path(self, dataset_id: str, principal: Principal | None = None) -> str:
+        """Absolute path of a visible catalogued raster's COG; DatasetNotFound (or Hidden)
+        for anything else."""
+        _, path = self.dataset_file(dataset_id, "raster", principal)
         if not path.is_file():
             raise DatasetNotFound(dataset_id)
         return str(path)
 
-    def band_count(self, dataset_id: str) -> int:
-        """Bands of a catalogued raster: from the entry, else read once from the file header."""
-        path = self.raster_path(dataset_id)
+    def band_count(self, dataset_id: str, principal: Principal | None = None) -> int:
+        """Bands of a visible catalogued raster: from the entry, else read once from the file
+        header."""
+        path = self.raster_path(dataset_id, principal)
         if dataset_id not in self._counts:
             extra = self.entries()[dataset_id].extra or {}
             count = extra.get("count") or len(extra.get("bands") or [])
@@ -204,17 +232,17 @@ def layer_params_dependency(cat: Catalogue):
             description="Band math on b1..bN, e.g. (b4-b3)/(b4+b3); ';' separates outputs",
         )] = None,
     ) -> BidxExprParams:
+        who = principal_of(request)
+        entry = cat.entry(dataset_id, ("raster",), who)  # 404 before any other answer
         indexes = parse_bidx(bidx)
         if indexes is None and expression is None:
             if not is_image_request(request):
                 return BidxExprParams()
-            cat.raster_path(dataset_id)  # DatasetNotFound before any lookup
-            entry = cat.entries()[dataset_id]
+            cat.raster_path(dataset_id, who)
             default = (entry.extra or {}).get("expression")
             return BidxExprParams(indexes=None if default else default_bidx(entry),
                                   expression=default or None)
-        count = cat.band_count(dataset_id)
-        entry = cat.entries()[dataset_id]
+        count = cat.band_count(dataset_id, who)
         if indexes is not None:
             check_indexes(indexes, entry, count)
         if expression is not None:
@@ -282,9 +310,9 @@ def wmts_router(cat: Catalogue) -> APIRouter:
 
     @router.get("/raster/{dataset_id}/{tms_id}/WMTSCapabilities.xml", response_class=Response,
                 responses={200: {"content": {"application/xml": {}}}})
-    def wmts(dataset_id: str, tms_id: str) -> Response:
+    def wmts(dataset_id: str, tms_id: str, request: Request) -> Response:
         """WMTS capabilities of one raster, tiles rendered with its default style."""
-        cat.raster_path(dataset_id)
+        cat.raster_path(dataset_id, principal_of(request))
         if tms_id not in morecantile.tms.list():
             raise DatasetNotFound(tms_id)
         entry = cat.entries()[dataset_id]
@@ -308,9 +336,10 @@ def add_cog_download(router: APIRouter, cat: Catalogue) -> None:
                                  206: {"description": "The requested byte range"}},
                       summary="Download the Cloud-Optimised GeoTIFF (HTTP Range supported)")
     def cog_download(
+        request: Request,
         dataset_id: Annotated[str, Path(description="Catalogue id of a raster dataset")],
     ) -> FileResponse:
-        path = cat.raster_path(dataset_id)
+        path = cat.raster_path(dataset_id, principal_of(request))
         # `Content-Encoding: identity` keeps the gzip middleware off: a compressed body would
         # lose its Content-Length, and byte ranges are ranges of the file, not of a gzip stream.
         return FileResponse(path, media_type="image/tiff; application=geotiff; "
@@ -322,11 +351,13 @@ def raster_factory(cat: Catalogue) -> TilerFactory:
     """titiler endpoints under ``/raster/{dataset_id}``; the dataset comes only from the path."""
 
     def dataset_path(
+        request: Request,
         dataset_id: Annotated[str, Path(description="Catalogue id of a raster dataset")],
     ) -> str:
-        return cat.raster_path(dataset_id)
+        return cat.raster_path(dataset_id, principal_of(request))
 
     def entry_of(dataset_id: str) -> Entry:
+        # the request's principal (the dependencies that call this run in its context)
         cat.raster_path(dataset_id)
         return cat.entries()[dataset_id]
 

@@ -21,7 +21,9 @@ import shapely.geometry
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from onemap.access.principal import Principal
 from onemap.catalog import Entry
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.listing import ApiError, ErrorRoute, raster_params
 from onemap.mapserver.rasters import Catalogue
 from onemap.raster import stac
@@ -128,13 +130,17 @@ def parse_int(name: str, value: Any, default: int, lo: int, hi: int) -> int:
 
 
 class Stac:
-    """The catalogue's STAC documents, rebuilt when the catalogue changes."""
+    """The catalogue's STAC documents, rebuilt when the catalogue changes, and cut to what a
+    principal may see on every call: a hidden raster or cube step is no item, a collection of
+    hidden members only is no collection, and a collection's extents and summaries come from
+    its visible members only (a series never leaks a hidden step's date or footprint)."""
 
     def __init__(self, cat: Catalogue) -> None:
         self.cat = cat
         self.base = cat.settings.public_url
         self._key: int | None = None
-        self._items: list[dict[str, Any]] = []
+        #: (entry id, item) in the deterministic item order.
+        self._items: list[tuple[str, dict[str, Any]]] = []
         self._members: dict[str, list[Entry]] = {}
 
     def _refresh(self) -> None:
@@ -147,27 +153,39 @@ class Stac:
             if e.kind not in ("raster", "cube"):
                 continue
             members.setdefault(stac.collection_id(e), []).append(e)
-            items += stac.items_of(e, self.base, raster_params(e) if e.kind == "raster" else {})
-        items.sort(key=lambda i: (i["collection"], i["properties"]["datetime"], i["id"]))
+            render = raster_params(e) if e.kind == "raster" else {}
+            items += [(e.id, i) for i in stac.items_of(e, self.base, render)]
+        items.sort(key=lambda p: (p[1]["collection"], p[1]["properties"]["datetime"],
+                                  p[1]["id"]))
         self._items, self._members, self._key = items, members, id(entries)
 
-    def items(self) -> list[dict[str, Any]]:
-        self._refresh()
-        return self._items
+    def _seen(self, principal: Principal) -> set[str]:
+        return {e.id for e in self.cat.visible(principal, ("raster", "cube"))}
 
-    def collections(self) -> dict[str, dict[str, Any]]:
+    def items(self, principal: Principal) -> list[dict[str, Any]]:
         self._refresh()
-        return {cid: stac.collection(cid, ms, [i for i in self._items if i["collection"] == cid],
-                                     self.base)
-                for cid, ms in sorted(self._members.items())}
+        seen = self._seen(principal)
+        return [item for eid, item in self._items if eid in seen]
 
-    def search(self, *, collections: list[str] | None = None, ids: list[str] | None = None,
-               bbox: list[float] | None = None, intersects: shapely.Geometry | None = None,
+    def collections(self, principal: Principal) -> dict[str, dict[str, Any]]:
+        self._refresh()
+        seen = self._seen(principal)
+        out = {}
+        for cid, members in sorted(self._members.items()):
+            shown = [m for m in members if m.id in seen]
+            if shown:
+                items = [i for eid, i in self._items if eid in seen and i["collection"] == cid]
+                out[cid] = stac.collection(cid, shown, items, self.base)
+        return out
+
+    def search(self, principal: Principal, *, collections: list[str] | None = None,
+               ids: list[str] | None = None, bbox: list[float] | None = None,
+               intersects: shapely.Geometry | None = None,
                when: tuple[datetime | None, datetime | None] | None = None,
                ) -> list[dict[str, Any]]:
         out = []
         area = shapely.box(*bbox) if bbox else None
-        for item in self.items():
+        for item in self.items(principal):
             if collections is not None and item["collection"] not in collections:
                 continue
             if ids is not None and item["id"] not in ids:
@@ -221,14 +239,14 @@ def stac_router(cat: Catalogue) -> APIRouter:
     api = Stac(cat)
     base = cat.settings.public_url
 
-    def collection_or_404(cid: str) -> dict[str, Any]:
-        colls = api.collections()
+    def collection_or_404(cid: str, principal: Principal) -> dict[str, Any]:
+        colls = api.collections(principal)
         if cid not in colls:
             raise ApiError(404, "NotFound", f"no STAC collection {cid!r}")
         return colls[cid]
 
     @router.get("")
-    def landing() -> dict[str, Any]:
+    def landing(request: Request) -> dict[str, Any]:
         """The STAC API landing page (a Catalog) with links to collections and search."""
         links = [
             {"rel": "self", "type": "application/json", "href": f"{base}/stac"},
@@ -240,7 +258,7 @@ def stac_router(cat: Catalogue) -> APIRouter:
             {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
              "href": f"{base}/api/openapi.json"},
         ]
-        for cid, coll in api.collections().items():
+        for cid, coll in api.collections(principal_of(request)).items():
             links.append({"rel": "child", "type": "application/json", "title": coll["title"],
                           "href": f"{base}/stac/collections/{cid}"})
         return {"type": "Catalog", "stac_version": stac.STAC_VERSION, "id": "onemap",
@@ -253,22 +271,23 @@ def stac_router(cat: Catalogue) -> APIRouter:
         return {"conformsTo": CONFORMANCE}
 
     @router.get("/collections")
-    def collections() -> dict[str, Any]:
-        colls = list(api.collections().values())
+    def collections(request: Request) -> dict[str, Any]:
+        colls = list(api.collections(principal_of(request)).values())
         return {"collections": colls,
                 "links": [{"rel": "self", "type": "application/json",
                            "href": f"{base}/stac/collections"},
                           {"rel": "root", "type": "application/json", "href": f"{base}/stac"}]}
 
     @router.get("/collections/{cid}")
-    def one_collection(cid: str) -> dict[str, Any]:
-        return collection_or_404(cid)
+    def one_collection(cid: str, request: Request) -> dict[str, Any]:
+        return collection_or_404(cid, principal_of(request))
 
     @router.get("/collections/{cid}/items", responses=GEOJSON_200)
     def collection_items(cid: str, request: Request) -> JSONResponse:
-        collection_or_404(cid)
+        who = principal_of(request)
+        collection_or_404(cid, who)
         q = request.query_params
-        found = api.search(collections=[cid], bbox=parse_bbox(q.get("bbox")),
+        found = api.search(who, collections=[cid], bbox=parse_bbox(q.get("bbox")),
                            when=parse_datetime(q.get("datetime")))
         limit = parse_int("limit", q.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         page, nxt = _page(found, limit, parse_int("token", q.get("token"), 0, 0, 10**9))
@@ -279,9 +298,10 @@ def stac_router(cat: Catalogue) -> APIRouter:
                             media_type=GEOJSON)
 
     @router.get("/collections/{cid}/items/{item_id}", responses=GEOJSON_200)
-    def one_item(cid: str, item_id: str) -> JSONResponse:
-        collection_or_404(cid)
-        for item in api.search(collections=[cid], ids=[item_id]):
+    def one_item(cid: str, item_id: str, request: Request) -> JSONResponse:
+        who = principal_of(request)
+        collection_or_404(cid, who)
+        for item in api.search(who, collections=[cid], ids=[item_id]):
             return JSONResponse(item, media_type=GEOJSON)
         raise ApiError(404, "NotFound", f"no item {item_id!r} in collection {cid!r}")
 
@@ -295,7 +315,8 @@ def stac_router(cat: Catalogue) -> APIRouter:
         bbox, geom = parse_bbox(params.get("bbox")), parse_intersects(params.get("intersects"))
         if bbox is not None and geom is not None:
             raise _bad("bbox", "give either bbox or intersects, not both")
-        found = api.search(collections=parse_list("collections", params.get("collections")),
+        found = api.search(principal_of(request),
+                           collections=parse_list("collections", params.get("collections")),
                            ids=parse_list("ids", params.get("ids")), bbox=bbox,
                            intersects=geom, when=parse_datetime(params.get("datetime")))
         limit = parse_int("limit", params.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)

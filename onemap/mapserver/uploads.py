@@ -6,11 +6,15 @@ expression fit its bands) so the person uploading gets the reason in words withi
 slow part, conversion to a COG, runs as a background job the client polls; the staged upload is
 deleted whatever happens, and the catalogue only learns of the raster when its COG is in place.
 A client name for the file is only ever used to suggest an id, never as a path.
+
+Writes need their role (``analyst``, by :func:`onemap.access.policy.require`), checked before a
+byte of the body is read; replacing or removing a raster the caller cannot see is a 404, as if
+it did not exist. An upload records who made it (the entry's ``extra.owner`` and the job's
+owner); a job is seen and cancelled by its owner and admins only.
 """
 
 from __future__ import annotations
 
-import hmac
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,7 +27,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from onemap import catalog
+from onemap.access import policy
+from onemap.access.principal import Principal
 from onemap.config import Settings
+from onemap.mapserver.auth import principal_of
 from onemap.mapserver.jobs import Job, JobRegistry, upload_doc
 from onemap.mapserver.listing import raster_summary
 from onemap.mapserver.rasters import Catalogue
@@ -53,18 +60,6 @@ class UploadError(Exception):
 
 def _error_response(exc: UploadError) -> JSONResponse:
     return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status)
-
-
-def check_token(request: Request, settings: Settings) -> None:
-    """With ``ONEMAP_UPLOAD_TOKEN`` set, writes need ``Authorization: Bearer <token>``."""
-    if not settings.upload_token:
-        return
-    given = request.headers.get("authorization", "")
-    scheme, _, token = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                              settings.upload_token.encode()):
-        raise UploadError(401, "Unauthorized", "uploading or removing rasters needs the upload "
-                          "token: send 'Authorization: Bearer <token>'")
 
 
 class _Staged:
@@ -207,8 +202,11 @@ def _flag(text: str | None) -> bool:
 
 
 def upload_options(fields: dict[str, str], filename: str,
-                   entries: dict[str, catalog.Entry]) -> dict[str, Any]:
-    """``add_raster`` keyword arguments from the form fields; UploadError names a bad one."""
+                   entries: dict[str, catalog.Entry], principal: Principal,
+                   settings: Settings) -> dict[str, Any]:
+    """``add_raster`` keyword arguments from the form fields; UploadError names a bad one.
+    An id taken by a dataset ``principal`` may not see raises Hidden (a 404) whatever else
+    the form says: the caller learns no more of it than of an unknown id."""
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise UploadError(400, "InvalidParameter", f"unknown field(s): {', '.join(unknown)}; "
@@ -228,6 +226,9 @@ def upload_options(fields: dict[str, str], filename: str,
             catalog.check_id(opts["collection"])
     except ValueError as exc:
         raise UploadError(400, "InvalidParameter", str(exc)) from None
+    if dataset_id in entries:
+        policy.require(principal, "upload_raster", settings, entries[dataset_id])
+    opts["owner"] = principal.user
     if dataset_id in entries and not _flag(f.get("overwrite")):
         raise UploadError(409, "AlreadyExists", f"a dataset with id {dataset_id!r} already "
                           "exists; choose another id or send overwrite=true")
@@ -290,8 +291,10 @@ def upload_router(cat: Catalogue) -> APIRouter:
         """Multipart (field ``file``) or raw GeoTIFF body; 202 + job URL, or 201 with
         ``wait=true``. Fields: id, title, title_en, date, collection, colormap, rescale,
         expression, bands, bidx, access, web_optimized, overwrite."""
+        who = principal_of(request)
+        # before a byte of the body is read: 401 for nobody, 403 without the role
+        policy.require(who, "upload_raster", settings)
         try:
-            check_token(request, settings)
             staged = await receive(request, settings)
         except ClientDisconnect:
             return Response(status_code=400)
@@ -300,11 +303,14 @@ def upload_router(cat: Catalogue) -> APIRouter:
         fields = {**dict(request.query_params), **staged.fields}
         wait = _flag(fields.get("wait"))
         try:
-            opts = upload_options(fields, staged.filename, cat.entries())
+            opts = upload_options(fields, staged.filename, cat.entries(), who, settings)
             await run_in_threadpool(precheck, staged.path, opts, settings)
         except UploadError as exc:
             staged.discard()
             return _error_response(exc)
+        except policy.Hidden:
+            staged.discard()
+            raise
         if wait:
             try:
                 entry = await run_in_threadpool(convert, staged, opts)
@@ -320,38 +326,36 @@ def upload_router(cat: Catalogue) -> APIRouter:
             except ValueError as exc:
                 raise ValueError(_words(exc, staged.path)) from None
 
-        job = jobs.submit(opts["dataset_id"], work, cleanup=staged.discard)
+        job = jobs.submit(opts["dataset_id"], work, cleanup=staged.discard, owner=who)
         return JSONResponse(upload_doc(job, settings.public_url), status_code=202,
                             headers={"Location": f"{settings.public_url}/api/jobs/{job['id']}"})
 
     @router.get("/api/jobs/{job_id}", summary="Status of an upload's conversion")
-    def job_status(job_id: str) -> JSONResponse:
-        job = jobs.get(job_id)
+    def job_status(job_id: str, request: Request) -> JSONResponse:
+        """The job of the caller (or, for an admin, of anyone); 404 for anyone else's."""
+        job = jobs.get(job_id, principal_of(request))
         if job is None:
             return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
         return JSONResponse(upload_doc(job, settings.public_url))
 
     @router.delete("/api/jobs/{job_id}", summary="Cancel a conversion")
     def job_cancel(job_id: str, request: Request) -> JSONResponse:
-        try:
-            check_token(request, settings)
-        except UploadError as exc:
-            return _error_response(exc)
-        job = jobs.dismiss(job_id)
+        """Cancel the caller's own job (an admin: anyone's); 404 for anyone else's."""
+        job = jobs.dismiss(job_id, principal_of(request))
         if job is None:
             return JSONResponse({"code": "NotFound", "detail": f"no job {job_id!r}"}, 404)
         return JSONResponse(upload_doc(job, settings.public_url))
 
     @router.delete("/api/rasters/{dataset_id}", status_code=204, summary="Remove a raster")
     def remove(dataset_id: str, request: Request) -> Response:
-        try:
-            check_token(request, settings)
-        except UploadError as exc:
-            return _error_response(exc)
+        """404 for an unknown or hidden raster, then 401/403 without the analyst role."""
+        who = principal_of(request)
         entry = cat.entries().get(dataset_id)
-        if entry is None or entry.kind not in ("raster", "cube"):
+        if entry is None or entry.kind not in ("raster", "cube") \
+                or policy.limits(who, entry, settings) is None:  # hidden: as unknown
             return JSONResponse({"code": "NotFound",
                                  "detail": f"unknown raster {dataset_id!r}"}, 404)
+        policy.require(who, "remove_raster", settings, entry)
         catalog.remove(dataset_id, settings)
         path = entry.file(settings)
         if settings.data_dir.resolve() in path.resolve().parents:

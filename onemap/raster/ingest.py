@@ -147,7 +147,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
                bidx: list[int] | None = None, access: catalog.Access = "public",
                description: str = "", web_optimized: bool = False,
                settings: Settings | None = None,
-               check: Callable[[], None] | None = None) -> catalog.Entry:
+               check: Callable[[], None] | None = None, owner: str = "") -> catalog.Entry:
     """Convert ``path`` to ``rasters/<dataset_id>.tif`` (a validated COG) and catalogue it.
 
     Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything
@@ -155,6 +155,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
     to Web Mercator aligned on the tile grid (faster tiles, resampled data); by default the data
     keep their CRS and values. ``check`` is called before the conversion and before the COG is
     moved into place; an exception it raises (a cancelled upload) aborts with nothing left.
+    ``owner`` (the user who uploaded it, "" for the command line) is kept in ``extra.owner``.
     """
     settings = settings or get_settings()
     catalog.check_id(dataset_id)
@@ -210,6 +211,7 @@ def add_raster(path: str | Path, *, dataset_id: str, title: str, title_en: str =
                 "footprint": _footprint(cog),
                 "web_optimized": web_optimized,
                 "size_bytes": tmp.stat().st_size,
+                "owner": owner,
             }
         if extra["rescale"] is None:
             extra["rescale"] = _default_rescale(tmp, extra["dtype"], colormap)

@@ -18,6 +18,7 @@ import requests
 from onemap.app.i18n import t
 from onemap.app.rasters import raster_entries
 from tests.browsing import Traffic, wait_for_tile, watch
+from tests.conftest import Caller
 from tests.raster.makers import scene_ndvi, write_not_a_tiff, write_scene
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -67,16 +68,25 @@ RECORD_PHASES = """() => {
 
 
 @pytest.fixture
-def uploaded(live_server: str) -> Iterator[list[str]]:
+def analyst(callers: dict[str, Caller]) -> dict[str, str]:
+    """The analyst's key as a header: the browser that uploads sends it with every request
+    (uploading needs the role; the page itself is the same for everyone)."""
+    return callers["analyst"].headers
+
+
+@pytest.fixture
+def uploaded(live_server: str, analyst: dict[str, str]) -> Iterator[list[str]]:
     """Dataset ids a test uploaded; deleted afterwards."""
     ids: list[str] = []
     yield ids
     for dataset in ids:
-        requests.delete(f"{live_server}/api/rasters/{dataset}", timeout=30)
+        requests.delete(f"{live_server}/api/rasters/{dataset}", headers=analyst, timeout=30)
 
 
-def _open(browser, live_server: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+def _open(browser, live_server: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN",
+                                  extra_http_headers=headers or {})
+    page = context.new_page()  # the context goes with the browser, at the session's end
     traffic = watch(page)
     page.set_default_timeout(60_000)
     page.goto(live_server + "/")
@@ -112,9 +122,10 @@ def _clean(traffic: Traffic) -> None:
 
 
 def test_upload_scene_with_ndvi(live_server: str, browser, artifacts_dir: Path,  # type: ignore[no-untyped-def]
-                                tmp_path: Path, uploaded: list[str]) -> None:
+                                tmp_path: Path, uploaded: list[str],
+                                analyst: dict[str, str]) -> None:
     scene = write_scene(tmp_path / "gf1_scene.tif")
-    page, traffic = _open(browser, live_server)
+    page, traffic = _open(browser, live_server, analyst)
     _fill_upload(page, scene, title="测试影像 NDVI", date="2025-06-15",
                  bands="blue, green, red, nir", ndvi=True)
     page.evaluate(RECORD_PHASES)
@@ -172,9 +183,10 @@ def test_upload_scene_with_ndvi(live_server: str, browser, artifacts_dir: Path, 
 
 
 def test_upload_not_a_tiff_shows_the_reason(live_server: str, browser, artifacts_dir: Path,  # type: ignore[no-untyped-def]
-                                            tmp_path: Path, uploaded: list[str]) -> None:
+                                            tmp_path: Path, uploaded: list[str],
+                                            analyst: dict[str, str]) -> None:
     bad = write_not_a_tiff(tmp_path / "stations.tif")
-    page, traffic = _open(browser, live_server)
+    page, traffic = _open(browser, live_server, analyst)
     _fill_upload(page, bad, title="不是影像")
     with _post_response(page) as info:
         page.click("#om-upload-start")
@@ -260,11 +272,11 @@ def test_series_time_slider_and_opacity(live_server: str, browser,  # type: igno
 
 def test_cancel_during_conversion_registers_nothing(  # type: ignore[no-untyped-def]
         live_server: str, browser, artifacts_dir: Path, tmp_path: Path, uploaded: list[str],
-        sample_settings) -> None:
+        sample_settings, analyst: dict[str, str]) -> None:
     """A user cancels a big upload while the server converts it: the page says so at once,
     the server stops the job, and no raster, file or temporary file is left behind."""
     big = write_scene(tmp_path / "big_scene.tif", width=6000, height=5000)  # 240 MB
-    page, traffic = _open(browser, live_server)
+    page, traffic = _open(browser, live_server, analyst)
     _fill_upload(page, big, title="取消测试")
     page.evaluate(RECORD_PHASES)
     with _post_response(page) as info:
@@ -290,7 +302,8 @@ def test_cancel_during_conversion_registers_nothing(  # type: ignore[no-untyped-
     # The server reports "dismissed" only once the work has stopped and cleaned up.
     status = ""
     for _ in range(240):
-        status = requests.get(f"{live_server}/api/jobs/{job_id}", timeout=10).json()["status"]
+        status = requests.get(f"{live_server}/api/jobs/{job_id}", headers=analyst,
+                              timeout=10).json()["status"]
         if status not in ("accepted", "running"):
             break
         page.wait_for_timeout(500)

@@ -11,6 +11,7 @@ import requests
 from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
+from tests.conftest import Caller
 from tests.raster import makers
 
 pytestmark = pytest.mark.server
@@ -24,10 +25,11 @@ def test_check_id_is_a_full_match(bad: str) -> None:
 
 
 def test_upload_id_with_a_trailing_newline(live_server: str, sample_settings: Settings,
-                                           tmp_path: Path) -> None:
+                                           tmp_path: Path, callers: dict[str, Caller]) -> None:
     tif = makers.write_geotiff(tmp_path / "small.tif", width=64, height=64)
     r = requests.post(f"{live_server}/api/rasters", params={"id": "newline_id\n", "wait": "true"},
-                      data=tif.read_bytes(), headers={"Content-Type": "image/tiff"}, timeout=60)
+                      data=tif.read_bytes(), timeout=60,
+                      headers={"Content-Type": "image/tiff", **callers["analyst"].headers})
     assert r.status_code == 400 and "invalid dataset id" in r.json()["detail"], r.text
     assert not any("newline_id" in p.name for p in sample_settings.raster_dir.iterdir())
     assert "newline_id" not in str(requests.get(f"{live_server}/api/catalog", timeout=30).json())

@@ -32,15 +32,26 @@ SHORT = {"start": "2025-01-24T01:00:00+08:00", "end": "2025-01-24T06:00:00+08:00
          "res_deg": 0.02}
 
 
+#: ``Authorization`` of the analyst account of the copy the running test made (uploads, the
+#: series process and reading their jobs need it; each test makes one copy, then its servers).
+AUTH: dict[str, str] = {}
+
+
 def _copy(sample: Settings, to: Path) -> Settings:
-    """The sample region's catalogue and files, without the session server's state."""
+    """The sample region's catalogue and files, without the session server's state, and an
+    analyst account of its own (see :data:`AUTH`)."""
+    from onemap.access import accounts
+
     shutil.copytree(sample.data_dir, to, ignore=shutil.ignore_patterns(
         "uploads", "runtime", "system.db*", "*.log", ".*.lock", "sample"))
-    return Settings(data_dir=to)
+    settings = Settings(data_dir=to)
+    accounts.add(settings, "recovery", roles=["analyst"])
+    AUTH["Authorization"] = f"Bearer {accounts.create_key(settings, 'recovery', 'tests')[1]}"
+    return settings
 
 
 def _job(url: str) -> dict:
-    return requests.get(url, params={"f": "json"}, timeout=30).json()
+    return requests.get(url, params={"f": "json"}, headers=AUTH, timeout=30).json()
 
 
 def _wait_for(url: str, ok, timeout: float = 120) -> dict:
@@ -79,12 +90,12 @@ def test_kill_during_upload_conversion(sample_settings: Settings, tmp_path: Path
     try:
         with open(small, "rb") as fh:
             done = requests.post(f"{base}/api/rasters", files={"file": ("small.tif", fh)},
-                                 data={"id": "kept_upload"}, timeout=60)
+                                 data={"id": "kept_upload"}, headers=AUTH, timeout=60)
         assert done.status_code == 202, done.text
         _wait_for(done.headers["Location"], lambda j: j["status"] == "successful")
         with open(big, "rb") as fh:
             r = requests.post(f"{base}/api/rasters", files={"file": ("big.tif", fh)},
-                              data={"id": "killed_upload"}, timeout=120)
+                              data={"id": "killed_upload"}, headers=AUTH, timeout=120)
         assert r.status_code == 202, r.text
         job_url = r.headers["Location"]
         _wait_for(job_url, lambda j: j["status"] == "running")
@@ -105,7 +116,8 @@ def test_kill_during_upload_conversion(sample_settings: Settings, tmp_path: Path
         assert kept["status"] == "successful", kept  # finished jobs survive the restart
         assert _temporary(settings) == []
         assert set(catalog.load(settings)) == before | {"kept_upload"}
-        assert requests.get(f"{base}/api/rasters/killed_upload", timeout=30).status_code == 404
+        assert requests.get(f"{base}/api/rasters/killed_upload", headers=AUTH,
+                            timeout=30).status_code == 404
         assert not list(settings.raster_dir.glob("*killed_upload*"))
     finally:
         stop_server(proc)
@@ -119,7 +131,7 @@ def _two_series(settings: Settings):
     try:
         for inputs in (LONG, SHORT):
             r = requests.post(f"{base}{SERIES}", json={"inputs": inputs},
-                              headers={"Prefer": "respond-async"}, timeout=60)
+                              headers={"Prefer": "respond-async", **AUTH}, timeout=60)
             assert r.status_code == 201, r.text
             urls.append(r.headers["Location"])
         work = settings.runtime_dir / "work"
@@ -153,7 +165,8 @@ def test_kill_during_a_series_and_the_queue(sample_settings: Settings, tmp_path:
         assert second["status"] == "failed" and "queued" in second["message"], second
         assert _temporary(settings) == []
         assert set(catalog.load(settings)) == before
-        listed = requests.get(f"{base}/ogc/jobs", params={"f": "json"}, timeout=30).json()
+        listed = requests.get(f"{base}/ogc/jobs", params={"f": "json"}, headers=AUTH,
+                              timeout=30).json()
         assert {j["jobID"] for j in listed["jobs"]} >= {first["jobID"], second["jobID"]}
     finally:
         stop_server(proc)
@@ -190,7 +203,7 @@ def test_sync_time_limit(sample_settings: Settings, tmp_path: Path) -> None:
     before = set(catalog.load(settings))
     proc, base = start_server(settings.data_dir, ONEMAP_PROCESS_TIMEOUT="1")
     try:
-        r = requests.post(f"{base}{SERIES}", json={"inputs": LONG}, timeout=300)
+        r = requests.post(f"{base}{SERIES}", json={"inputs": LONG}, headers=AUTH, timeout=300)
         assert r.status_code == 400, r.text
         assert "ONEMAP_PROCESS_TIMEOUT" in r.json()["description"], r.text
         quick = requests.post(f"{base}/ogc/processes/aqi-hourly/execution",

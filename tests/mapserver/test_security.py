@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from onemap.catalog import Entry
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 
@@ -105,13 +106,14 @@ def test_ids_of_the_wrong_kind_are_refused(live_server: str, entries: dict[str, 
         assert r.json().get("detail"), route
 
 
-def test_upload_does_not_read_a_server_path(live_server: str, entries: dict[str, Entry]) -> None:
+def test_upload_does_not_read_a_server_path(live_server: str, entries: dict[str, Entry],
+                                            callers: dict[str, Caller]) -> None:
     """An upload names no file on the server: ``url=``/``path=`` without a body is refused and
-    registers nothing."""
+    registers nothing, even for an analyst (who may upload)."""
     for param in ("url", "path", "src_path"):
         r = requests.post(f"{live_server}/api/rasters",
                           params={param: "/etc/passwd", "id": "evil_upload", "wait": "true"},
-                          timeout=60)
+                          headers=callers["analyst"].headers, timeout=60)
         assert 400 <= r.status_code < 500, (param, r.status_code, r.text[:200])
         assert "root:" not in r.text
     listing = requests.get(f"{live_server}/api/rasters", timeout=30).json()

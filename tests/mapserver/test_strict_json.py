@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from onemap.config import Settings
+from tests.conftest import Caller
 from tests.raster import makers
 from tests.test_catalog import strict_load
 
@@ -17,12 +18,13 @@ pytestmark = pytest.mark.server
 
 
 def test_nan_nodata_raster_over_http(live_server: str, sample_settings: Settings,
-                                     tmp_path: Path) -> None:
+                                     tmp_path: Path, callers: dict[str, Caller]) -> None:
+    analyst = callers["analyst"].headers  # uploading and removing need the role
     src = makers.write_geotiff(tmp_path / "surface.tif", dtype="float32", nodata=np.nan)
     with open(src, "rb") as fh:
         r = requests.post(f"{live_server}/api/rasters", files={"file": (src.name, fh)},
                           data={"id": "nan_surface", "collection": "nan_surfaces",
-                                "wait": "true"}, timeout=120)
+                                "wait": "true"}, headers=analyst, timeout=120)
     assert r.status_code == 201, r.text
     try:
         strict_load(sample_settings.catalog_path)
@@ -36,4 +38,4 @@ def test_nan_nodata_raster_over_http(live_server: str, sample_settings: Settings
                             timeout=60).json()
         assert item["assets"]["data"]["raster:bands"][0]["nodata"] == "nan"
     finally:
-        requests.delete(f"{live_server}/api/rasters/nan_surface", timeout=30)
+        requests.delete(f"{live_server}/api/rasters/nan_surface", headers=analyst, timeout=30)

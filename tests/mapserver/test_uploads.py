@@ -14,26 +14,34 @@ import pytest
 import requests
 
 from onemap.config import Settings
+from tests.conftest import Caller
 from tests.raster import makers
 from tests.server import run_server
 
 pytestmark = pytest.mark.server
 
 
-def _wait(job_url: str, timeout: float = 120) -> dict:
+def _wait(job_url: str, headers: dict[str, str], timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        doc = requests.get(job_url, timeout=30).json()
+        doc = requests.get(job_url, headers=headers, timeout=30).json()
         if doc["status"] in ("successful", "failed", "dismissed"):
             return doc
         assert time.monotonic() < deadline, doc
         time.sleep(0.3)
 
 
-def _upload(base: str, path: Path, **fields: str) -> requests.Response:
+def _upload(base: str, path: Path, headers: dict[str, str], **fields: str
+            ) -> requests.Response:
     with open(path, "rb") as fh:
         return requests.post(f"{base}/api/rasters", files={"file": (path.name, fh, "image/tiff")},
-                             data=fields, timeout=120)
+                             data=fields, headers=headers, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def up(callers: dict[str, Caller]) -> dict[str, str]:
+    """Headers of the analyst account: uploading and removing rasters need the role."""
+    return callers["analyst"].headers
 
 
 def _tile_at(base: str, dataset_id: str, lon: float, lat: float, z: int = 10) -> requests.Response:
@@ -58,7 +66,8 @@ def _leftovers(settings: Settings, dataset_id: str) -> list[str]:
     ("float32", 3, "EPSG:4326", None),
 ])
 def test_upload_every_dtype_tiles(live_server: str, sample_settings: Settings, tmp_path: Path,
-                                  dtype: str, count: int, crs: str, nodata) -> None:
+                                  dtype: str, count: int, crs: str, nodata,
+                                  up: dict[str, str]) -> None:
     dataset_id = f"up_{dtype}_{count}_{crs.split(':')[1]}"
     transform = makers.TRANSFORM
     if crs == "EPSG:32650":  # ~ the same place in UTM 50N metres
@@ -66,10 +75,10 @@ def test_upload_every_dtype_tiles(live_server: str, sample_settings: Settings, t
         transform = from_origin(500000.0, 3540000.0, 100.0, 100.0)
     src = makers.write_geotiff(tmp_path / "in.tif", dtype=dtype, count=count, crs=crs,
                                nodata=nodata, transform=transform)
-    r = _upload(live_server, src, id=dataset_id, title="上传测试", date="2025-07-20")
+    r = _upload(live_server, src, up, id=dataset_id, title="上传测试", date="2025-07-20")
     assert r.status_code == 202, r.text
     assert r.headers["Location"].endswith(f"/api/jobs/{r.json()['jobID']}")
-    job = _wait(r.headers["Location"])
+    job = _wait(r.headers["Location"], up)
     assert job["status"] == "successful", job
     try:
         summary = requests.get(f"{live_server}/api/rasters/{dataset_id}", timeout=30).json()
@@ -79,15 +88,16 @@ def test_upload_every_dtype_tiles(live_server: str, sample_settings: Settings, t
         assert tile.status_code == 200, tile.text
         assert tile.headers["content-type"] == "image/png"
     finally:
-        assert requests.delete(f"{live_server}/api/rasters/{dataset_id}",
+        assert requests.delete(f"{live_server}/api/rasters/{dataset_id}", headers=up,
                                timeout=30).status_code == 204
     assert requests.get(f"{live_server}/api/rasters/{dataset_id}", timeout=30).status_code == 404
     assert _leftovers(sample_settings, dataset_id) == []
 
 
-def test_scene_with_ndvi_expression(live_server: str, tmp_path: Path) -> None:
+def test_scene_with_ndvi_expression(live_server: str, tmp_path: Path,
+                                    up: dict[str, str]) -> None:
     src = makers.write_scene(tmp_path / "GF1 scene.tif")
-    r = _upload(live_server, src, bands="blue,green,red,nir", expression="(b4-b3)/(b4+b3)",
+    r = _upload(live_server, src, up, bands="blue,green,red,nir", expression="(b4-b3)/(b4+b3)",
                 colormap="onemap_ndvi", rescale="-0.2,1", wait="true")
     assert r.status_code == 201, r.text
     doc = r.json()
@@ -102,7 +112,7 @@ def test_scene_with_ndvi_expression(live_server: str, tmp_path: Path) -> None:
         # the default rendering (expression + NDVI ramp) applies to a bare tile request
         assert _tile_at(live_server, "gf1_scene", 117.1, 31.8).status_code == 200
     finally:
-        requests.delete(f"{live_server}/api/rasters/gf1_scene", timeout=30)
+        requests.delete(f"{live_server}/api/rasters/gf1_scene", headers=up, timeout=30)
 
 
 @pytest.mark.parametrize(("maker", "fields", "status", "words"), [
@@ -120,10 +130,10 @@ def test_scene_with_ndvi_expression(live_server: str, tmp_path: Path) -> None:
 ])
 def test_broken_uploads_are_refused_in_words(live_server: str, sample_settings: Settings,
                                              tmp_path: Path, maker, fields: dict, status: int,
-                                             words: str) -> None:
+                                             words: str, up: dict[str, str]) -> None:
     src = maker(tmp_path / "bad.tif")
     before = requests.get(f"{live_server}/api/catalog", timeout=30).json()
-    r = _upload(live_server, src, **{"id": "bad_upload", **fields})
+    r = _upload(live_server, src, up, **{"id": "bad_upload", **fields})
     assert r.status_code == status, r.text
     body = r.json()
     assert body["code"] and words in body["detail"], body
@@ -132,20 +142,23 @@ def test_broken_uploads_are_refused_in_words(live_server: str, sample_settings: 
     assert _leftovers(sample_settings, "bad_upload") == []
 
 
-def test_missing_file_part_or_wrong_type(live_server: str) -> None:
-    r = requests.post(f"{live_server}/api/rasters", files={"title": (None, "x")}, timeout=30)
+def test_missing_file_part_or_wrong_type(live_server: str, up: dict[str, str]) -> None:
+    r = requests.post(f"{live_server}/api/rasters", files={"title": (None, "x")}, headers=up,
+                      timeout=30)
     assert r.status_code == 400 and "no file" in r.json()["detail"], r.text
-    r = requests.post(f"{live_server}/api/rasters", data={"title": "x"}, timeout=30)
+    r = requests.post(f"{live_server}/api/rasters", data={"title": "x"}, headers=up,
+                      timeout=30)
     assert r.status_code == 415 and "multipart/form-data" in r.json()["detail"], r.text
 
 
 def test_interrupted_upload_leaves_nothing(live_server: str, sample_settings: Settings,
-                                           tmp_path: Path) -> None:
+                                           tmp_path: Path, up: dict[str, str]) -> None:
     body = makers.write_scene(tmp_path / "scene.tif").read_bytes()
     host = urlsplit(live_server)
     with socket.create_connection((host.hostname, host.port), timeout=30) as s:
         s.sendall((f"POST /api/rasters?id=cut_upload HTTP/1.1\r\nHost: {host.netloc}\r\n"
                    "Content-Type: image/tiff\r\n"
+                   f"Authorization: {up['Authorization']}\r\n"
                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body[: len(body) // 2])
         time.sleep(1.0)
     deadline = time.monotonic() + 10
@@ -156,49 +169,67 @@ def test_interrupted_upload_leaves_nothing(live_server: str, sample_settings: Se
 
 
 def test_cancelled_job_registers_nothing(live_server: str, sample_settings: Settings,
-                                         tmp_path: Path) -> None:
+                                         tmp_path: Path, up: dict[str, str]) -> None:
     big = makers.write_geotiff(tmp_path / "big.tif", dtype="float32", width=4000, height=3000)
-    r = _upload(live_server, big, id="cancel_me")
+    r = _upload(live_server, big, up, id="cancel_me")
     assert r.status_code == 202, r.text
     job_url = r.headers["Location"]
-    cancel = requests.delete(job_url, timeout=30)
+    cancel = requests.delete(job_url, headers=up, timeout=30)
     assert cancel.status_code == 200
-    job = _wait(job_url)
+    job = _wait(job_url, up)
     if job["status"] == "successful":  # finished before the cancel arrived: clean up, retry
-        requests.delete(f"{live_server}/api/rasters/cancel_me", timeout=30)
+        requests.delete(f"{live_server}/api/rasters/cancel_me", headers=up, timeout=30)
         pytest.fail("the conversion finished before it could be cancelled")
     assert job["status"] == "dismissed", job
     assert requests.get(f"{live_server}/api/rasters/cancel_me", timeout=30).status_code == 404
     assert _leftovers(sample_settings, "cancel_me") == []
 
 
-def test_unknown_job_and_raster(live_server: str) -> None:
-    assert requests.get(f"{live_server}/api/jobs/nope", timeout=30).status_code == 404
-    assert requests.delete(f"{live_server}/api/rasters/nope", timeout=30).status_code == 404
+def test_unknown_job_and_raster(live_server: str, up: dict[str, str]) -> None:
+    assert requests.get(f"{live_server}/api/jobs/nope", headers=up, timeout=30
+                        ).status_code == 404
+    assert requests.delete(f"{live_server}/api/rasters/nope", headers=up, timeout=30
+                           ).status_code == 404
     # a vector layer is not removable through the raster route
-    assert requests.delete(f"{live_server}/api/rasters/red_lines", timeout=30).status_code == 404
+    assert requests.delete(f"{live_server}/api/rasters/red_lines", headers=up, timeout=30
+                           ).status_code == 404
 
 
 @pytest.fixture(scope="module")
-def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A server of its own with an upload token and tight size limits (empty catalogue)."""
+def strict_server(tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[tuple[str, Path, dict[str, dict[str, str]]]]:
+    """A server of its own with tight size limits (empty catalogue) and two accounts, an
+    analyst and a viewer (headers by role)."""
+    from onemap.access import accounts
+
     data = tmp_path_factory.mktemp("strict")
-    with run_server(data, ONEMAP_UPLOAD_TOKEN="s3cret", ONEMAP_MAX_UPLOAD_MB="1",
+    settings = Settings(data_dir=data)
+    heads = {}
+    for role in ("analyst", "viewer"):
+        accounts.add(settings, f"strict_{role}", roles=[role])
+        _, key = accounts.create_key(settings, f"strict_{role}", "tests")
+        heads[role] = {"Authorization": f"Bearer {key}"}
+    with run_server(data, ONEMAP_MAX_UPLOAD_MB="1",
                     ONEMAP_MAX_RASTER_PIXELS="100000") as base:
-        yield base, data
+        yield base, data, heads
 
 
-def test_token_and_limits(strict_server: tuple[str, Path], tmp_path: Path) -> None:
-    base, data = strict_server
+def test_roles_and_limits(strict_server: tuple[str, Path, dict], tmp_path: Path) -> None:
+    base, data, heads = strict_server
     small = makers.write_geotiff(tmp_path / "small.tif", width=200, height=200)
-    r = _upload(base, small, id="small")
-    assert r.status_code == 401 and "token" in r.json()["detail"]
-    auth = {"Authorization": "Bearer s3cret"}
+    r = _upload(base, small, {}, id="small")
+    assert r.status_code == 401 and "login" in r.json()["detail"], r.text
+    assert "Basic" in r.headers["www-authenticate"]
+    r = _upload(base, small, heads["viewer"], id="small")
+    assert r.status_code == 403 and "analyst" in r.json()["detail"], r.text
+    auth = heads["analyst"]
     with open(small, "rb") as fh:
         r = requests.post(f"{base}/api/rasters", files={"file": ("small.tif", fh)},
                           data={"id": "small", "wait": "true"}, headers=auth, timeout=60)
     assert r.status_code == 201, r.text
     assert requests.delete(f"{base}/api/rasters/small", timeout=30).status_code == 401
+    assert requests.delete(f"{base}/api/rasters/small", headers=heads["viewer"],
+                           timeout=30).status_code == 403
     assert requests.delete(f"{base}/api/rasters/small", headers=auth,
                            timeout=30).status_code == 204
     wide = makers.write_geotiff(tmp_path / "wide.tif", width=500, height=400)  # 200k px

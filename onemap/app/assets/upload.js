@@ -18,9 +18,8 @@
     var RED = ["red", "r", "b_red", "红", "红光", "红波段"];
     var NIR = ["nir", "nir1", "near_infrared", "near-infrared", "近红外", "近红外波段"];
 
-    var job = null;        /* the upload in progress: {xhr, id, timer, base, token} */
+    var job = null;        /* the upload in progress: {xhr, id, timer, base} */
     var state = {phase: "idle"};
-    var tokenShown = false;
 
     function clientside() { return window.dash_clientside || {}; }
 
@@ -80,10 +79,9 @@
         try { return JSON.parse(text); } catch (e) { return null; }
     }
 
-    function headers(token) {
-        var h = {Accept: "application/json"};
-        if (token) { h.Authorization = "Bearer " + token; }
-        return h;
+    /* The browser's session cookie says who uploads (same origin): no token of our own. */
+    function headers() {
+        return {Accept: "application/json"};
     }
 
     function finish(next) {
@@ -97,7 +95,8 @@
         if (typeof detail !== "string") { detail = detail ? JSON.stringify(detail) : ""; }
         var next = {phase: "error", status: status, detail: detail, key: fallbackKey || "",
                     code: (body && body.code) || ""};
-        if (status === 401) { next.need_token = true; next.key = "upload_need_token"; }
+        if (status === 401) { next.key = "upload_need_login"; }
+        if (status === 403) { next.key = "upload_need_role"; }
         finish(next);
     }
 
@@ -112,7 +111,7 @@
         if (!job || !job.id) { return; }
         var current = job;
         fetch(current.base + "api/jobs/" + encodeURIComponent(current.id),
-              {headers: headers(current.token)})
+              {headers: headers()})
             .then(function (resp) {
                 return resp.text().then(function (text) { return [resp.status, parseJson(text)]; });
             })
@@ -152,7 +151,7 @@
     }
 
     /* Clientside callback: the Upload button. Returns the first state (or a form error). */
-    function start(n, title, date, bands, series, render, token, config) {
+    function start(n, title, date, bands, series, render, config) {
         var input = fileInput();
         var file = input && input.files && input.files[0];
         if (!file) { return {phase: "error", key: "upload_need_file"}; }
@@ -174,7 +173,7 @@
         form.append("file", file, file.name);  /* last: the fields arrive before the bytes */
         var base = (config && config.base) || "/";
         var xhr = new XMLHttpRequest();
-        var current = {xhr: xhr, base: base, token: String(token || ""), title: name};
+        var current = {xhr: xhr, base: base, title: name};
         job = current;
         var last = 0;
         xhr.upload.onprogress = function (e) {
@@ -196,7 +195,6 @@
         };
         xhr.open("POST", base + "api/rasters");
         xhr.setRequestHeader("Accept", "application/json");
-        if (current.token) { xhr.setRequestHeader("Authorization", "Bearer " + current.token); }
         xhr.send(form);
         return {phase: "uploading", loaded: 0, total: file.size, title: name};
     }
@@ -213,7 +211,7 @@
             // A conversion that ended before the cancel arrived has added the raster: say so
             // rather than "cancelled" (the server keeps a finished job's status).
             fetch(current.base + "api/jobs/" + encodeURIComponent(current.id),
-                  {method: "DELETE", headers: headers(current.token)})
+                  {method: "DELETE", headers: headers()})
                 .then(function (resp) { return resp.json(); })
                 .then(function (body) {
                     if (body && body.status === "successful" && job === null) {
@@ -252,7 +250,9 @@
             var why = (coded && detail ? coded + " (" + detail + ")" : coded || detail) ||
                 (s.key ? fmt(S[s.key], {status: s.status}) : "") ||
                 fmt(S.upload_http, {status: s.status});
-            if (s.need_token) { why = S.upload_need_token + (detail ? " (" + detail + ")" : ""); }
+            if (s.key === "upload_need_login" || s.key === "upload_need_role") {
+                why = S[s.key] + (detail ? " (" + detail + ")" : "");
+            }
             return s.key === "upload_need_file" || s.key === "upload_ndvi_bands" ? why
                 : fmt(S.upload_failed, {detail: why});
         default:
@@ -260,11 +260,10 @@
         }
     }
 
-    /* Clientside callback: state + language -> progress bar, message, buttons, token field. */
+    /* Clientside callback: state + language -> progress bar, message, buttons. */
     function render(s, lang, strings) {
         s = s || {phase: "idle"};
         var S = (strings && (strings[lang] || strings.zh)) || {};
-        if (s.need_token) { tokenShown = true; }
         var busy = s.phase === "uploading" || s.phase === "converting";
         var pct = s.phase === "uploading" ? (s.total ? 100 * s.loaded / s.total : 0)
             : s.phase === "converting" ? Math.max(Number(s.progress) || 0, 0)
@@ -283,7 +282,6 @@
             "om-upload-msg om-upload-" + (s.phase || "idle"),
             {display: busy ? "inline-block" : "none"},
             busy,
-            {display: tokenShown ? "block" : "none"},
             "om-progress-bar om-progress-" + (s.phase || "idle")
         ];
     }

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from onemap import catalog
+from onemap.access import context, policy
 from onemap.analysis.ecology import EcologyContext, assess_change
 from onemap.analysis.errors import InvalidInput
 from onemap.mapserver.processing import data
@@ -41,8 +42,10 @@ class EcologyInputs:
 
 
 def raster_file(settings: Any, dataset_id: str, parameter: str) -> Path:
-    """The COG of a catalogued single-band raster; InvalidInput naming ``parameter`` else."""
-    entries = catalog.load(settings)
+    """The COG of a catalogued single-band raster the caller may see; InvalidInput naming
+    ``parameter`` else (a hidden raster is unknown, and missing from the list of choices)."""
+    entries = {e.id: e for e in policy.visible(context.current(),
+                                               catalog.load(settings).values(), settings)}
     rasters = sorted(e.id for e in entries.values() if e.kind == "raster"
                      and e.extra.get("count", 1) == 1)
     entry = entries.get(dataset_id)
@@ -136,6 +139,9 @@ class EcologyChangeProcessor(OneMapProcessor):
         after = raster_file(self.settings, v["after"], "after")
         if v["before"] == v["after"]:
             raise InvalidInput("after", "is the same raster as before: give two dates")
+        layer = catalog.load(self.settings).get(v["layer"])
+        if layer is None or policy.limits(context.current(), layer, self.settings) is None:
+            raise InvalidInput("layer", f"no catalogued layer {v['layer']!r}")
         id_field = AREA_LAYERS[v["layer"]]
         areas = data.read_as(self.principal, v["layer"], self.settings)
         if v["area_ids"] is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from shapely.geometry import Point
 
 from onemap import catalog
+from onemap.access import context
 from onemap.analysis.emergency import (
     POLLUTANTS,
     EmergencyLayers,
@@ -32,7 +33,7 @@ from onemap.analysis.errors import InvalidInput, OutOfRegion
 from onemap.mapserver.processing import data
 from onemap.mapserver.processing.base import GEOJSON, JSON, OneMapProcessor, Param, i18n
 from onemap.mapserver.processing.outputs import records
-from onemap.mapserver.reports import report_dir
+from onemap.mapserver.reports import report_dir, save_owner
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ class IncidentAssessmentProcessor(OneMapProcessor):
         geojson = result.to_geojson()
         self.progress(0.9, "saving the report")  # a deleted job stops here, nothing written
         folder = report_dir(self.settings)
+        # the report is its owner's (and admins'): the job's owner, whom this run acts for
+        self.created_files.append(save_owner(self.settings, report_id, context.current().user))
         for suffix, text in ((".html", html), (".geojson", catalog.strict_json(
                 geojson, ensure_ascii=False))):
             path = folder / f"{report_id}{suffix}"

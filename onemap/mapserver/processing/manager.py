@@ -20,6 +20,15 @@ handed over through a thread-local because pygeoapi asks ``get_processor`` again
 its job was deleted. After the work, if the job is gone (DELETE during the run), the result file
 pygeoapi wrote and anything the run registered are removed.
 
+Access: the manager is shared by every request, so it asks whose request it serves from
+:func:`onemap.access.context.current` (the server's context-copying executor carries the
+request's principal into pygeoapi's threads). :attr:`OneMapManager.processes` holds only the
+processes the caller may see (:mod:`.gate`): pygeoapi's list, description and execution all
+read it, and :meth:`get_processor` — the execution — goes through it again. A job records its
+owner (user, roles, region); it is listed for its owner and admins (``policy.job_listed``),
+read, cancelled and its results fetched by them only (``policy.job_visible``, else the 404 of an
+unknown job), and a queued job runs as its owner, taken from its record.
+
 pygeoapi 0.21's ``delete_job`` answers with an empty header dict, and its Starlette adapter
 reads ``headers['Content-Type']`` — so ``DELETE /jobs/{id}`` deleted the job and then failed
 with a 500. :func:`_json_delete_job` wraps it to add the JSON content type (the body is
@@ -28,6 +37,7 @@ pygeoapi's own); the adapter looks the function up on the module at request time
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from pathlib import Path
@@ -39,8 +49,19 @@ from pygeoapi.process.base import BaseProcessor, JobNotFoundError, JobResultNotF
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import RequestedProcessExecutionMode
 
+from onemap.access import context, policy
 from onemap.config import Settings
-from onemap.mapserver.jobs import ACTIVE, STOPPING, JobStore, now, queued_message, submit
+from onemap.mapserver.jobs import (
+    ACTIVE,
+    STOPPING,
+    JobStore,
+    now,
+    owner_fields,
+    owner_of,
+    queued_message,
+    submit,
+)
+from onemap.mapserver.processing import gate
 from onemap.mapserver.processing.base import OneMapProcessor
 from onemap.sysdb import interrupted
 
@@ -76,15 +97,39 @@ class OneMapManager(BaseManager):
     """Jobs in the system database + validation before job creation + cancellation by DELETE."""
 
     def __init__(self, manager_def: dict) -> None:
-        super().__init__(manager_def)
-        self.is_async = True
-        self.supports_subscribing = False
         self.settings = Settings(data_dir=Path(manager_def["data_dir"]),
                                  system_db=str(manager_def["connection"]),
                                  max_jobs=int(manager_def.get("max_jobs", 2)),
                                  process_timeout=int(manager_def.get("process_timeout", 300)))
+        super().__init__(manager_def)
+        # BaseManager fills ``self.processes`` item by item, which the filtered property below
+        # would drop: set the whole table here
+        self.processes = {pid: dict(conf)
+                          for pid, conf in manager_def.get("processes", {}).items()}
+        self.is_async = True
+        self.supports_subscribing = False
         self.store = JobStore(self.settings)
         self._local = threading.local()
+
+    # -- access -----------------------------------------------------------------------------
+    @property
+    def processes(self) -> collections.OrderedDict:
+        """The processes the current principal may see (pygeoapi lists, describes and runs
+        only these; any other id is "not found")."""
+        shown = gate.current_visible(list(self._processes), self.settings)
+        return collections.OrderedDict((p, self._processes[p]) for p in shown)
+
+    @processes.setter
+    def processes(self, value: dict) -> None:
+        self._processes = collections.OrderedDict(value)
+
+    def _visible_job(self, job_id: str) -> dict[str, Any]:
+        """The job record if the current principal may see it; JobNotFoundError (404)
+        otherwise, the same as for an id that does not exist."""
+        job = self.store.get(job_id, KIND)
+        if job is None or not policy.job_visible(context.current(), job["owner"]):
+            raise JobNotFoundError()
+        return job
 
     # -- records ----------------------------------------------------------------------------
     def _doc(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +142,11 @@ class OneMapManager(BaseManager):
 
     def get_jobs(self, status: Any = None, limit: int | None = None,
                  offset: int | None = None) -> dict:
-        jobs, total = self.store.list(KIND, limit=limit, offset=offset or 0)
+        who = context.current()
+        if not policy.job_listed(who, who.user):  # anonymous: nobody's jobs are listed
+            return {"jobs": [], "numberMatched": 0}
+        owner = None if who.has("admin") else who.user
+        jobs, total = self.store.list(KIND, limit=limit, offset=offset or 0, owner=owner)
         return {"jobs": [self._doc(j) for j in jobs], "numberMatched": total}
 
     def add_job(self, job_metadata: dict) -> str:
@@ -106,7 +155,8 @@ class OneMapManager(BaseManager):
         for key in ("type", "created", "updated"):
             meta.pop(key, None)
         columns = {k: meta.pop(k) for k in list(meta) if k in COLUMNS}
-        self.store.add(job_id, KIND, process_id, extra=meta, **columns)
+        self.store.add(job_id, KIND, process_id, extra=meta, **columns,
+                       **owner_fields(context.current()))
         return job_id
 
     def update_job(self, job_id: str, update_dict: dict) -> bool:
@@ -120,15 +170,10 @@ class OneMapManager(BaseManager):
         return self.store.update(job_id, **columns)
 
     def get_job(self, job_id: str) -> dict:
-        job = self.store.get(job_id, KIND)
-        if job is None:
-            raise JobNotFoundError()
-        return self._doc(job)
+        return self._doc(self._visible_job(job_id))
 
     def delete_job(self, job_id: str) -> bool:
-        job = self.store.get(job_id, KIND)
-        if job is None:
-            raise JobNotFoundError()
+        job = self._visible_job(job_id)
         if job["location"] and self.output_dir is not None:
             Path(job["location"]).unlink(missing_ok=True)
         return self.store.delete(job_id)
@@ -188,7 +233,12 @@ class OneMapManager(BaseManager):
         job = self.store.get(job_id, KIND)
         if job is None or job["status"] not in ACTIVE:  # deleted while it waited
             return
-        self._execute_handler_sync(p, job_id, data_dict, *args, **kwargs)
+        with context.acting_as(owner_of(job)):  # a pool thread: the job says who it runs for
+            if not gate.visible(context.current(), job["name"], self.settings):
+                self.store.update(job_id, status="failed", finished=now(), message=(
+                    "not run: its owner may no longer run this process"))
+                return
+            self._execute_handler_sync(p, job_id, data_dict, *args, **kwargs)
 
     def _execute_handler_sync(self, p: BaseProcessor, job_id: str, data_dict: dict,
                               *args: Any, **kwargs: Any) -> Any:
