@@ -52,6 +52,10 @@ class Entry(BaseModel):
     title_en: str = ""
     description: str = ""
     access: Access = "public"
+    #: Adcode of the office that produces and answers for the dataset (谁生产、谁负责); "" =
+    #: the whole territory. A region-bound data manager may replace or remove only entries
+    #: owned within their region.
+    region: str = ""
     #: File path relative to the data dir; never taken from a request.
     path: str
     geometry_type: str | None = None

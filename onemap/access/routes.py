@@ -19,7 +19,8 @@ Guards (what decides, always through :mod:`onemap.access.policy`):
 - ``job`` — a job, or a report a job made, is its owner's and admins' (``policy.job_visible``;
   lists ``policy.job_listed``); anyone else gets 404;
 - ``write:<action>`` — needs the action's role (``policy.require``: 401 anonymous, 403
-  without the role, 404 for a dataset the caller cannot see);
+  without the role, 404 for a dataset the caller cannot see): the writes, and the admins'
+  own reads (users, keys, rules, the audit);
 - ``app`` — the web app's own endpoints (page, layout, callbacks): the app is an HTTP client
   of this server and reaches data only through the guarded routes above.
 """
@@ -57,6 +58,7 @@ ROUTES: dict[str, str] = {
     "GET /api/legends": "public",
     "GET /api/legends/{name}": "public",
     "GET /api/legends/{name}.png": "public",
+    "GET /api/admin/audit": "write:audit",
     "GET /api/openapi.json": "public",
     "GET /api/docs": "public",
     "GET /api/{rest:path}": "public",

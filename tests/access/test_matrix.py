@@ -277,13 +277,7 @@ def test_async_job_reads_as_its_starter(live_server: str, callers: dict[str, Cal
     LEDGER.add(who, "process upwind-sources (async job)", "pollution_sources")
 
 
-#: /api/catalog's filtering lands with the enforcement branch (issue 12): strict, so the merge
-#: that makes it pass must drop the mark.
-PENDING = pytest.mark.xfail(strict=True, reason="/api/catalog filtering: enforcement branch")
-
-
-@pytest.mark.parametrize("who", [pytest.param(w, marks=PENDING) if w == "anonymous" else w
-                                 for w in MATRIX])
+@pytest.mark.parametrize("who", MATRIX)
 def test_catalog_and_stac_listings(live_server: str, callers: dict[str, Caller],
                                    layers: dict[str, Layer], areas: dict[str, object],
                                    who: str) -> None:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from onemap import catalog
+from onemap import catalog, sysdb
 from onemap.access import audit, audit_archive, audit_queue, policy
 from onemap.config import Settings
 from onemap.mapserver.auditing import Audit, is_write, name_write
@@ -101,13 +101,13 @@ def test_reads_are_not_recorded_but_posted_searches_are_reads(live_server, calle
     assert audit.head(sample_settings)["last_id"] == before
 
 
-@pytest.mark.xfail(strict=True, reason="the items route does not call policy.read on this "
-                   "branch yet (issue 12 enforcement): remove this mark when it does")
 def test_internal_read_over_http(live_server, callers, sample_settings) -> None:
+    since = sysdb.now()  # viewer_a reads internal layers in other tests too
     r = requests.get(f"{live_server}/ogc/collections/pollution_sources/items?limit=3",
                      headers=callers["viewer_a"].headers, timeout=30)
     assert r.status_code == 200
-    found = _until(sample_settings, user="viewer_a", action="read_internal", timeout=5)
+    found = _until(sample_settings, user="viewer_a", action="read_internal", since=since,
+                   timeout=5)
     assert found and found[0]["target"] == "pollution_sources"
     assert found[0]["region"] == "340181" and found[0]["status"] == 200
 
