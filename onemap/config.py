@@ -72,6 +72,13 @@ class Settings:
     password_min_length: int = 12
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    #: Web sessions end after this many minutes without a request, and this many hours after
+    #: the login whatever happens.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    #: Password of the ``admin`` account created when the system database has no user yet;
+    #: empty = a generated one, printed once in the server's log.
+    admin_password: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -143,4 +150,7 @@ def get_settings() -> Settings:
         password_min_length=max(8, int(env.get("ONEMAP_PASSWORD_MIN_LENGTH", "12"))),
         lockout_attempts=max(1, int(env.get("ONEMAP_LOCKOUT_ATTEMPTS", "5"))),
         lockout_minutes=max(1, int(env.get("ONEMAP_LOCKOUT_MINUTES", "15"))),
+        session_idle_minutes=max(1, int(env.get("ONEMAP_SESSION_IDLE_MINUTES", "30"))),
+        session_max_hours=max(1, int(env.get("ONEMAP_SESSION_MAX_HOURS", "12"))),
+        admin_password=env.get("ONEMAP_ADMIN_PASSWORD", ""),
     )
