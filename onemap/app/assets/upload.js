@@ -80,10 +80,12 @@
         try { return JSON.parse(text); } catch (e) { return null; }
     }
 
+    /* Accept, the upload token when one was typed, and the login session's CSRF token
+       (login.js), which every write of a logged-in browser must carry. */
     function headers(token) {
         var h = {Accept: "application/json"};
         if (token) { h.Authorization = "Bearer " + token; }
-        return h;
+        return window.onemapCsrf ? window.onemapCsrf(h) : h;
     }
 
     function finish(next) {
@@ -195,8 +197,8 @@
             if (job === current) { finish({phase: "cancelled"}); }
         };
         xhr.open("POST", base + "api/rasters");
-        xhr.setRequestHeader("Accept", "application/json");
-        if (current.token) { xhr.setRequestHeader("Authorization", "Bearer " + current.token); }
+        var sent = headers(current.token);
+        Object.keys(sent).forEach(function (k) { xhr.setRequestHeader(k, sent[k]); });
         xhr.send(form);
         return {phase: "uploading", loaded: 0, total: file.size, title: name};
     }
