@@ -18,7 +18,7 @@ from onemap.access import accounts, policy, rules, sessions
 from onemap.access.principal import ROLES, Principal
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
-from onemap.mapserver.auth_api import KeyRequest, key_doc, refused
+from onemap.mapserver.auth_api import KeyRequest, error_responses, key_doc, refused
 
 ROLE_NAMES = list(ROLES)
 
@@ -71,7 +71,8 @@ def rule_doc(rule: rules.Rule) -> dict[str, Any]:
 
 
 def admin_router(settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/api/admin", tags=["admin"])
+    router = APIRouter(prefix="/api/admin", tags=["admin"],
+                       responses=error_responses(401, 403, 409, 422))
 
     def admin(request: Request) -> Principal:
         principal = principal_of(request)

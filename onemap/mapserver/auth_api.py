@@ -32,6 +32,15 @@ MAX_FIELD = 1024
 LOGIN_FAILED = "wrong user name or password"
 
 
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for these ``{code, detail}`` answers (the Error schema is declared by
+    mapserver.errors.document_errors)."""
+    words = {401: "not logged in, or wrong credentials", 403: "not allowed (or CsrfFailed)",
+             409: "the name is taken", 422: "invalid values"}
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {s: {"description": words[s], "content": body} for s in statuses}
+
+
 class Refused(Exception):
     """A request about accounts that cannot be done: answered ``{code, detail}`` with
     ``status`` (registered on the app by :func:`include_account_routes`)."""
@@ -142,7 +151,8 @@ def _signed_in(request: Request) -> Principal:
 
 
 def auth_router(settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/api/auth", tags=["auth"])
+    router = APIRouter(prefix="/api/auth", tags=["auth"],
+                       responses=error_responses(401, 403, 422))
 
     @router.post("/login", openapi_extra={"requestBody": LOGIN_BODY},
                  summary="Log in with a password: sets the session cookie")

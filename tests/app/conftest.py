@@ -25,23 +25,54 @@ PASSWORD = "Browser-Test-Pass-1"
 def login(live_server: str, sample_settings: Settings, callers
           ) -> Callable[..., dict]:  # type: ignore[no-untyped-def]
     """``login(page, who="viewer")``: log ``page``'s browser context in as caller ``who``
-    (before its first ``goto``); returns the login's answer (user, roles, region, csrf)."""
+    (before its first ``goto``); returns the login's answer (user, roles, region, csrf).
+    Another server than ``live_server`` (a copy of the sample's data dir made after the
+    ``callers`` fixture): ``base`` and the ``settings`` of its data dir."""
     from onemap.access import accounts
 
-    ready: set[str] = set()
+    ready: set[tuple[str, str]] = set()
 
-    def log_in(page, who: str = "viewer") -> dict:  # type: ignore[no-untyped-def]
-        if who not in ready:
-            accounts.change(sample_settings, who, password=PASSWORD)
-            ready.add(who)
-        resp = requests.post(f"{live_server}/api/auth/login",
+    def log_in(page, who: str = "viewer", base: str | None = None,  # type: ignore[no-untyped-def]
+               settings: Settings | None = None) -> dict:
+        base = base or live_server
+        settings = settings or sample_settings
+        if (settings.system_db_url, who) not in ready:
+            accounts.change(settings, who, password=PASSWORD)
+            ready.add((settings.system_db_url, who))
+        resp = requests.post(f"{base}/api/auth/login",
                              json={"user": callers[who].user, "password": PASSWORD}, timeout=60)
         assert resp.status_code == 200, resp.text
         page.context.add_cookies([
-            {"name": c.name, "value": c.value, "url": live_server,
+            {"name": c.name, "value": c.value, "url": base,
              "httpOnly": c.name == "onemap_session",
              "sameSite": "Lax" if c.name == "onemap_session" else "Strict"}
             for c in resp.cookies])
         return resp.json()
 
     return log_in
+
+
+def _acting(callers, who: str):  # type: ignore[no-untyped-def]
+    from onemap.app import serverhttp
+
+    with serverhttp.acting_with(callers[who].headers):
+        yield callers[who]
+
+
+@pytest.fixture()
+def as_viewer(callers):  # type: ignore[no-untyped-def]
+    """The app's client code called by the test (outside a browser request) acts as the
+    viewer (onemap.app.serverhttp.acting_with); the fixture's value is the caller."""
+    yield from _acting(callers, "viewer")
+
+
+@pytest.fixture()
+def as_commander(callers):  # type: ignore[no-untyped-def]
+    """As :func:`as_viewer`, for the commander (incident assessment)."""
+    yield from _acting(callers, "commander")
+
+
+@pytest.fixture()
+def as_analyst(callers):  # type: ignore[no-untyped-def]
+    """As :func:`as_viewer`, for the analyst (upwind sources, ecology change, series)."""
+    yield from _acting(callers, "analyst")
