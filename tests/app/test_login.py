@@ -93,7 +93,7 @@ def test_log_in_and_out(live_server: str, browser, sample_settings: Settings,
 
 
 def test_a_failed_login_says_the_same_for_every_cause(live_server: str, browser,
-                                                      sample_settings: Settings
+                                                      sample_settings: Settings, artifacts_dir
                                                       ) -> None:  # type: ignore[no-untyped-def]
     name = _person(sample_settings)
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
@@ -114,9 +114,13 @@ def test_a_failed_login_says_the_same_for_every_cause(live_server: str, browser,
     assert shown == ["用户名或密码错误"] * 2
     assert page.locator("#om-login-unavailable").is_hidden()
     assert sessions.COOKIE not in {c["name"] for c in page.context.cookies()}
-    page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function("() => document.querySelector('#om-login-failed').innerText"
-                           " === 'Wrong user name or password'")
+    page.locator("#om-lang input[value=en]").check()  # in English, the same in English
+    page.wait_for_function("() => document.querySelector('#om-login-submit').innerText"
+                           " === 'Log in'")
+    page.click("#om-login-submit")
+    page.wait_for_selector("#om-login-failed", state="visible")
+    assert page.inner_text("#om-login-failed") == "Wrong user name or password"
+    page.screenshot(path=str(artifacts_dir / "login-failed.png"))
     page.close()
 
 
