@@ -155,9 +155,10 @@ def _open_popups(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_no_untranslated_label(live_server: str, browser, artifacts_dir: Path, login,
                                callers) -> None:  # type: ignore[no-untyped-def]
-    data = _data_values(live_server, callers["viewer"].headers)
+    data = _data_values(live_server, callers["viewer"].headers) | {callers["viewer"].user}
     page = browser.new_page(viewport={"width": 1500, "height": 950}, locale="zh-CN")
     login(page, "viewer")  # every layer, internal ones included, is read in both languages
+    # (the user's name in the header is data, like the features' names)
     traffic = watch(page)
     page.set_default_timeout(45_000)
     page.goto(live_server + "/")
