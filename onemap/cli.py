@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from onemap import catalog, cli_audit
+from onemap.accounts_cli import add_parsers as add_account_parsers
 from onemap.config import get_settings
 
 
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
     p.set_defaults(func=_cmd_serve)
+    add_account_parsers(sub)  # users, keys, grant, rules
     return parser
 
 

@@ -89,6 +89,13 @@ class Settings:
     #: CA certificate file (PEM) to trust for the provider's HTTPS, e.g. the bureau's own CA;
     #: empty = the system's trust store.
     oidc_ca_file: str = ""
+    #: Web sessions end after this many minutes without a request, and this many hours after
+    #: the login whatever happens.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    #: Password of the ``admin`` account created when the system database has no user yet;
+    #: empty = a generated one, printed once in the server's log.
+    admin_password: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -174,4 +181,7 @@ def get_settings() -> Settings:
         oidc_region_claim=env.get("ONEMAP_OIDC_REGION_CLAIM", "region"),
         oidc_role_map=env.get("ONEMAP_OIDC_ROLE_MAP", ""),
         oidc_ca_file=env.get("ONEMAP_OIDC_CA_FILE", ""),
+        session_idle_minutes=max(1, int(env.get("ONEMAP_SESSION_IDLE_MINUTES", "30"))),
+        session_max_hours=max(1, int(env.get("ONEMAP_SESSION_MAX_HOURS", "12"))),
+        admin_password=env.get("ONEMAP_ADMIN_PASSWORD", ""),
     )

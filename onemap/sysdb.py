@@ -162,6 +162,21 @@ OIDC_PENDING = Table(
     Column("created", String(40), nullable=False),
 )
 
+#: Web sessions: ``id`` is the SHA-256 of the cookie's random token (a stolen database opens no
+#: session); ``csrf`` the token every state-changing request of the session must echo in a
+#: header; ``via`` how the person logged in ("session" for a password, "oidc" for single
+#: sign-on), ``source`` the address they logged in from (for the audit and the admin).
+SESSIONS = Table(
+    "sessions", METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("user", String(64), nullable=False, index=True),
+    Column("via", String(16), nullable=False, default="session"),
+    Column("csrf", String(64), nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("last_seen", String(40), nullable=False),
+    Column("source", String(64), nullable=False, default=""),
+)
+
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 

@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 import requests
 
 
-def features(base: str, collection: str, **params: object) -> list[dict]:
-    """A collection's features as the server answers ``items`` (what a test compares with)."""
-    resp = requests.get(f"{base}/ogc/collections/{collection}/items",
+def features(base: str, collection: str, headers: dict[str, str] | None = None,
+             **params: object) -> list[dict]:
+    """A collection's features as the server answers ``items`` (what a test compares with),
+    to the caller of ``headers`` (a test caller's ``.headers``; internal layers need one)."""
+    resp = requests.get(f"{base}/ogc/collections/{collection}/items", headers=headers,
                         params={"f": "json", "limit": 10000, **params}, timeout=60)
     resp.raise_for_status()
     return resp.json()["features"]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from onemap import sysdb
 from onemap.access import regions
@@ -35,6 +35,14 @@ _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
 
 class AccountError(ValueError):
     """A request about accounts that cannot be done (named in the message)."""
+
+
+class AccountExists(AccountError):
+    """The name is taken (409)."""
+
+
+class NoSuchAccount(AccountError):
+    """No such user or live key (404)."""
 
 
 class LoginFailed(PermissionError):
@@ -146,7 +154,7 @@ def add(settings: Settings, name: str, *, roles: list[str] | tuple[str, ...] = (
     t = sysdb.USERS
     with sysdb.engine(settings).begin() as conn:
         if conn.execute(select(t.c.name).where(t.c.name == name)).first():
-            raise AccountError(f"user {name!r} exists already")
+            raise AccountExists(f"user {name!r} exists already")
         conn.execute(insert(t).values(
             name=name, display=display, roles=",".join(roles), region=region,
             password=_HASHER.hash(password) if password is not None else None,
@@ -158,9 +166,12 @@ def add(settings: Settings, name: str, *, roles: list[str] | tuple[str, ...] = (
 def change(settings: Settings, name: str, *, roles: list[str] | None = None,
            region: str | None | bool = False, disabled: bool | None = None,
            password: str | None = None, display: str | None = None) -> User:
-    """Change an account (``region=None`` unbinds it; the default False leaves it)."""
+    """Change an account (``region=None`` unbinds it; the default False leaves it).
+
+    Disabling the account or setting its password ends its web sessions: whoever held one
+    (perhaps the reason for the change) must log in again."""
     if get(settings, name) is None:
-        raise AccountError(f"no user {name!r}")
+        raise NoSuchAccount(f"no user {name!r}")
     values: dict = {}
     if roles is not None:
         values["roles"] = ",".join(check_roles(roles))
@@ -178,6 +189,8 @@ def change(settings: Settings, name: str, *, roles: list[str] | None = None,
         t = sysdb.USERS
         with sysdb.engine(settings).begin() as conn:
             conn.execute(update(t).where(t.c.name == name).values(**values))
+            if disabled or password is not None:
+                conn.execute(delete(sysdb.SESSIONS).where(sysdb.SESSIONS.c.user == name))
     return get(settings, name)  # type: ignore[return-value]
 
 
@@ -234,7 +247,7 @@ def _digest(key: str) -> str:
 def create_key(settings: Settings, user: str, name: str) -> tuple[Key, str]:
     """A new API key for ``user``: (its record, the key itself — shown once, never stored)."""
     if get(settings, user) is None:
-        raise AccountError(f"no user {user!r}")
+        raise NoSuchAccount(f"no user {user!r}")
     if not KEY_NAME.fullmatch(name):
         raise AccountError(f"invalid key name {name!r}: 1–100 letters, digits, spaces or .:@()-")
     key_id = secrets.token_hex(6)
@@ -266,7 +279,7 @@ def revoke_key(settings: Settings, key_id: str, user: str | None = None) -> Key:
     with sysdb.engine(settings).begin() as conn:
         if conn.execute(update(t).where(q & t.c.revoked.is_(None))
                         .values(revoked=sysdb.now())).rowcount != 1:
-            raise AccountError(f"no live key {key_id!r}")
+            raise NoSuchAccount(f"no live key {key_id!r}")
     return next(k for k in keys(settings) if k.id == key_id)
 
 

@@ -18,13 +18,14 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from onemap.app import goto, search, statictext, timebar, tools, urlstate, viewload
+from onemap.app import goto, search, serverhttp, statictext, timebar, tools, urlstate, viewload
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
 from onemap.app.layers import data_today, layer_component, pane, raster_component
 from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
+from onemap.app.login import whoami
 from onemap.app.panels import PanelContext, panels
 from onemap.app.raster_list import DEFAULT_OPACITY, raster_options, raster_rows, step_text
 from onemap.app.rasters import step_of
@@ -342,13 +343,18 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
         routes_pathname_prefix="/",
         requests_pathname_prefix=base_path(settings),
         suppress_callback_exceptions=True,
+        # The renderer sends the session's CSRF token with every callback request, from the
+        # script-readable cookie the login sets (the server checks it: mapserver.auth).
+        csrf_token_name=serverhttp.CSRF_COOKIE,
+        csrf_header_name=serverhttp.CSRF_HEADER,
     )
     app.index_string = INDEX
 
     def serve_layout():  # type: ignore[no-untyped-def]
         sources = load_sources(settings)
         return page(sources, settings.basemap_url, settings.basemap_attribution,
-                    base_path(settings), panels(), PanelContext(settings, sources.to_store()))
+                    base_path(settings), panels(), PanelContext(settings, sources.to_store()),
+                    me=whoami(settings))
 
     app.layout = serve_layout
     register_callbacks(app, settings)

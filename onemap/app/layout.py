@@ -16,6 +16,7 @@ from onemap.app import search, statictext, timebar, tools, urlstate
 from onemap.app.dock import dock
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
 from onemap.app.layers import basemap, fn, pane
+from onemap.app.login import account_box
 from onemap.app.panels import Panel, PanelContext
 from onemap.app.raster_list import raster_rows
 from onemap.app.sources import Sources
@@ -82,10 +83,11 @@ def _messages(sources: Sources, lang: str) -> list:
 
 def page(sources: Sources, basemap_url: str, basemap_attribution: str,
          base: str = "/", panels: list[Panel] | None = None,
-         context: PanelContext | None = None) -> html.Div:
+         context: PanelContext | None = None, me: dict | None = None) -> html.Div:
     """The whole page for one page load (``base``: the app's path as the browser sees it).
 
-    ``panels`` are the dock's analysis panels (none: no dock), laid out with ``context``.
+    ``panels`` are the dock's analysis panels (none: no dock), laid out with ``context``;
+    ``me`` who the browser is logged in as (``/api/auth/me``; None: anonymous).
     """
     lang = DEFAULT_LANG
     specs = sources.to_store()
@@ -108,9 +110,12 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
                 html.Div(t("app_title", lang), id="om-title", className="om-title"),
                 html.Div(t("app_subtitle", lang), id="om-subtitle", className="om-subtitle"),
             ]),
-            dcc.RadioItems(id="om-lang", value=lang, inline=True, className="om-lang",
-                           options=[{"label": "中文", "value": "zh"},
-                                    {"label": "EN", "value": "en"}]),
+            html.Div([
+                dcc.RadioItems(id="om-lang", value=lang, inline=True, className="om-lang",
+                               options=[{"label": "中文", "value": "zh"},
+                                        {"label": "EN", "value": "en"}]),
+                account_box(me or {}, lang, base),
+            ], className="om-header-side"),
         ], className="om-header"),
         search.search_box(lang),
         html.Div(t("layers", lang), id="om-layers-heading", className="om-heading"),

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import requests
 
+from onemap.app import serverhttp
 from onemap.app.i18n import t
 from onemap.app.sources import internal_url
 from onemap.config import Settings
@@ -58,7 +59,7 @@ def _error(resp: requests.Response) -> OgcError:
 
 def _request(method: str, url: str, **kw: Any) -> requests.Response:
     try:
-        resp = requests.request(method, url, timeout=TIMEOUT_S, **kw)
+        resp = serverhttp.call(method, url, timeout=TIMEOUT_S, **kw)
     except requests.RequestException as exc:
         raise OgcError(0, "Unreachable", "", type(exc).__name__) from exc
     if resp.status_code >= 400:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from onemap.app import serverhttp
 from onemap.app.i18n import FAMILY_GROUP
 from onemap.app.rasters import RASTER_Z, raster_entries
 from onemap.config import Settings
@@ -100,9 +101,7 @@ def base_path(settings: Settings) -> str:
 
 
 def _get_json(url: str) -> object:
-    resp = requests.get(url, timeout=TIMEOUT_S, headers={"Accept": "application/json"})
-    resp.raise_for_status()
-    return resp.json()
+    return serverhttp.get_json(url, timeout=TIMEOUT_S)
 
 
 def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:

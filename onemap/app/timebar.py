@@ -31,6 +31,7 @@ import requests
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from onemap.app import serverhttp
 from onemap.app.i18n import add_strings, t
 from onemap.app.sources import internal_url
 from onemap.config import Settings, get_settings
@@ -146,10 +147,7 @@ def read_extent(settings: Settings) -> Extent | None:
     """Ask the server for the hours of the air data (None when it cannot say)."""
     url = f"{internal_url(settings)}/ogc/collections/{COLLECTION}"
     try:
-        resp = requests.get(url, params={"f": "json"}, timeout=TIMEOUT_S,
-                            headers={"Accept": "application/json"})
-        resp.raise_for_status()
-        return parse_extent(resp.json())
+        return parse_extent(serverhttp.get_json(url, params={"f": "json"}, timeout=TIMEOUT_S))
     except (requests.RequestException, ValueError):
         return None
 

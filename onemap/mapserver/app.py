@@ -23,9 +23,12 @@ from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES
 
 from onemap import catalog
+from onemap.access import sessions
+from onemap.access.bootstrap import first_admin
 from onemap.access.policy import Forbidden, Hidden, Unauthenticated
 from onemap.config import Settings
 from onemap.mapserver.audit_api import audit_router
+from onemap.mapserver.auth_api import include_account_routes
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
@@ -109,10 +112,24 @@ def _invalid_request(request: Request, exc: RequestValidationError) -> JSONRespo
                          "errors": jsonable_encoder(exc.errors())}, status_code=422)
 
 
+def first_login(settings: Settings) -> None:
+    """Create the first admin when there is no user (its generated password is logged once)
+    and forget the sessions that timed out."""
+    password = first_admin(settings)
+    if password:
+        LOGGER.warning("created admin account 'admin' with password %s — log in and change "
+                       "it (shown this once; set ONEMAP_ADMIN_PASSWORD to choose it)", password)
+    elif password == "":
+        LOGGER.warning("created admin account 'admin' with the password of "
+                       "ONEMAP_ADMIN_PASSWORD")
+    sessions.purge(settings)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The map server for ``settings``; call once per process (pygeoapi config is global)."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
     recover(settings)  # what a killed process left: temporary files, jobs still "running"
+    first_login(settings)  # the first admin; sessions that timed out while we were down
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -143,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors
 
+    include_account_routes(app, settings)  # /api/auth (login, me, own keys), /api/admin
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends

@@ -75,6 +75,8 @@ ROUTES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
         ("DELETE", r"^/api/layers/([^/]+)$", "remove"),
         ("POST", r"^/api/auth/login/?()$", "login"),
         ("POST", r"^/api/auth/logout/?()$", "logout"),
+        ("POST", r"^/api/auth/password/?()$", "password_change"),
+        ("PUT", r"^/api/admin/users/([^/]+)/grant$", "user_grant"),
         ("POST", r"^/api/(?:admin/)?(?:users/[^/]+/)?keys/?()$", "key_create"),
         ("DELETE", r"^/api/(?:admin/)?(?:users/[^/]+/)?keys/([^/]+)$", "key_revoke"),
         ("POST", r"^/api/admin/users/?()$", "user_create"),

@@ -42,8 +42,9 @@ FREE_STATION = """() => {
 }"""
 
 
-def test_map_page(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_map_page(live_server: str, browser, artifacts_dir: Path, login) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "viewer")  # incidents (on by default) are internal
     traffic = _watch(page)
     page.set_default_timeout(60_000)
     page.goto(live_server + "/")

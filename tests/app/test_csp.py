@@ -66,9 +66,10 @@ def test_pygeoapi_page_under_csp(live_server: str, browser) -> None:  # type: ig
     page.close()
 
 
-def test_export_under_its_sandbox(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+def test_export_under_its_sandbox(live_server: str, browser, login) -> None:  # type: ignore[no-untyped-def]
     """The export is a download; shown in a tab it runs sandboxed and still draws."""
     page, traffic = _open(browser, live_server)
+    login(page, "viewer")  # the export holds the (internal) incidents
 
     def inline(route) -> None:  # type: ignore[no-untyped-def]
         resp = route.fetch()  # the server's real answer and CSP, shown instead of saved

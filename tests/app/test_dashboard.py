@@ -311,15 +311,17 @@ def app_settings(live_server: str, sample_settings: Settings) -> Settings:
                     public_url=live_server)
 
 
-def _get(base: str, collection: str, **params: object) -> dict:
-    resp = requests.get(f"{base}/ogc/collections/{collection}/items",
+def _get(base: str, collection: str, headers: dict[str, str] | None = None,
+         **params: object) -> dict:
+    resp = requests.get(f"{base}/ogc/collections/{collection}/items", headers=headers,
                         params={"f": "json", "limit": 10000, **params}, timeout=60)
     resp.raise_for_status()
     return resp.json()
 
 
 @pytest.mark.server
-def test_fetches_match_plain_requests(app_settings: Settings, live_server: str) -> None:
+def test_fetches_match_plain_requests(app_settings: Settings, live_server: str,
+                                      as_viewer) -> None:  # type: ignore[no-untyped-def]
     now = fetch.fetch_now(app_settings)
     hours = [f["properties"]["time"] for f in _get(live_server, "air_hourly", limit=1,
                                                    sortby="-time")["features"]]
@@ -329,12 +331,12 @@ def test_fetches_match_plain_requests(app_settings: Settings, live_server: str) 
                       for f in _get(live_server, "water_sections")["features"])
     assert {k: v for k, v in water["counts"].items() if v} == \
         {("none" if k is None else k): v for k, v in classes.items()}
-    incidents = _get(live_server, "incidents")["features"]
+    incidents = _get(live_server, "incidents", as_viewer.headers)["features"]
     inc = fetch.fetch_incidents(app_settings)
     assert inc["total"] == len(incidents)
     assert inc["open"] == sum(1 for f in incidents if f["properties"]["status"] != "closed")
     sources = [f["properties"] for f in _get(live_server, "pollution_sources",
-                                             skipGeometry="true")["features"]]
+                                             as_viewer.headers, skipGeometry="true")["features"]]
     src = fetch.fetch_sources(app_settings, now)
     day = now["day"]
     assert src["n_expired"] == sum(1 for p in sources if p.get("permit_valid_until")

@@ -69,15 +69,18 @@ def _view(page) -> tuple[int, float, float, list[str]]:  # type: ignore[no-untyp
             q.get("layers", [""])[0].split(","))
 
 
-def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
+                         callers) -> None:  # type: ignore[no-untyped-def]
     with ThreadPoolExecutor(1) as pool:  # the reference run, while the page loads
         air_future = pool.submit(_expected_air, live_server)
         sections = features(live_server, "water_sections")
         classes = Counter(f["properties"].get("water_class") for f in sections)
-        incidents = features(live_server, "incidents", skipGeometry="true")
+        incidents = features(live_server, "incidents", callers["viewer"].headers,
+                             skipGeometry="true")
         n_open = sum(1 for f in incidents if f["properties"]["status"] != "closed")
 
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        login(page, "viewer")  # its incident and source cards read internal layers
         traffic = watch(page)
         page.set_default_timeout(30_000)
         page.goto(live_server + "/")

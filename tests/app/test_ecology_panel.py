@@ -49,10 +49,10 @@ CENTRE_INSIDE = "(b) => { const c = (" + MAP_CENTRE + ")(); return !!c && c.lon 
                 " c.lon <= b[2] && c.lat >= b[1] && c.lat <= b[3] && c.z >= 11; }"
 
 
-def _expected(live_server: str) -> tuple[list[dict], int]:
+def _expected(live_server: str, headers: dict[str, str]) -> tuple[list[dict], int]:
     """The ranking the process answers over HTTP (largest loss first), and its loss patches."""
     resp = requests.post(f"{live_server}/ogc/processes/ecology-change/execution",
-                         json={"inputs": INPUTS}, timeout=120)
+                         json={"inputs": INPUTS}, headers=headers, timeout=120)
     resp.raise_for_status()
     doc = resp.json()
     losses = [f for f in doc["features"]["features"] if f["properties"]["role"] == "loss"]
@@ -64,9 +64,11 @@ def _choose(page, dropdown: str, label: str) -> None:  # type: ignore[no-untyped
     page.get_by_role("option", name=label, exact=True).click()
 
 
-def test_ecology_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    ranking, n_loss = _expected(live_server)
+def test_ecology_panel(live_server: str, browser, artifacts_dir: Path, login,  # type: ignore[no-untyped-def]
+                       callers) -> None:
+    ranking, n_loss = _expected(live_server, callers["analyst"].headers)
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "analyst")  # ecology-change is the analysts' process
     traffic = watch(page)
     page.set_default_timeout(30_000)
     page.goto(live_server + "/")

@@ -88,21 +88,21 @@ def _text(node: Any) -> str:
     return ""
 
 
-def _run(base: str, inputs: dict) -> dict:
+def _run(base: str, inputs: dict, headers: dict[str, str]) -> dict:
     resp = requests.post(f"{base}/ogc/processes/incident-assessment/execution",
-                         json={"inputs": inputs}, timeout=120)
+                         json={"inputs": inputs}, headers=headers, timeout=120)
     resp.raise_for_status()
     return resp.json()
 
 
 @pytest.fixture(scope="module")
-def water(live_server: str) -> dict:
-    return _run(live_server, WATER)
+def water(live_server: str, callers) -> dict:  # type: ignore[no-untyped-def]
+    return _run(live_server, WATER, callers["commander"].headers)
 
 
 @pytest.fixture(scope="module")
-def air(live_server: str) -> dict:
-    return _run(live_server, AIR)
+def air(live_server: str, callers) -> dict:  # type: ignore[no-untyped-def]
+    return _run(live_server, AIR, callers["commander"].headers)
 
 
 # --- the pollutant table and the form ------------------------------------------------------
@@ -191,7 +191,8 @@ def _settings(live_server: str, tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, port=port, public_url=live_server)
 
 
-def test_out_of_region_error_names_the_location(live_server: str, tmp_path: Path) -> None:
+def test_out_of_region_error_names_the_location(live_server: str, tmp_path: Path,
+                                                as_commander) -> None:  # type: ignore[no-untyped-def]
     # The server refuses a point outside the region before any job exists; the job block words
     # it with the panel's labels (the refusal names "lon, lat" together).
     with pytest.raises(OgcError) as exc:
@@ -204,16 +205,17 @@ def test_out_of_region_error_names_the_location(live_server: str, tmp_path: Path
     assert explain(err, "en", labels["en"]).startswith("“Longitude, Latitude” is outside")
 
 
-def test_load_meta_and_station_name(live_server: str, tmp_path: Path, air: dict) -> None:
+def test_load_meta_and_station_name(live_server: str, tmp_path: Path, air: dict,
+                                   as_commander) -> None:  # type: ignore[no-untyped-def]
     settings = _settings(live_server, tmp_path)
     meta = load_meta(settings)
     assert meta["error"] is None
     incidents = requests.get(f"{live_server}/ogc/collections/incidents/items?f=json&limit=1000",
-                             timeout=30).json()["features"]
+                             headers=as_commander.headers, timeout=30).json()["features"]
     assert {f["properties"]["incident_id"] for f in meta["incidents"]} == {
         f["properties"]["incident_id"] for f in incidents}
     desc = requests.get(f"{live_server}/ogc/processes/incident-assessment?f=json",
-                        timeout=30).json()
+                        headers=as_commander.headers, timeout=30).json()
     assert meta["enum"] == desc["inputs"]["pollutant"]["schema"]["enum"]
     ext = requests.get(f"{live_server}/ogc/collections/air_hourly?f=json", timeout=30).json()
     assert meta["end"] == beijing(ext["extent"]["temporal"]["interval"][0][1])

@@ -45,9 +45,9 @@ def _river_point(base: str, reach: str = "NFH02") -> tuple[float, float]:
     return lon, lat
 
 
-def _assess(base: str, **inputs: object) -> dict:
+def _assess(base: str, headers: dict[str, str], **inputs: object) -> dict:
     resp = requests.post(f"{base}/ogc/processes/incident-assessment/execution",
-                         json={"inputs": inputs}, timeout=120)
+                         json={"inputs": inputs}, headers=headers, timeout=120)
     resp.raise_for_status()
     return resp.json()
 
@@ -67,10 +67,13 @@ def _type(page, selector: str, value: str) -> None:  # type: ignore[no-untyped-d
     page.press(selector, "Tab")  # the inputs are debounced: the value counts on blur
 
 
-def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
+                         callers) -> None:  # type: ignore[no-untyped-def]
+    commander = callers["commander"].headers  # incidents and their assessment need the role
     lon0, lat0 = _river_point(live_server)
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN",
                             accept_downloads=True)
+    login(page, "commander")
     traffic = watch(page)
     page.set_default_timeout(30_000)
     page.goto(f"{live_server}/?z=13&lat={lat0}&lon={lon0}")
@@ -80,7 +83,8 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None
 
     # Picking a reported incident fills its place, time and pollutant (its report says 甲苯).
     spill = next(f for f in requests.get(f"{live_server}/ogc/collections/incidents/items"
-                                         "?f=json&limit=1000", timeout=30).json()["features"]
+                                         "?f=json&limit=1000", headers=commander,
+                                         timeout=30).json()["features"]
                  if f["properties"]["pollutant"] == "甲苯")
     page.click("#em-incident")
     page.get_by_role("option", name=re.compile(re.escape(spill["properties"]["title"]))).click()
@@ -108,7 +112,7 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None
     page.wait_for_selector(".om-em-ds-row")
 
     # The downstream table is the process's answer at the clicked point, in arrival order.
-    expected = _assess(live_server, lon=lon, lat=lat, time=_iso(when), medium="water",
+    expected = _assess(live_server, commander, lon=lon, lat=lat, time=_iso(when), medium="water",
                        pollutant="toluene", amount_kg=1000)["tables"]["downstream"]
     intakes = [r for r in expected if r["kind"] == "intake"]
     assert intakes, "the trace from 南淝河 reaches no intake"
@@ -134,7 +138,8 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None
     assert rows[0][:3] == ["类别", "编码", "名称"] and len(rows) == 1 + len(expected)
     report = page.get_attribute("#em-report-link", "href")
     assert re.fullmatch(r"/api/reports/[0-9a-f]{32}\.html", report or "")
-    assert requests.get(live_server + report, timeout=30).status_code == 200
+    assert requests.get(live_server + report, headers=commander,
+                        timeout=30).status_code == 200
     page.eval_on_selector(".om-em-headline", "e => e.scrollIntoView()")
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts_dir / "emergency.png"))
@@ -155,7 +160,7 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path) -> None
     _type(page, "#em-amount", "5000")
     page.click("#em-run")
     page.wait_for_selector(".om-em-plume-row")
-    air = _assess(live_server, lon=117.28, lat=31.86, time=_iso(when), medium="air",
+    air = _assess(live_server, commander, lon=117.28, lat=31.86, time=_iso(when), medium="air",
                   pollutant="cl2", amount_kg=5000)
     plumes = [f for f in air["features"]["features"] if f["properties"]["role"] == "plume"]
     assert plumes

@@ -13,9 +13,9 @@ from onemap.styles.symbology import AQI_LEVELS
 HOUR = datetime(2025, 1, 22, 0, tzinfo=UTC)  # 08:00 Beijing time, in the sample's haze week
 
 
-def _run(base: str, process: str, inputs: dict) -> dict:
+def _run(base: str, process: str, inputs: dict, headers: dict[str, str] | None = None) -> dict:
     resp = requests.post(f"{base}/ogc/processes/{process}/execution", json={"inputs": inputs},
-                         timeout=120)
+                         headers=headers, timeout=120)
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -42,7 +42,7 @@ def test_levels_follow_the_standard_edges() -> None:
 
 
 @pytest.mark.server
-def test_rows_from_real_answers(live_server: str) -> None:
+def test_rows_from_real_answers(live_server: str, callers) -> None:  # type: ignore[no-untyped-def]
     hourly = _run(live_server, "aqi-hourly", {"time": v.beijing(HOUR)})
     rows = v.aqi_rows(hourly, "zh")
     aqis = [r["aqi"] for r in rows]
@@ -54,7 +54,8 @@ def test_rows_from_real_answers(live_server: str) -> None:
 
     start, end = v.upwind_window(HOUR, 24)
     upwind = _run(live_server, "upwind-sources",
-                  {"station_id": rows[0]["station_id"], "start": start, "end": end})
+                  {"station_id": rows[0]["station_id"], "start": start, "end": end},
+                  callers["analyst"].headers)  # it ranks the (internal) pollution sources
     top = v.source_rows(upwind, "zh")
     assert top[0]["name"] == upwind["summary"]["top_sources"][0]["name"]
     shares = [r["share"] for r in top]

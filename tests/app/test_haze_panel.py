@@ -25,21 +25,25 @@ BODY = ".om-tab-body[data-panel=haze]"
 HAN = re.compile(r"[\u3400-\u9fff]")
 
 
-def _post(base: str, process: str, inputs: dict) -> dict:
+def _post(base: str, process: str, inputs: dict, headers: dict[str, str] | None = None
+          ) -> dict:
     resp = requests.post(f"{base}/ogc/processes/{process}/execution", json={"inputs": inputs},
-                         timeout=120)
+                         headers=headers, timeout=120)
     assert resp.status_code == 200, resp.text
     return resp.json()
 
 
-def test_air_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_air_panel(live_server: str, browser, artifacts_dir: Path, login,
+                   callers) -> None:  # type: ignore[no-untyped-def]
+    analyst = callers["analyst"].headers  # upwind sources ranks the internal sources
     hourly = _post(live_server, "aqi-hourly", {"time": v.beijing(HOUR)})
     worst = hourly["summary"]["worst_station"]
     start, end = v.upwind_window(HOUR, 24)
     upwind = _post(live_server, "upwind-sources",
-                   {"station_id": worst["station_id"], "start": start, "end": end})
+                   {"station_id": worst["station_id"], "start": start, "end": end}, analyst)
 
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "analyst")
     traffic = watch(page)
     page.set_default_timeout(60_000)
     page.goto(f"{live_server}/?t=2025-01-22T00:00Z")
@@ -99,4 +103,4 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path) -> None:  # t
     assert traffic.failed == [], traffic.failed
     page.close()
     # The surface this test made must not change what other tests see.
-    requests.delete(f"{live_server}/api/rasters/{raster_id}", timeout=30)
+    requests.delete(f"{live_server}/api/rasters/{raster_id}", headers=analyst, timeout=30)

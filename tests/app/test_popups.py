@@ -97,8 +97,9 @@ def _no_cjk_but_data(text: str, props: dict) -> None:
 
 
 @pytest.fixture()
-def page(browser):  # type: ignore[no-untyped-def]
+def page(browser, login):  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "viewer")  # sources and incidents are internal
     page.set_default_timeout(60_000)
     page.traffic = watch(page)
     yield page
@@ -159,10 +160,10 @@ def test_water_section_history(live_server: str, page, artifacts_dir: Path) -> N
             _no_cjk_but_data(text, props)
 
 
-def test_pollution_source_permit(live_server: str, page, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pollution_source_permit(live_server: str, page, artifacts_dir: Path, callers) -> None:  # type: ignore[no-untyped-def]
     today = _data_today(live_server)
     assert today == date(2025, 12, 31)
-    sources = features(live_server, "pollution_sources")
+    sources = features(live_server, "pollution_sources", callers["viewer"].headers)
 
     def until(f: dict) -> date | None:
         text = f["properties"].get("permit_valid_until")
@@ -215,8 +216,8 @@ def test_pollution_source_permit(live_server: str, page, artifacts_dir: Path) ->
             page.keyboard.press("Escape")
 
 
-def test_incident_badges(live_server: str, page, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    incidents = features(live_server, "incidents")
+def test_incident_badges(live_server: str, page, artifacts_dir: Path, callers) -> None:  # type: ignore[no-untyped-def]
+    incidents = features(live_server, "incidents", callers["viewer"].headers)
     statuses = {f["properties"]["status"] for f in incidents}
     assert statuses <= set(VALUE_LABELS["incidents"]["status"]), statuses
     # An open one if there is one (the one an official looks for), else the latest.

@@ -13,11 +13,14 @@ from tests.browsing import watch
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
-def test_search_goes_to_a_source(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_search_goes_to_a_source(live_server: str, browser, artifacts_dir: Path, login,
+                                 callers) -> None:  # type: ignore[no-untyped-def]
     expected = requests.get(f"{live_server}/ogc/collections/pollution_sources/items",
-                            params={"f": "json", "q": "水泥", "limit": 6}, timeout=30).json()
+                            params={"f": "json", "q": "水泥", "limit": 6},
+                            headers=callers["viewer"].headers, timeout=30).json()
     first = expected["features"][0]
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "viewer")  # the companies are internal
     traffic = watch(page)
     page.set_default_timeout(60_000)
     page.goto(live_server + "/")

@@ -36,8 +36,9 @@ ON_MAP = """([x, y]) => { const e = document.elementFromPoint(x, y);
     return !!e && !!e.closest('#om-map') && !e.closest('.leaflet-control, .om-tools'); }"""
 
 
-def _open(browser):  # type: ignore[no-untyped-def]
+def _open(browser, login):  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport=VIEW, locale="zh-CN", accept_downloads=True)
+    login(page, "viewer")  # incidents, on by default, are internal
     traffic = watch(page)
     page.set_default_timeout(30_000)
     return page, traffic
@@ -102,8 +103,9 @@ def _coordinates(page, box: dict, base: str) -> None:  # type: ignore[no-untyped
     page.wait_for_selector("#om-coords", state="visible")
 
 
-def test_coordinates_and_measuring(live_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    page, traffic = _open(browser)
+def test_coordinates_and_measuring(live_server: str, browser, artifacts_dir: Path,  # type: ignore[no-untyped-def]
+                                   login) -> None:
+    page, traffic = _open(browser, login)
     box = _load(page, live_server)
     _coordinates(page, box, live_server)
     assert page.get_attribute("#om-tool-distance", "title") == "测量距离"
@@ -261,7 +263,8 @@ def _export_png(page, box: dict, tmp: Path, artifacts_dir: Path) -> None:  # typ
     (artifacts_dir / "export.png").write_bytes(out.read_bytes())
 
 
-def _export_html(page, base: str, tmp: Path, browser) -> None:  # type: ignore[no-untyped-def]
+def _export_html(page, base: str, tmp: Path, browser,  # type: ignore[no-untyped-def]
+                 headers: dict[str, str]) -> None:
     """The HTML holds the ticked vector layers' features of the view, in Chinese, and draws
     them from a file with the network cut off."""
     ticked = page.eval_on_selector_all(  # vector layers (rasters have their own rows)
@@ -284,7 +287,8 @@ def _export_html(page, base: str, tmp: Path, browser) -> None:  # type: ignore[n
     bbox = ",".join(str(v) for v in meta["bbox"])
     for layer in meta["layers"]:  # every feature of the view, as the OGC API counts them
         n = requests.get(f"{base}/ogc/collections/{layer['id']}/items",
-                         params={"f": "json", "bbox": bbox, "limit": 1}, timeout=30
+                         params={"f": "json", "bbox": bbox, "limit": 1}, headers=headers,
+                         timeout=30
                          ).json()["numberMatched"]
         assert layer["count"] == n and not layer["capped"], (layer, n)
     assert "<title>OneMap 生态环境一张图 · 地图导出</title>" in html
@@ -309,8 +313,8 @@ def _export_html(page, base: str, tmp: Path, browser) -> None:  # type: ignore[n
 
 
 def test_export_png_and_html(live_server: str, browser, artifacts_dir: Path,  # type: ignore[no-untyped-def]
-                             tmp_path: Path) -> None:
-    page, traffic = _open(browser)
+                             tmp_path: Path, login, callers) -> None:
+    page, traffic = _open(browser, login)
     box = _load(page, live_server)
     # A raster on too, so the PNG has tiles to draw: the GF-1 scene, which covers only part of
     # the region (the land fill stays visible around it).
@@ -322,7 +326,7 @@ def test_export_png_and_html(live_server: str, browser, artifacts_dir: Path,  # 
     page.wait_for_function("() => [...document.querySelectorAll('#om-map img.leaflet-tile')]"
                            ".every(i => i.complete && getComputedStyle(i).opacity === '1')")
     _export_png(page, box, tmp_path, artifacts_dir)
-    _export_html(page, live_server, tmp_path, browser)
+    _export_html(page, live_server, tmp_path, browser, callers["viewer"].headers)
     # Nothing to export: said in words, nothing asked of the server.
     ticked = page.eval_on_selector_all(
         "#om-layer-list .om-group:not([data-group=remote_sensing]) input:checked",

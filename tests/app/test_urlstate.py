@@ -36,8 +36,9 @@ DEFAULT_ON = {"admin_boundaries", "water_bodies", "rivers", "air_stations", "wat
               "incidents"}
 
 
-def _open(browser, url: str):  # type: ignore[no-untyped-def]
+def _open(browser, url: str, login):  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "viewer")  # incidents, on by default, are internal
     traffic = watch(page)
     page.set_default_timeout(30_000)
     page.goto(url)
@@ -74,8 +75,8 @@ def _clean(traffic: Traffic) -> None:
 
 
 def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-untyped-def]
-                                  artifacts_dir: Path) -> None:
-    page, traffic = _open(browser, live_server + "/")
+                                  artifacts_dir: Path, login) -> None:
+    page, traffic = _open(browser, live_server + "/", login)
     first = _settled(page)
     assert first["lang"] == "zh" and first["z"] == "9" and "t" not in first
     assert set(first["layers"].split(",")) == {k for k, v in page.evaluate(CHECKED).items() if v}
@@ -129,7 +130,7 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     page.close()
 
     # The link, in a new page: the same view, layers, hour and language.
-    page, traffic = _open(browser, link)
+    page, traffic = _open(browser, link, login)
     page.wait_for_function("() => document.querySelector('#om-title').innerText"
                            ".startsWith('Ecological')")
     assert page.is_checked("#om-lang input[value=en]")
@@ -152,9 +153,9 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     page.close()
 
 
-def test_invalid_link_values_are_ignored(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_link_values_are_ignored(live_server: str, browser, login) -> None:  # type: ignore[no-untyped-def]
     page, traffic = _open(browser, live_server + "/?lang=xx&z=abc&lat=999&lon=117.3"
-                          "&layers=nope&t=2031-01-01T00:00Z&panel=haze")
+                          "&layers=nope&t=2031-01-01T00:00Z&panel=haze", login)
     assert page.inner_text("#om-title") == "生态环境一张图"
     assert page.inner_text("#om-tb-label").endswith("· 最新")
     on = {k for k, v in page.evaluate(CHECKED).items() if v}

@@ -25,12 +25,15 @@ LAYER = "pollution_sources"
 
 
 @pytest.fixture(scope="module")
-def small_cap_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def small_cap_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+                     callers):
+    """A server on a copy of the sample (its system database too: the callers' accounts and
+    keys work there) with a small cap; (base URL, settings of the copy)."""
     data = tmp_path_factory.mktemp("viewload") / "data"
     shutil.copytree(sample_settings.data_dir, data,
                     ignore=shutil.ignore_patterns("runtime", "server.log", "uploads"))
     with run_server(data, ONEMAP_APP_MAX_FEATURES="1000", ONEMAP_APP_BBOX_MIN_ZOOM="11") as base:
-        yield base
+        yield base, Settings(data_dir=data)
 
 
 def _items_requests(urls: list[str]) -> list[dict[str, list[str]]]:
@@ -38,8 +41,12 @@ def _items_requests(urls: list[str]) -> list[dict[str, list[str]]]:
             if urlsplit(u).path.endswith(f"/collections/{LAYER}/items")]
 
 
-def test_big_layer_is_loaded_by_view(small_cap_server: str, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_big_layer_is_loaded_by_view(small_cap_server: tuple[str, Settings], browser,  # type: ignore[no-untyped-def]
+                                     artifacts_dir: Path, login, callers) -> None:
+    small_cap_server, copy = small_cap_server
+    viewer = callers["viewer"].headers
     page = browser.new_page(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    login(page, "viewer", small_cap_server, copy)  # the sources are internal
     traffic = watch(page)
     page.set_default_timeout(30_000)
     page.goto(small_cap_server + "/")
@@ -55,7 +62,7 @@ def test_big_layer_is_loaded_by_view(small_cap_server: str, browser, artifacts_d
     assert _items_requests(traffic.urls) == [], "requested the features of a big layer at zoom 9"
     asked = [u for u in traffic.urls if f"/api/clusters/{LAYER}?" in u]
     assert asked and parse_qs(urlsplit(asked[-1]).query)["zoom"] == ["9"]
-    doc = requests.get(asked[-1], timeout=30).json()
+    doc = requests.get(asked[-1], headers=viewer, timeout=30).json()
     titles = page.eval_on_selector_all(bubbles, "els => els.map(e => e.title)")
     assert len(titles) == len(doc["features"])
     shown = sum(int(t.split()[0].replace(",", "")) for t in titles)
@@ -82,7 +89,7 @@ def test_big_layer_is_loaded_by_view(small_cap_server: str, browser, artifacts_d
     # What the server answers for that bbox is what the page drew (clusters hold the rest).
     query = {k: v[0] for k, v in last.items()}
     doc = requests.get(f"{small_cap_server}/ogc/collections/{LAYER}/items", params=query,
-                       timeout=30).json()
+                       headers=viewer, timeout=30).json()
     assert 0 < len(doc["features"]) < 3000
     for f in doc["features"]:
         lon, lat = f["geometry"]["coordinates"][:2]

@@ -135,7 +135,8 @@
         var url = state.base + "ogc/processes/aqi-hourly/execution";
         var promise = fetch(url, {
             method: "POST",
-            headers: {"Content-Type": "application/json", "Accept": "application/json"},
+            headers: (window.onemapCsrf || Object)({"Content-Type": "application/json",
+                                                    "Accept": "application/json"}),
             body: JSON.stringify({inputs: {time: time}})
         }).then(function (resp) {
             return resp.json().catch(function () { return {}; }).then(function (body) {

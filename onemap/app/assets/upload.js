@@ -79,9 +79,11 @@
         try { return JSON.parse(text); } catch (e) { return null; }
     }
 
-    /* The browser's session cookie says who uploads (same origin): no token of our own. */
+    /* The browser's session cookie says who uploads (same origin); a logged-in browser's
+       writes carry the session's CSRF token (login.js). */
     function headers() {
-        return {Accept: "application/json"};
+        var h = {Accept: "application/json"};
+        return window.onemapCsrf ? window.onemapCsrf(h) : h;
     }
 
     function finish(next) {
@@ -194,7 +196,8 @@
             if (job === current) { finish({phase: "cancelled"}); }
         };
         xhr.open("POST", base + "api/rasters");
-        xhr.setRequestHeader("Accept", "application/json");
+        var sent = headers();
+        Object.keys(sent).forEach(function (k) { xhr.setRequestHeader(k, sent[k]); });
         xhr.send(form);
         return {phase: "uploading", loaded: 0, total: file.size, title: name};
     }

@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from onemap.app import serverhttp
 from onemap.app.ogcclient import OgcError, execute, items
 from onemap.app.panels.dashboard_kpis import (
     PERMIT_ORDER,
@@ -84,7 +85,8 @@ def fetch_now(settings: Settings) -> dict[str, Any]:
 
 def air_key(settings: Settings, now: dict[str, Any], start: str, end: str) -> tuple:
     """Cache key of a period's rows: the server, the period and the data version."""
-    return (internal_url(settings), start, end, now["time"], now["count"])
+    return (internal_url(settings), serverhttp.identity(), start, end, now["time"],
+            now["count"])
 
 
 def cached(key: tuple) -> dict | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from onemap.app import serverhttp
 from onemap.app.ogcclient import OgcError, explain, items
 from onemap.app.panels.emergency_form import PROCESS, beijing
 from onemap.app.sources import internal_url
@@ -20,10 +21,8 @@ TIMEOUT_S = 15.0
 
 
 def _get_json(settings: Settings, path: str, **params: Any) -> Any:
-    resp = requests.get(f"{internal_url(settings)}{path}", params={"f": "json", **params},
-                        timeout=TIMEOUT_S, headers={"Accept": "application/json"})
-    resp.raise_for_status()
-    return resp.json()
+    return serverhttp.get_json(f"{internal_url(settings)}{path}",
+                               params={"f": "json", **params}, timeout=TIMEOUT_S)
 
 
 def load_meta(settings: Settings) -> dict:
