@@ -21,6 +21,8 @@ Guards (what decides, always through :mod:`onemap.access.policy`):
 - ``write:<action>`` — needs the action's role (``policy.require``: 401 anonymous, 403
   without the role, 404 for a dataset the caller cannot see): the writes, and the admins'
   own reads (users, keys, rules, the audit);
+- ``self`` — the caller's own account (password, API keys): needs a login (401 anonymous),
+  and acts on nobody else's;
 - ``app`` — the web app's own endpoints (page, layout, callbacks): the app is an HTTP client
   of this server and reaches data only through the guarded routes above.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-GUARDS = ("public", "listing", "dataset", "process", "job", "write", "app")
+GUARDS = ("public", "listing", "dataset", "process", "job", "write", "self", "app")
 
 _TILER = ("/bbox/{minx},{miny},{maxx},{maxy}.{format}",
           "/bbox/{minx},{miny},{maxx},{maxy}/{width}x{height}.{format}", "/info",
@@ -59,6 +61,25 @@ ROUTES: dict[str, str] = {
     "GET /api/legends/{name}": "public",
     "GET /api/legends/{name}.png": "public",
     "GET /api/admin/audit": "write:audit",
+    # -- identity: logging in is for anyone; one's own account needs a login; the rest admins
+    "POST /api/auth/login": "public",
+    "POST /api/auth/logout": "public",
+    "GET /api/auth/me": "public",
+    "POST /api/auth/password": "self",
+    "GET /api/auth/keys": "self",
+    "POST /api/auth/keys": "self",
+    "DELETE /api/auth/keys/{key_id}": "self",
+    "GET /api/admin/users": "write:admin",
+    "POST /api/admin/users": "write:admin",
+    "GET /api/admin/users/{name}": "write:admin",
+    "PATCH /api/admin/users/{name}": "write:admin",
+    "PUT /api/admin/users/{name}/grant": "write:admin",
+    "POST /api/admin/users/{name}/keys": "write:admin",
+    "GET /api/admin/keys": "write:admin",
+    "DELETE /api/admin/keys/{key_id}": "write:admin",
+    "GET /api/admin/rules": "write:admin",
+    "POST /api/admin/rules": "write:admin",
+    "DELETE /api/admin/rules/{rule_id}": "write:admin",
     "GET /api/openapi.json": "public",
     "GET /api/docs": "public",
     "GET /api/{rest:path}": "public",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from onemap.access import accounts, policy, rules, sessions
@@ -71,13 +71,15 @@ def rule_doc(rule: rules.Rule) -> dict[str, Any]:
 
 
 def admin_router(settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/api/admin", tags=["admin"],
-                       responses=error_responses(401, 403, 409, 422))
-
     def admin(request: Request) -> Principal:
         principal = principal_of(request)
         policy.require(principal, "admin", settings)
         return principal
+
+    # also a dependency of every route: decided before the body is read, so an anonymous or
+    # non-admin caller learns 401/403, never what the body lacked
+    router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(admin)],
+                       responses=error_responses(401, 403, 409, 422))
 
     def user_or_404(name: str) -> accounts.User:
         user = accounts.get(settings, name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -150,6 +150,10 @@ def _signed_in(request: Request) -> Principal:
     return principal
 
 
+#: Decided before the body is read: anonymous learns 401, not what the body lacked.
+SIGNED_IN = Depends(_signed_in)
+
+
 def auth_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"],
                        responses=error_responses(401, 403, 422))
@@ -185,7 +189,8 @@ def auth_router(settings: Settings) -> APIRouter:
     def me(request: Request) -> dict[str, Any]:
         return who(principal_of(request), request.scope.get("state", {}).get("session"))
 
-    @router.post("/password", summary="Change my password (needs the current one)")
+    @router.post("/password", summary="Change my password (needs the current one)",
+                 dependencies=[SIGNED_IN])
     def password(request: Request, body: PasswordChange) -> JSONResponse:
         principal = _signed_in(request)
         try:
@@ -204,12 +209,14 @@ def auth_router(settings: Settings) -> APIRouter:
         set_cookies(response, settings, token, session)
         return response
 
-    @router.get("/keys", summary="My API keys (never the keys themselves)")
+    @router.get("/keys", summary="My API keys (never the keys themselves)",
+                 dependencies=[SIGNED_IN])
     def my_keys(request: Request) -> dict[str, Any]:
         principal = _signed_in(request)
         return {"keys": [key_doc(k) for k in accounts.keys(settings, principal.user)]}
 
-    @router.post("/keys", status_code=201, summary="A new API key of mine, shown once")
+    @router.post("/keys", status_code=201, summary="A new API key of mine, shown once",
+                 dependencies=[SIGNED_IN])
     def new_key(request: Request, body: KeyRequest) -> dict[str, Any]:
         principal = _signed_in(request)
         try:
@@ -218,7 +225,8 @@ def auth_router(settings: Settings) -> APIRouter:
             raise refused(exc) from None
         return {**key_doc(key), "key": secret}
 
-    @router.delete("/keys/{key_id}", summary="Revoke one of my API keys")
+    @router.delete("/keys/{key_id}", summary="Revoke one of my API keys",
+                 dependencies=[SIGNED_IN])
     def revoke(request: Request, key_id: str) -> dict[str, Any]:
         principal = _signed_in(request)
         try:

@@ -178,10 +178,15 @@ def test_listing_rows_leave_hidden_out(guarded: Guarded, callers: dict[str, Call
 def test_write_and_process_rows(guarded: Guarded, callers: dict[str, Caller]) -> None:
     for row, gd in routes.ROUTES.items():
         method, template = row.split(" ", 1)
-        if gd.startswith("write:"):
-            path = template.replace("{dataset_id}", "ndvi_2024_07")
+        if gd.startswith("write:") or gd == "self":
+            path = template
+            for param, value in (("{dataset_id}", "ndvi_2024_07"), ("{name}", "viewer"),
+                                 ("{key_id}", "0123456789ab"), ("{rule_id}", "1")):
+                path = path.replace(param, value)
             assert _call(guarded, method, path, None, None).status_code == 401, row
-            assert _call(guarded, method, path, callers["viewer"], None).status_code == 403, row
+            if gd != "self":
+                assert _call(guarded, method, path, callers["viewer"], None
+                             ).status_code == 403, row
         elif gd == "process":
             path = template.replace("{processId}", "upwind-sources") + "?f=json"
             assert _call(guarded, method, path, None, {"inputs": {}}).status_code == 404, row
