@@ -65,6 +65,8 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/login": "public",
     "POST /api/auth/logout": "public",
     "GET /api/auth/me": "public",
+    "GET /api/auth/oidc/login": "public",
+    "GET /api/auth/oidc/callback": "public",
     "POST /api/auth/password": "self",
     "GET /api/auth/keys": "self",
     "POST /api/auth/keys": "self",

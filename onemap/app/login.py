@@ -19,17 +19,17 @@ from onemap.app.i18n import add_strings
 from onemap.config import Settings
 
 TIMEOUT_S = 5.0
-ANONYMOUS = {"anonymous": True, "user": "", "roles": [], "region": None}
+ANONYMOUS = {"anonymous": True, "user": "", "roles": [], "region": None, "sso": None}
 
 add_strings(
     {"login_open": "登录", "login_user": "用户名", "login_password": "密码",
      "login_submit": "登录", "login_failed": "用户名或密码错误",
      "login_unavailable": "暂时无法登录，请稍后再试", "logout": "退出",
-     "login_signed_in": "当前用户"},
+     "login_signed_in": "当前用户", "login_sso": "统一身份认证登录"},
     {"login_open": "Log in", "login_user": "User name", "login_password": "Password",
      "login_submit": "Log in", "login_failed": "Wrong user name or password",
      "login_unavailable": "Login is not available now; try again later", "logout": "Log out",
-     "login_signed_in": "Signed in as"},
+     "login_signed_in": "Signed in as", "login_sso": "Single sign-on"},
 )
 
 
@@ -42,7 +42,9 @@ def whoami(settings: Settings) -> dict:
         doc = serverhttp.get_json(f"{internal_url(settings)}/api/auth/me", timeout=TIMEOUT_S)
     except (requests.RequestException, ValueError):
         return dict(ANONYMOUS)
-    return doc if isinstance(doc, dict) and doc.get("user") else dict(ANONYMOUS)
+    if not isinstance(doc, dict):
+        return dict(ANONYMOUS)
+    return doc if doc.get("user") else {**ANONYMOUS, "sso": doc.get("sso")}
 
 
 def account_box(me: dict, lang: str, base: str) -> html.Div:
@@ -72,5 +74,7 @@ def account_box(me: dict, lang: str, base: str) -> html.Div:
                      className="om-login-error", hidden=True),
             html.Div(text("login_unavailable", lang), id="om-login-unavailable",
                      className="om-login-error", hidden=True),
+            *([text("login_sso", lang, html.A, className="om-login-sso",
+                    href=f"{base.rstrip('/')}{me['sso']}")] if me.get("sso") else []),
         ], id="om-login-form", className="om-login-form", hidden=True),
     ], id="om-account", className="om-account", **{"data-base": base})

@@ -41,6 +41,7 @@ from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.ogc_access import carry_principal
+from onemap.mapserver.oidc_api import oidc_router
 from onemap.mapserver.processing.gate import ProcessGate
 from onemap.mapserver.rasters import (
     RASTER_PREFIX,
@@ -161,6 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
     register_raster_errors(app)  # {"code", "detail"} for band-math and bad-request errors
 
     include_account_routes(app, settings)  # /api/auth (login, me, own keys), /api/admin
+    app.include_router(oidc_router(settings))  # /api/auth/oidc (single sign-on)
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from onemap.access import accounts, policy, sessions
+from onemap.access import accounts, oidc, policy, sessions
 from onemap.access.principal import Principal
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
@@ -187,7 +187,10 @@ def auth_router(settings: Settings) -> APIRouter:
 
     @router.get("/me", summary="Who the request acts as")
     def me(request: Request) -> dict[str, Any]:
-        return who(principal_of(request), request.scope.get("state", {}).get("session"))
+        doc = who(principal_of(request), request.scope.get("state", {}).get("session"))
+        # where a visitor logs in through the identity provider, when single sign-on is on
+        doc["sso"] = "/api/auth/oidc/login" if oidc.enabled(settings) else None
+        return doc
 
     @router.post("/password", summary="Change my password (needs the current one)",
                  dependencies=[SIGNED_IN])
