@@ -76,8 +76,8 @@ def test_series_words_in_each_language() -> None:
 
 
 @pytest.mark.server
-def test_a_poll_after_the_click_still_cancels(live_server: str,
-                                              sample_settings: Settings) -> None:
+def test_a_poll_after_the_click_still_cancels(live_server: str, sample_settings: Settings,
+                                              as_analyst) -> None:  # type: ignore[no-untyped-def]
     """The cancel's own answer can be dropped by Dash when a poll overtakes it (a slow DELETE):
     the poll must then cancel too, and say so, not report the vanished job as an error."""
     port = urlsplit(live_server).port
@@ -95,7 +95,8 @@ def test_a_poll_after_the_click_still_cancels(live_server: str,
     # Both the click's turn and the poll's may reach the server: the second is no error.
     again = step("om-job-cancel", None, job, "zh", settings, cancel_clicks=3)
     assert again[5]["status"] == "dismissed" and again[2] == "已取消。"
-    gone = requests.get(f"{live_server}/ogc/jobs/{job['job']}", timeout=30)
+    gone = requests.get(f"{live_server}/ogc/jobs/{job['job']}", timeout=30,
+                        headers=as_analyst.headers)
     assert gone.status_code == 404 or gone.json().get("status") == "dismissed"
 
 
@@ -146,10 +147,11 @@ def _run(page, span: str, method: str) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.browser
 @pytest.mark.server
 def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore[no-untyped-def]
-                                      artifacts_dir: Path) -> None:
+                                      artifacts_dir: Path, login, callers) -> None:
     hourly = requests.post(f"{live_server}/ogc/processes/aqi-hourly/execution",
                            json={"inputs": {"time": v.beijing(HOUR)}}, timeout=120).json()
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    login(page, "analyst")  # the 7-day surface series is an analyst's analysis
     traffic = watch(page)
     page.set_default_timeout(90_000)
     try:
@@ -173,7 +175,8 @@ def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore
         assert page.inner_text("#hz-surface-text") == ""
         page.screenshot(path=str(artifacts_dir / "haze-cancel.png"))
         # The server itself: the job is gone (or dismissed) and no cube was catalogued.
-        job = requests.get(f"{live_server}/ogc/jobs/{week_job}", timeout=30)
+        job = requests.get(f"{live_server}/ogc/jobs/{week_job}", timeout=30,
+                           headers=callers["analyst"].headers)  # the job is the analyst's
         assert job.status_code == 404 or job.json().get("status") == "dismissed", job.text
         assert not any(c.startswith("pm25_kriging_2025011601") for c in _cubes(live_server))
 
@@ -222,4 +225,5 @@ def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore
         page.close()
         # The cubes this test made must not change what other tests see.
         for cube in (DAY_CUBE, WEEK_CUBE):
-            requests.delete(f"{live_server}/api/rasters/{cube}", timeout=30)
+            requests.delete(f"{live_server}/api/rasters/{cube}", timeout=30,
+                            headers=callers["analyst"].headers)

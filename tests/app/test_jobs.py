@@ -60,7 +60,8 @@ def test_a_run_reports_progress_and_results(app_settings: Settings) -> None:
     assert step("om-job-tick", None, job, "zh", app_settings)[4] is True
 
 
-def test_bad_input_is_worded_in_both_languages(app_settings: Settings) -> None:
+def test_bad_input_is_worded_in_both_languages(app_settings: Settings, as_commander
+                                               ) -> None:  # type: ignore[no-untyped-def]
     request = {"process": "incident-assessment",
                "inputs": {"lon": 100.0, "lat": 20.0, "time": "2025-06-01T10:00:00+08:00",
                           "medium": "air", "pollutant": "cl2", "amount_kg": 100},
@@ -77,7 +78,8 @@ def test_bad_input_is_worded_in_both_languages(app_settings: Settings) -> None:
     assert "outside the region" in en, en
 
 
-def test_cancel_dismisses_a_running_job(app_settings: Settings) -> None:
+def test_cancel_dismisses_a_running_job(app_settings: Settings, as_analyst
+                                        ) -> None:  # type: ignore[no-untyped-def]
     request = {"process": "pm25-surface-series",
                "inputs": {"start": "2025-01-01T00:00:00+08:00",
                           "end": "2025-04-30T23:00:00+08:00"}}
