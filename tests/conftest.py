@@ -24,6 +24,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def _owslib_headers() -> Iterator[None]:
+    """OWSLib's OGC API clients (0.35) share one module-level header dict and write a client's
+    ``headers=`` into it, so a key given to one client would be sent by every later one; each
+    test starts from the headers OWSLib ships with."""
+    from owslib import ogcapi
+
+    shipped = dict(ogcapi.REQUEST_HEADERS)
+    yield
+    ogcapi.REQUEST_HEADERS.clear()
+    ogcapi.REQUEST_HEADERS.update(shipped)
+
+
 @pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings whose data dir holds the generated sample region, imported and catalogued."""

@@ -68,7 +68,10 @@ ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["code", "detail
                 "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}
 ERRORS = {"400": "A parameter or body the server cannot use; `detail` names it",
           "404": "No such dataset, item, tile or endpoint",
-          "413": "The request or the image it asks for is larger than this server's limits"}
+          "413": "The request or the image it asks for is larger than this server's limits",
+          "401": "Credentials that prove nobody, or a login needed for this",
+          "403": "Not allowed to the caller's roles or region, or a session's write without "
+                 "its CSRF token"}
 
 
 def document_errors(app: FastAPI) -> None:
@@ -85,9 +88,12 @@ def document_errors(app: FastAPI) -> None:
         for path, operations in doc.get("paths", {}).items():
             statuses = ("400", "404", "413") if path.startswith(("/raster", "/cube")) \
                 or path == "/api/rasters" else ("400", "404")
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
-                for status in statuses:
+                # any request may carry credentials that prove nobody (401); any write may
+                # lack its role or, from a browser session, its CSRF token (403)
+                extra = ("401",) if method in ("get", "head") else ("401", "403")
+                for status in statuses + extra:
                     responses.setdefault(status, {"description": ERRORS[status],
                                                   "content": body})
         return doc

@@ -52,7 +52,8 @@ def _count(pattern: str, text: str) -> int:
 
 
 def fuzz(base: str, document: str, examples: int, report_dir: Path, seed: int = SEED,
-         workers: int = 1, phases: str = "examples,coverage,fuzzing") -> FuzzRun:
+         workers: int = 1, phases: str = "examples,coverage,fuzzing",
+         key: str | None = None) -> FuzzRun:
     """One schemathesis run over ``document`` ("api" or "ogc") of the server at ``base``.
 
     The *coverage* phase walks every schema constraint's boundaries and negations (empty and
@@ -60,12 +61,18 @@ def fuzz(base: str, document: str, examples: int, report_dir: Path, seed: int = 
     alone, so the bounded CI run leaves it to ``make fuzz``. One worker: the same seed then sends
     the same cases, and CPython 3.11's ``ast`` is not thread-safe (two workers made
     hypothesis's generators fail now and then with "AST constructor recursion depth
-    mismatch", a schemathesis error that leaves an operation untested)."""
+    mismatch", a schemathesis error that leaves an operation untested).
+
+    ``key``: an admin's API key, sent with every case, so that the routes behind a role (the
+    writes, the admin API) are fuzzed past their 401 — on a server of its own, since the cases
+    then add users, keys and rules."""
     cmd = [SCHEMATHESIS, "run", base + DOCUMENTS[document], "--checks", CHECKS[document],
            "--phases", phases, "--max-examples", str(examples),
            "--seed", str(seed), "--workers", str(workers), "--request-timeout", "120",
            "--generation-database", "none", "--no-color", "--continue-on-failure",
            "--report", "ndjson", "--report-dir", str(report_dir)]
+    if key:
+        cmd += ["--header", f"Authorization: Bearer {key}"]
     env = {**os.environ, "ONEMAP_FUZZ_BASE": base,
            "SCHEMATHESIS_HOOKS": "tests.mapserver.fuzz_hooks",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
@@ -89,16 +96,21 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
 
+    from onemap.access import accounts
     from onemap.config import Settings
     from onemap.data.generate import generate
     from tests.server import run_server
 
     work = Path(tempfile.mkdtemp(prefix="onemap-fuzz-"))
     try:
-        generate(Settings(data_dir=work / "data"), scale="region", force=True)
+        settings = Settings(data_dir=work / "data")
+        generate(settings, scale="region", force=True)
+        accounts.add(settings, "fuzzer", roles=["admin"])
+        _, key = accounts.create_key(settings, "fuzzer", "make fuzz")
         report_dir = ROOT / "test-artifacts" / "fuzz"
         with run_server(work / "data") as base:
-            runs = [fuzz(base, doc, args.examples, report_dir, args.seed) for doc in DOCUMENTS]
+            runs = [fuzz(base, doc, args.examples, report_dir, args.seed, key=key)
+                    for doc in DOCUMENTS]
         shutil.copy(work / "data" / "server.log", report_dir / "server.log")  # the tracebacks
         for run in runs:
             print(run.output)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from onemap.config import Settings
+from tests.conftest import Caller
 from tests.mapserver.fuzzing import DOCUMENTS, fuzz
 from tests.server import run_server
 
@@ -29,8 +30,10 @@ EXAMPLES = int(os.environ.get("ONEMAP_FUZZ_EXAMPLES", "20"))
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[str]:
+def fuzz_server(sample_settings: Settings, callers: dict[str, Caller],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of its own on a copy of the sample (with the callers' accounts): the admin's
+    fuzz cases add users, keys and rules that other tests must not see."""
     data = tmp_path_factory.mktemp("fuzz") / "data"
     shutil.copytree(sample_settings.data_dir, data,
                     ignore=shutil.ignore_patterns("server.log", "runtime"))
@@ -45,8 +48,10 @@ def _failures(output: str, limit: int = 12000) -> str:
 
 
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))
-def test_no_server_errors(fuzz_server: str, document: str, tmp_path: Path) -> None:
-    run = fuzz(fuzz_server, document, EXAMPLES, tmp_path, phases="examples,fuzzing")
+def test_no_server_errors(fuzz_server: str, callers: dict[str, Caller], document: str,
+                          tmp_path: Path) -> None:
+    run = fuzz(fuzz_server, document, EXAMPLES, tmp_path, phases="examples,fuzzing",
+               key=callers["admin"].key)
     assert run.cases > 0, run.output[-3000:]
     assert run.server_errors == 0 and run.returncode == 0, \
         f"{run.command}\n{_failures(run.output)}"
