@@ -290,8 +290,9 @@ def check_key(settings: Settings, secret: str, user: str | None = None) -> tuple
     if not m:
         raise LoginFailed("not an API key", user or "")
     t, u = sysdb.KEYS, sysdb.USERS
-    with sysdb.engine(settings).connect() as conn:
-        row = conn.execute(select(t, u.c.disabled).join(u, u.c.name == t.c.user)
+    with sysdb.engine(settings).connect() as conn:  # one query per request: key and owner
+        row = conn.execute(select(t, *[c.label(f"u_{c.name}") for c in u.c])
+                           .join(u, u.c.name == t.c.user)
                            .where(t.c.id == m.group(1))).mappings().first()
     if row is None or not hmac.compare_digest(row["digest"], _digest(secret)):
         raise LoginFailed("unknown API key", user or "")
@@ -299,9 +300,8 @@ def check_key(settings: Settings, secret: str, user: str | None = None) -> tuple
         raise LoginFailed(f"revoked API key {row['name']!r}", row["user"])
     if user is not None and user != row["user"]:
         raise LoginFailed("API key of another user", user)
-    if row["disabled"]:
+    if row["u_disabled"]:
         raise LoginFailed("account disabled", row["user"])
-    owner = get(settings, row["user"])
-    assert owner is not None
+    owner = _user({c.name: row[f"u_{c.name}"] for c in u.c})
     return owner, Key(row["id"], row["user"], row["name"], row["created"], row["last_used"],
                       row["revoked"])
