@@ -109,7 +109,10 @@ def main() -> int:
         try:
             keyed = {"Authorization": f"Bearer {key}"}
             public, internal = ITEMS.format(PUBLIC_LAYER), ITEMS.format(INTERNAL_LAYER)
-            assert requests.get(base + internal, timeout=120).status_code == 404  # hidden
+            if requests.get(base + internal, timeout=120).status_code != 404:
+                print(f"{INTERNAL_LAYER} is public in this catalogue (a sample made before "
+                      "access levels): run 'onemap sample --force'", file=sys.stderr)
+                return 2
             tiles = tiles_of(rasters[0])
             cases = {
                 "items public, reference": (ref, [public], {}),

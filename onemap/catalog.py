@@ -197,3 +197,20 @@ def remove(dataset_id: str, settings: Settings | None = None) -> Entry:
         entry = entries.pop(dataset_id)
         _write(settings, entries)
     return entry
+
+
+def discard(dataset_id: str, settings: Settings | None = None) -> Entry:
+    """Drop an entry, then its file or folder (only inside the data directory: an entry never
+    makes the server delete anything else). A running server stops serving it at its next
+    request; a reader that has the file open keeps its copy until it closes it."""
+    import shutil
+
+    settings = settings or get_settings()
+    entry = remove(dataset_id, settings)
+    path = entry.file(settings)
+    if settings.data_dir.resolve() in path.resolve().parents:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return entry

@@ -20,9 +20,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     entry = import_file(args.file, args.family, layer_id=args.id, title=args.title,
                         access=args.access, crs=args.crs, layer=args.layer,
-                        encoding=args.encoding, settings=get_settings())
+                        encoding=args.encoding, settings=get_settings(),
+                        region=_region(args.region))
     print(f"imported {entry.feature_count} features into layer {entry.id!r} ({entry.family})")
     return 0
+
+
+def _region(code: str | None) -> str:
+    """An owning region given on the command line: a code of the admin boundaries, or ""."""
+    if not code:
+        return ""
+    from onemap.access import regions
+
+    regions.check_code(code)
+    if code not in regions.known(get_settings()):
+        raise ValueError(f"region {code!r} is not in the admin boundaries")
+    return code
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
@@ -80,20 +93,13 @@ def _cmd_raster_list(args: argparse.Namespace) -> int:
 
 
 def _remove(dataset_id: str, kinds: tuple[str, ...]) -> catalog.Entry:
-    """Drop a dataset of one of ``kinds`` from the catalogue, then its file (a running server
-    stops serving it at its next request)."""
-    import shutil
-
+    """Drop a dataset of one of ``kinds`` from the catalogue, then its file."""
     settings = get_settings()
     entry = catalog.get(dataset_id, settings)
     if entry.kind not in kinds:
         raise ValueError(f"{dataset_id!r} is a {entry.kind} dataset, not a "
                          f"{' or '.join(kinds)}")
-    catalog.remove(dataset_id, settings)
-    path = entry.file(settings)
-    if settings.data_dir.resolve() in path.resolve().parents:
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    return entry
+    return catalog.discard(dataset_id, settings)
 
 
 def _cmd_raster_remove(args: argparse.Namespace) -> int:
@@ -135,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crs", help="CRS of a file that does not state one, e.g. EPSG:4490")
     p.add_argument("--layer", help="layer inside a GeoPackage holding several")
     p.add_argument("--encoding", help="text encoding of a CSV or Shapefile, e.g. GBK")
+    p.add_argument("--region", help="adcode of the office that owns the layer (default: the "
+                   "whole territory); a county's data manager replaces only its own layers")
     p.set_defaults(func=_cmd_import)
 
     raster = sub.add_parser("raster", help="add, list or remove rasters (GeoTIFF → COG)")

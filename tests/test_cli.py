@@ -96,3 +96,30 @@ def test_hostile_and_oversized_files_exit_non_zero_in_words(tmp_path: Path):
     assert result.returncode == 2 and "ONEMAP_MAX_RASTER_PIXELS" in result.stderr
     assert "truncated" not in result.stderr
     assert not (tmp_path / "data" / "catalog.json").exists()
+
+
+def test_import_for_a_region(tmp_path: Path, sample_settings) -> None:  # type: ignore[no-untyped-def]
+    """``--region`` makes the layer a county's (its data manager may then replace it); a code
+    not in the admin boundaries is refused in words."""
+    from onemap import catalog
+    from onemap.config import Settings
+
+    stations = tmp_path / "stations.csv"
+    stations.write_text("站点编码,名称,站点类型,经度,纬度\n1001A,测试站,国控,117.8,31.6\n",
+                        encoding="utf-8")
+    early = _run(tmp_path, "import", str(stations), "--family", "air_stations",
+                 "--region", "340181")
+    assert early.returncode == 2 and "admin boundaries" in early.stderr
+    boundaries = catalog.get("admin_boundaries", sample_settings).file(sample_settings)
+    assert _run(tmp_path, "import", str(boundaries), "--family", "admin_boundaries"
+                ).returncode == 0
+    for code, words in (("999999", "999999"), ("34018", "six-digit")):
+        bad = _run(tmp_path, "import", str(stations), "--family", "air_stations",
+                   "--region", code)
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr
+    good = _run(tmp_path, "import", str(stations), "--family", "air_stations", "--id",
+                "county_stations", "--region", "340181")
+    assert good.returncode == 0, good.stderr
+    own = Settings(data_dir=tmp_path / "data")
+    assert catalog.get("county_stations", own).region == "340181"
+    assert catalog.get("admin_boundaries", own).region == ""

@@ -19,6 +19,8 @@ the county's too. A feature without geometry is never within a region.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -117,6 +119,39 @@ def ids_sql(column: str, fids: np.ndarray | None) -> str | None:
     if len(fids) == 0:
         return "(1=0)"
     return f"({column} IN ({','.join(str(int(f)) for f in fids)}))"
+
+
+def extent(entry: Entry, limits: Limits, settings: Settings
+           ) -> tuple[int, list[float] | None]:
+    """How many features of ``entry`` the limits let through, and their bounding box — what a
+    listing may say of a layer to a region-bound principal (the catalogue's count and bbox are
+    the whole layer's, and would tell a county officer how much lies outside the county).
+
+    The box is read from the GeoPackage's R-tree (each feature's envelope, stored as float32
+    rounded outward), so it holds every visible feature whole, even one reaching past the
+    region's border."""
+    if limits.whole or entry.kind != "vector":
+        return entry.feature_count, entry.bbox
+    path = entry.file(settings)
+    fids = visible_fids(path, entry.id, limits)
+    if fids is None or len(fids) == 0:
+        return 0, None
+    uri = f"file:{path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                           (entry.id,)).fetchone()
+        box = None
+        if row is not None:
+            rtree = '"' + f"rtree_{entry.id}_{row[0]}".replace('"', '""') + '"'
+            box = conn.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {rtree}"
+                               f" WHERE {ids_sql('id', fids)}").fetchone()
+    if box is None or box[0] is None:
+        return len(fids), None
+    out = [float(v) for v in box]
+    if entry.bbox:  # the float32 rounding never reaches past the layer's own exact box
+        out = [max(out[0], entry.bbox[0]), max(out[1], entry.bbox[1]),
+               min(out[2], entry.bbox[2]), min(out[3], entry.bbox[3])]
+    return len(fids), out
 
 
 def mask(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:

@@ -39,14 +39,16 @@ def import_frames(frames: Iterable[Frame], family: str | Family, *, source: str,
                   layer_id: str | None = None, title: str | None = None,
                   title_en: str | None = None, access: Access = "public",
                   settings: Settings | None = None, unit: str = "feature",
-                  first_row: int = 1) -> catalog.Entry:
+                  first_row: int = 1, region: str = "") -> catalog.Entry:
     """Import a layer given as an iterable of chunks (GeoDataFrames with a CRS, or DataFrames
     for attribute-table families); return its catalogue entry.
 
     ``source`` names the data in messages and in the entry (a file name). Rows are numbered for
     messages from ``first_row`` across chunks, counted in ``unit`` ("feature" or "row"). Chunks
     may use any column names the family knows and any CRS; later chunks must not add columns
-    the first did not have. Raises :class:`LayerImportError` listing every problem found.
+    the first did not have. ``region`` is the adcode of the office that owns the layer ("":
+    the whole territory); a region-bound data manager may replace only layers its region owns.
+    Raises :class:`LayerImportError` listing every problem found.
     """
     fam = _family(family)
     layer_id = catalog.check_id(layer_id or fam.name)
@@ -74,7 +76,7 @@ def import_frames(frames: Iterable[Frame], family: str | Family, *, source: str,
             raise LayerImportError(problems, validator.total)
         if writer.count == 0:
             raise LayerImportError.single(source, "contains no features", unit=unit)
-        return writer.commit(access=access, source=source)
+        return writer.commit(access=access, source=source, region=region)
 
 
 def import_frame(frame: Frame, family: str | Family, *, source: str,
@@ -90,7 +92,7 @@ def import_file(path: str | Path, family: str | Family, *, layer_id: str | None 
                 title: str | None = None, title_en: str | None = None,
                 access: Access = "public", crs: object = None, layer: str | None = None,
                 encoding: str | None = None, settings: Settings | None = None,
-                chunk_size: int = CHUNK_SIZE) -> catalog.Entry:
+                chunk_size: int = CHUNK_SIZE, region: str = "") -> catalog.Entry:
     """Import a GeoJSON, (zipped) Shapefile, GeoPackage or CSV file as layer ``layer_id``
     (default: the family name) and return its catalogue entry.
 
@@ -108,4 +110,4 @@ def import_file(path: str | Path, family: str | Family, *, layer_id: str | None 
                          settings=settings)
     return import_frames(frames, fam, source=path.name, layer_id=layer_id, title=title,
                          title_en=title_en, access=access, settings=settings, unit=unit,
-                         first_row=first_row)
+                         first_row=first_row, region=region)

@@ -211,7 +211,8 @@ class LayerWriter:
         """Drop the temporary file (and SQLite side files); the store is as before."""
         _remove(self.tmp)
 
-    def entry(self, *, access: str = "public", source: str = "") -> catalog.Entry:
+    def entry(self, *, access: str = "public", source: str = "", region: str = ""
+              ) -> catalog.Entry:
         """The catalogue entry describing what has been written so far."""
         spatial = self.family.geometry is not None
         specs = {f.name: f.type for f in self.family.fields}
@@ -223,16 +224,18 @@ class LayerWriter:
             path=self.path.relative_to(self.settings.data_dir).as_posix(),
             geometry_type=GPKG_GEOMETRY[self.family.geometry] if spatial else None,
             feature_count=self.count, bbox=self.bbox, fields=fields,
-            time_extent=list(self.time_extent) if self.time_extent else None, source=source)
+            time_extent=list(self.time_extent) if self.time_extent else None, source=source,
+            region=region)
 
-    def commit(self, *, access: str = "public", source: str = "") -> catalog.Entry:
+    def commit(self, *, access: str = "public", source: str = "", region: str = ""
+               ) -> catalog.Entry:
         """Rename the temporary file over the layer's file, then catalogue it.
 
         If the catalogue cannot be written, the previous layer file is restored.
         """
         if self.schema is None:
             raise ValueError(f"layer {self.layer_id!r}: nothing was written")
-        entry = self.entry(access=access, source=source)
+        entry = self.entry(access=access, source=source, region=region)
         _fsync(self.tmp)
         backup = self.path.with_name(f".{self.layer_id}.{secrets.token_hex(4)}.bak.gpkg")
         had_previous = self.path.exists()

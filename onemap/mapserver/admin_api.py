@@ -18,7 +18,8 @@ from onemap.access import accounts, policy, rules, sessions
 from onemap.access.principal import ROLES, Principal
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
-from onemap.mapserver.auth_api import KeyRequest, error_responses, key_doc, refused
+from onemap.mapserver.auth_api import KeyRequest, key_doc, refused
+from onemap.mapserver.errors import error_responses
 
 ROLE_NAMES = list(ROLES)
 

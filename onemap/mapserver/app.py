@@ -36,6 +36,7 @@ from onemap.mapserver.errors import document_errors, internal_error
 from onemap.mapserver.exports import export_router
 from onemap.mapserver.freshness import FollowCatalogue
 from onemap.mapserver.jobs import stop_jobs
+from onemap.mapserver.layer_imports import layer_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
 from onemap.mapserver.offline import docs_page, mount_vendor
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
     include_account_routes(app, settings)  # /api/auth (login, me, own keys), /api/admin
     app.include_router(oidc_router(settings))  # /api/auth/oidc (single sign-on)
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
+    app.include_router(layer_router(cat))  # POST/PUT/DELETE /api/layers (data managers)
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
     app.include_router(audit_router(settings))  # /api/admin/audit (admins only)

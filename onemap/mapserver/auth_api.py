@@ -26,19 +26,11 @@ from onemap.access import accounts, oidc, policy, sessions
 from onemap.access.principal import Principal
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
+from onemap.mapserver.errors import error_responses
 
 #: Longest user name or password a login reads (argon2 hashes any length; this bounds work).
 MAX_FIELD = 1024
 LOGIN_FAILED = "wrong user name or password"
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for these ``{code, detail}`` answers (the Error schema is declared by
-    mapserver.errors.document_errors)."""
-    words = {401: "not logged in, or wrong credentials", 403: "not allowed (or CsrfFailed)",
-             409: "the name is taken", 422: "invalid values"}
-    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    return {s: {"description": words[s], "content": body} for s in statuses}
 
 
 class Refused(Exception):

@@ -74,6 +74,17 @@ ERRORS = {"400": "A parameter or body the server cannot use; `detail` names it",
                  "its CSRF token"}
 
 
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of a route's own ``{code, detail}`` answers, beyond those every route
+    has (:func:`document_errors` declares the Error schema)."""
+    words = {401: "not logged in, or wrong credentials", 403: "not allowed (or CsrfFailed)",
+             409: "the name is taken, or the dataset there is of another kind",
+             413: ERRORS["413"], 415: "a file of a format this server does not read",
+             422: "invalid values; for a file, every problem with its row and field"}
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {s: {"description": words[s], "content": body} for s in statuses}
+
+
 def document_errors(app: FastAPI) -> None:
     """Declare in ``app``'s OpenAPI document the client errors every route may answer, with
     their ``{"code", "detail"}`` body, so clients (and schemathesis) know them."""

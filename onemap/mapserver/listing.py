@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 
+from onemap.access import policy, scope
+from onemap.access.principal import Principal
 from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.mapserver.auth import principal_of
@@ -144,6 +146,17 @@ def _links(entry: Entry, settings: Settings) -> list[dict[str, str]]:
             {"rel": "items", "type": "application/geo+json", "href": f"{coll}/items"}]
 
 
+def dataset_doc(entry: Entry, settings: Settings, principal: Principal) -> dict[str, Any]:
+    """One dataset as ``/api/catalog`` lists it to ``principal``: for a region-bound one, the
+    count and bbox of the part it sees (:func:`onemap.access.scope.extent`)."""
+    limits = policy.limits(principal, entry, settings) or policy.WHOLE
+    count, bbox = scope.extent(entry, limits, settings)
+    return {"id": entry.id, "kind": entry.kind, "family": entry.family, "title": entry.title,
+            "title_en": entry.title_en, "access": entry.access, "region": entry.region or None,
+            "feature_count": count, "bbox": bbox, "time_extent": entry.time_extent,
+            "links": _links(entry, settings)}
+
+
 def api_router(cat: Catalogue) -> APIRouter:
     """``GET /api/catalog``, ``GET /api/rasters``, ``GET /api/rasters/{id}``."""
     router = APIRouter(prefix="/api", tags=["catalogue"], route_class=ErrorRoute)
@@ -153,13 +166,8 @@ def api_router(cat: Catalogue) -> APIRouter:
     def list_catalog(request: Request) -> dict[str, Any]:
         """Every catalogued dataset the caller may see, with links to its OGC collection or
         TileJSON (a hidden one is absent, not marked)."""
-        items = []
-        for e in cat.visible(principal_of(request)):
-            items.append({"id": e.id, "kind": e.kind, "family": e.family, "title": e.title,
-                          "title_en": e.title_en, "access": e.access,
-                          "feature_count": e.feature_count, "bbox": e.bbox,
-                          "time_extent": e.time_extent, "links": _links(e, settings)})
-        return {"datasets": items}
+        who = principal_of(request)
+        return {"datasets": [dataset_doc(e, settings, who) for e in cat.visible(who)]}
 
     @router.get("/rasters")
     def list_rasters(request: Request) -> dict[str, Any]:

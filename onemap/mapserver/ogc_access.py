@@ -76,8 +76,21 @@ class VisibleResources(dict):
                                                   if v.get("type") == "collection"])
 
     def items(self) -> Any:  # type: ignore[override]
-        hidden = self._hidden()
-        return [(k, v) for k, v in super().items() if k not in hidden]
+        """The visible resources; a collection the principal sees only part of (a region-bound
+        principal on an internal layer) with the extent of that part, not the whole layer's."""
+        principal = context.current()
+        entries = scope.entries(self.settings)
+        out = []
+        for k, v in super().items():
+            if v.get("type") != "collection":
+                out.append((k, v))
+                continue
+            entry = entries.get(k)
+            limits = None if entry is None else policy.limits(principal, entry, self.settings)
+            if limits is None:
+                continue
+            out.append((k, v if limits.whole else _limited(v, entry, limits, self.settings)))
+        return out
 
     def keys(self) -> Any:  # type: ignore[override]
         return [k for k, _ in self.items()]
@@ -96,6 +109,18 @@ class VisibleResources(dict):
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         return super().get(key, default) if key in self else default
+
+
+def _limited(resource: dict[str, Any], entry: Any, limits: policy.Limits,
+             settings: Settings) -> dict[str, Any]:
+    """A copy of ``resource`` whose spatial extent is that of the features ``limits`` let
+    through (none: the region's own box, which says nothing of the layer)."""
+    _, bbox = scope.extent(entry, limits, settings)
+    if bbox is None:
+        bbox = list(limits.area.bounds) if limits.area is not None else [0.0, 0.0, 0.0, 0.0]
+    extents = dict(resource.get("extents") or {})
+    extents["spatial"] = {**(extents.get("spatial") or {}), "bbox": bbox}
+    return {**resource, "extents": extents}
 
 
 def hidden_collections(settings: Settings, ids: list[str]) -> set[str]:

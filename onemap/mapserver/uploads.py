@@ -15,14 +15,11 @@ owner); a job is seen and cancelled by its owner and admins only.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -34,6 +31,7 @@ from onemap.mapserver.auth import principal_of
 from onemap.mapserver.jobs import Job, JobRegistry, upload_doc
 from onemap.mapserver.listing import raster_summary
 from onemap.mapserver.rasters import Catalogue
+from onemap.mapserver.staging import Staged, UploadError, error_response, receive
 from onemap.raster.ingest import (
     RasterTooLarge,
     add_raster,
@@ -45,145 +43,6 @@ from onemap.raster.validate import UnsupportedRasterFormat, check_source, known_
 #: Form fields an upload may carry besides the file (anything else is refused by name).
 FIELDS = ("id", "title", "title_en", "date", "collection", "colormap", "rescale", "expression",
           "bands", "bidx", "access", "web_optimized", "overwrite", "filename", "wait")
-MAX_FIELD_BYTES = 64 * 1024
-#: Content types of a raw GeoTIFF body (no type at all is taken as one too, as curl sends it).
-RAW_TYPES = (b"image/tiff", b"image/geotiff", b"application/octet-stream", b"")
-
-
-class UploadError(Exception):
-    """A refused upload: HTTP status, error code and the reason in words."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-
-
-def _error_response(exc: UploadError) -> JSONResponse:
-    return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status)
-
-
-class _Staged:
-    """The file part of an upload, written straight to disk, and the other form fields."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".tif")
-        self.path = Path(name)
-        self.file = open(fd, "wb")  # noqa: SIM115 - closed in finish()/discard()
-        self.fields: dict[str, str] = {}
-        self.filename = ""
-        self.size = 0
-        self.got_file = False
-
-    def finish(self) -> None:
-        self.file.close()
-
-    def discard(self) -> None:
-        self.file.close()
-        self.path.unlink(missing_ok=True)
-
-
-class _FormSink:
-    """Callbacks of python-multipart's streaming parser: file bytes go to disk as they come."""
-
-    def __init__(self, staged: _Staged) -> None:
-        self.staged = staged
-        self.headers: dict[bytes, bytes] = {}
-        self.field, self.value = b"", b""
-        self.name: str | None = None
-        self.is_file = False
-        self.buffer = bytearray()
-
-    def callbacks(self) -> dict[str, Any]:
-        return {"on_part_begin": self.part_begin, "on_header_field": self.header_field,
-                "on_header_value": self.header_value, "on_header_end": self.header_end,
-                "on_headers_finished": self.headers_finished, "on_part_data": self.part_data,
-                "on_part_end": self.part_end}
-
-    def part_begin(self) -> None:
-        self.headers, self.field, self.value, self.buffer = {}, b"", b"", bytearray()
-
-    def header_field(self, data: bytes, start: int, end: int) -> None:
-        self.field += data[start:end]
-
-    def header_value(self, data: bytes, start: int, end: int) -> None:
-        self.value += data[start:end]
-
-    def header_end(self) -> None:
-        self.headers[self.field.lower()] = self.value
-        self.field, self.value = b"", b""
-
-    def headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.name = options.get(b"name", b"").decode("utf-8", "replace")
-        self.is_file = b"filename" in options
-        if self.is_file:
-            if self.name != "file" or self.staged.got_file:
-                raise UploadError(400, "InvalidParameter", "send exactly one file, in the "
-                                  "form field 'file'")
-            self.staged.got_file = True
-            self.staged.filename = options[b"filename"].decode("utf-8", "replace")
-
-    def part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.is_file:
-            self.staged.file.write(data[start:end])
-        else:
-            self.buffer += data[start:end]
-            if len(self.buffer) > MAX_FIELD_BYTES:
-                raise UploadError(400, "InvalidParameter", f"form field {self.name!r} is too "
-                                  "long")
-
-    def part_end(self) -> None:
-        if not self.is_file and self.name:
-            self.staged.fields[self.name] = self.buffer.decode("utf-8", "replace").strip()
-
-
-async def receive(request: Request, settings: Settings) -> _Staged:
-    """Stream the request body to disk (multipart form or raw GeoTIFF body)."""
-    limit = settings.max_upload_mb * 1024 * 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + MAX_FIELD_BYTES:
-        raise UploadError(413, "PayloadTooLarge", f"the upload is {int(declared):,} bytes; this "
-                          f"server accepts at most {settings.max_upload_mb} MB "
-                          "(ONEMAP_MAX_UPLOAD_MB)")
-    ctype, options = parse_options_header(request.headers.get("content-type", ""))
-    staged = _Staged(settings.upload_dir)
-    try:
-        parser = None
-        if ctype == b"multipart/form-data":
-            if b"boundary" not in options:
-                raise UploadError(400, "InvalidParameter", "multipart upload without a boundary")
-            parser = MultipartParser(options[b"boundary"], _FormSink(staged).callbacks())
-        elif ctype in RAW_TYPES:
-            staged.got_file = True
-            staged.filename = request.query_params.get("filename", "")
-        else:
-            raise UploadError(415, "UnsupportedMediaType", f"cannot read a {ctype.decode()!r} "
-                              "upload: send multipart/form-data with the GeoTIFF in the field "
-                              "'file', or the GeoTIFF itself as image/tiff")
-        async for chunk in request.stream():
-            staged.size += len(chunk)
-            if staged.size > limit + MAX_FIELD_BYTES:
-                raise UploadError(413, "PayloadTooLarge", f"the upload is over this server's "
-                                  f"limit of {settings.max_upload_mb} MB (ONEMAP_MAX_UPLOAD_MB)")
-            if parser is not None:
-                parser.write(chunk)
-            else:
-                staged.file.write(chunk)
-        if parser is not None:
-            parser.finalize()
-        staged.finish()
-    except (UploadError, ClientDisconnect):
-        staged.discard()
-        raise
-    except Exception as exc:  # a malformed multipart body
-        staged.discard()
-        raise UploadError(400, "InvalidParameter", f"cannot read the upload: {exc}") from None
-    if not staged.got_file or staged.path.stat().st_size == 0:
-        staged.discard()
-        raise UploadError(400, "MissingFile", "no file in the upload: send the GeoTIFF in the "
-                          "form field 'file' (or as the request body)")
-    return staged
 
 
 def _floats(text: str, name: str, n: int | None = None) -> list[float]:
@@ -282,7 +141,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
     jobs = JobRegistry(settings)
     router = APIRouter(tags=["uploads"])
 
-    def convert(staged: _Staged, opts: dict[str, Any], job: Job | None = None) -> catalog.Entry:
+    def convert(staged: Staged, opts: dict[str, Any], job: Job | None = None) -> catalog.Entry:
         return add_raster(staged.path, settings=settings,
                           check=job.check if job is not None else None, **opts)
 
@@ -299,7 +158,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
         except ClientDisconnect:
             return Response(status_code=400)
         except UploadError as exc:
-            return _error_response(exc)
+            return error_response(exc)
         fields = {**dict(request.query_params), **staged.fields}
         wait = _flag(fields.get("wait"))
         try:
@@ -307,7 +166,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
             await run_in_threadpool(precheck, staged.path, opts, settings)
         except UploadError as exc:
             staged.discard()
-            return _error_response(exc)
+            return error_response(exc)
         except policy.Hidden:
             staged.discard()
             raise
@@ -315,7 +174,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
             try:
                 entry = await run_in_threadpool(convert, staged, opts)
             except ValueError as exc:
-                return _error_response(UploadError(422, "InvalidRaster",
+                return error_response(UploadError(422, "InvalidRaster",
                                                    _words(exc, staged.path)))
             finally:
                 staged.discard()
@@ -356,13 +215,7 @@ def upload_router(cat: Catalogue) -> APIRouter:
             return JSONResponse({"code": "NotFound",
                                  "detail": f"unknown raster {dataset_id!r}"}, 404)
         policy.require(who, "remove_raster", settings, entry)
-        catalog.remove(dataset_id, settings)
-        path = entry.file(settings)
-        if settings.data_dir.resolve() in path.resolve().parents:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        catalog.discard(dataset_id, settings)
         return Response(status_code=204)
 
     return router

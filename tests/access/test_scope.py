@@ -73,3 +73,21 @@ def test_fids_follow_a_rewritten_file(settings: Settings, tmp_path) -> None:  # 
     tmp.replace(path)  # write then rename, as the store does
     after = scope.visible_fids(path, "pollution_sources", limits)
     assert len(after) == len(before) - 5
+
+
+def test_extent_is_that_of_the_visible_features(settings: Settings) -> None:
+    """A county officer is told the count and box of the county's features, never the whole
+    layer's (which would say how much lies elsewhere)."""
+    entry = catalog.get("pollution_sources", settings)
+    frame = gpd.read_file(entry.file(settings))
+    inside = frame[frame.intersects(county(settings.data_dir, "340124"))]
+    limits = scope.limits_of("pollution_sources", settings, make("c", {"viewer"},
+                                                                  region="340124"))
+    count, bbox = scope.extent(entry, limits, settings)
+    assert count == len(inside) < entry.feature_count
+    # the R-tree's float32 envelopes are rounded outward: within a metre or so of the truth
+    assert np.allclose(bbox, inside.total_bounds, atol=1e-5)
+    assert bbox[0] <= inside.total_bounds[0] and bbox[2] >= inside.total_bounds[2]
+    assert scope.extent(entry, policy.WHOLE, settings) == (entry.feature_count, entry.bbox)
+    nowhere = policy.Limits(region="349999", area=None)
+    assert scope.extent(entry, nowhere, settings) == (0, None)

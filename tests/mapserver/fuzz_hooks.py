@@ -7,8 +7,9 @@ Three things a fuzzer cannot know on its own:
   catalogue of the server under test (``ONEMAP_FUZZ_BASE``), half from schemathesis's own
   values; the query strings and bodies stay entirely the fuzzer's.
 - **Data to keep.** schemathesis also reuses ids it read in responses (``GET /api/rasters``),
-  so a DELETE of a catalogued dataset is turned into a DELETE of an id that does not exist just
-  before it is sent: the run must not delete the datasets the rest of it fuzzes.
+  so a DELETE (or a PUT replacing a layer) of a catalogued dataset is turned into one of an id
+  that does not exist just before it is sent: the run must not delete or replace the datasets
+  the rest of it fuzzes.
 - **An offline intranet.** pygeoapi's OpenAPI document refers to parameters, responses and
   schemas on schemas.opengis.net, GitHub and geojson.org, which this network cannot reach.
   Before loading, each external ``$ref`` is replaced by a local equivalent: the parameters
@@ -103,9 +104,9 @@ REAL = _catalogue()
 
 def _real_values(operation: Any, name: str) -> list[Any]:
     path, method = operation.path, operation.method.upper()
+    if name in ("dataset_id", "layer_id") and method in ("DELETE", "PUT"):
+        return []
     if name == "dataset_id":
-        if method == "DELETE":
-            return []
         return REAL.get("cube" if path.startswith("/cube") else "raster", [])
     return REAL.get(name, [])
 
@@ -123,13 +124,14 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> An
     return st.fixed_dictionaries(choices)
 
 
-CATALOGUED = {i for kind in ("raster", "cube", "layer_id") for i in REAL.get(kind, [])}
-
-
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Never delete a catalogued dataset (see the module's docstring): its DELETE goes to a
     well-formed id that is not in the catalogue (a 404, which is what is fuzzed)."""
     params = case.path_parameters or {}
-    if case.operation.method.upper() == "DELETE" and params.get("dataset_id") in CATALOGUED:
-        params["dataset_id"] = "fuzz_kept_" + params["dataset_id"]
+    for name in ("dataset_id", "layer_id"):
+        # every id, not only those listed to anonymous callers: the run is an admin's, and
+        # the internal layers (absent from the public list it reads) must stay too
+        if case.operation.method.upper() in ("DELETE", "PUT") and isinstance(params.get(name),
+                                                                             str):
+            params[name] = "fuzz_kept_" + params[name]

@@ -118,3 +118,31 @@ def test_catalog_lists_cubes_with_links(live_server: str) -> None:
     raster = next(d for d in doc["datasets"] if d["id"] == "ndvi_2025_07")
     assert {link["rel"] for link in raster["links"]} >= {"tilejson", "info", "collection"}
     assert np.isfinite(raster["bbox"]).all()
+
+
+def test_a_county_viewer_is_told_only_of_its_county(live_server: str, callers) -> None:  # type: ignore[no-untyped-def]
+    """/api/catalog and the OGC collection give a region-bound viewer the count and extent
+    of the part it may read (equal to the items' numberMatched), not the whole layer's."""
+    def catalogued(who) -> dict:  # type: ignore[no-untyped-def]
+        doc = requests.get(f"{live_server}/api/catalog", headers=who.headers, timeout=60).json()
+        return next(d for d in doc["datasets"] if d["id"] == "pollution_sources")
+
+    whole, part = catalogued(callers["viewer"]), catalogued(callers["viewer_a"])
+    items = requests.get(f"{live_server}/ogc/collections/pollution_sources/items",
+                         params={"limit": 1}, headers=callers["viewer_a"].headers,
+                         timeout=60).json()
+    assert part["feature_count"] == items["numberMatched"] < whole["feature_count"]
+    assert part["bbox"] != whole["bbox"]
+    assert whole["bbox"][0] <= part["bbox"][0] and part["bbox"][2] <= whole["bbox"][2] + 1e-6
+    coll = requests.get(f"{live_server}/ogc/collections/pollution_sources",
+                        headers=callers["viewer_a"].headers, timeout=60).json()
+    assert coll["extent"]["spatial"]["bbox"][0] == pytest.approx(part["bbox"])
+    listed = requests.get(f"{live_server}/ogc/collections", headers=callers["viewer_a"].headers,
+                          timeout=60).json()
+    same = next(c for c in listed["collections"] if c["id"] == "pollution_sources")
+    assert same["extent"]["spatial"]["bbox"][0] == pytest.approx(part["bbox"])
+    # a public layer is whole for everyone
+    rivers = [next(d for d in requests.get(f"{live_server}/api/catalog", headers=h,
+                                           timeout=60).json()["datasets"] if d["id"] == "rivers")
+              for h in ({}, callers["viewer_a"].headers)]
+    assert rivers[0]["feature_count"] == rivers[1]["feature_count"]
