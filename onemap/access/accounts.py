@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +33,20 @@ _HASHER = PasswordHasher()
 #: A hash to verify against when the user does not exist, so that "no such user" and "wrong
 #: password" take the same time.
 _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+#: How long a checked API key is taken on trust without asking the database again (seconds).
+#: A GIS client sends its key with every tile; a change made in this process (revoke, disable,
+#: grant) forgets every checked key at once, another server process notices within this time.
+KEY_TRUST_S = 2.0
+_CHECKED: dict[tuple[str, str], tuple[float, dict]] = {}
+_CHECKED_LOCK = threading.Lock()
+
+
+def forget_checked_keys() -> None:
+    """Make the next request of every API key ask the database (after any account change)."""
+    with _CHECKED_LOCK:
+        _CHECKED.clear()
 
 
 class AccountError(ValueError):
@@ -191,6 +207,7 @@ def change(settings: Settings, name: str, *, roles: list[str] | None = None,
             conn.execute(update(t).where(t.c.name == name).values(**values))
             if disabled or password is not None:
                 conn.execute(delete(sysdb.SESSIONS).where(sysdb.SESSIONS.c.user == name))
+        forget_checked_keys()
     return get(settings, name)  # type: ignore[return-value]
 
 
@@ -280,7 +297,30 @@ def revoke_key(settings: Settings, key_id: str, user: str | None = None) -> Key:
         if conn.execute(update(t).where(q & t.c.revoked.is_(None))
                         .values(revoked=sysdb.now())).rowcount != 1:
             raise NoSuchAccount(f"no live key {key_id!r}")
+    forget_checked_keys()
     return next(k for k in keys(settings) if k.id == key_id)
+
+
+def _key_row(settings: Settings, key_id: str, digest: str) -> dict | None:
+    """The key ``key_id`` joined with its owner: one query, or none when this very secret was
+    checked less than :data:`KEY_TRUST_S` ago (what was read is checked again either way)."""
+    cache_key, now = (settings.system_db_url, digest), time.monotonic()
+    with _CHECKED_LOCK:
+        hit = _CHECKED.get(cache_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    t, u = sysdb.KEYS, sysdb.USERS
+    with sysdb.engine(settings).connect() as conn:
+        found = conn.execute(select(t, *[c.label(f"u_{c.name}") for c in u.c])
+                             .join(u, u.c.name == t.c.user)
+                             .where(t.c.id == key_id)).mappings().first()
+    row = dict(found) if found is not None else None
+    if row is not None and hmac.compare_digest(row["digest"], digest):
+        with _CHECKED_LOCK:
+            if len(_CHECKED) > 10_000:
+                _CHECKED.clear()
+            _CHECKED[cache_key] = (now + KEY_TRUST_S, row)
+    return row
 
 
 def check_key(settings: Settings, secret: str, user: str | None = None) -> tuple[User, Key]:
@@ -289,12 +329,9 @@ def check_key(settings: Settings, secret: str, user: str | None = None) -> tuple
     m = KEY_PATTERN.fullmatch(secret)
     if not m:
         raise LoginFailed("not an API key", user or "")
-    t, u = sysdb.KEYS, sysdb.USERS
-    with sysdb.engine(settings).connect() as conn:  # one query per request: key and owner
-        row = conn.execute(select(t, *[c.label(f"u_{c.name}") for c in u.c])
-                           .join(u, u.c.name == t.c.user)
-                           .where(t.c.id == m.group(1))).mappings().first()
-    if row is None or not hmac.compare_digest(row["digest"], _digest(secret)):
+    digest = _digest(secret)
+    row = _key_row(settings, m.group(1), digest)
+    if row is None or not hmac.compare_digest(row["digest"], digest):
         raise LoginFailed("unknown API key", user or "")
     if row["revoked"]:
         raise LoginFailed(f"revoked API key {row['name']!r}", row["user"])
@@ -302,6 +339,6 @@ def check_key(settings: Settings, secret: str, user: str | None = None) -> tuple
         raise LoginFailed("API key of another user", user)
     if row["u_disabled"]:
         raise LoginFailed("account disabled", row["user"])
-    owner = _user({c.name: row[f"u_{c.name}"] for c in u.c})
+    owner = _user({c.name: row[f"u_{c.name}"] for c in sysdb.USERS.c})
     return owner, Key(row["id"], row["user"], row["name"], row["created"], row["last_used"],
                       row["revoked"])

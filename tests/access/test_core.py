@@ -55,6 +55,40 @@ def test_keys_by_every_header(settings: Settings) -> None:
     assert all(key not in str(v) for k in accounts.keys(settings) for v in vars(k).values())
 
 
+def test_a_change_made_by_another_process_is_seen_within_the_trust_time(
+        settings: Settings) -> None:
+    """Checked keys are trusted for KEY_TRUST_S: a change in this process is seen at once
+    (above), one written to the database by another server process within that time."""
+    import time
+
+    from sqlalchemy import update
+
+    from onemap import sysdb
+
+    accounts.add(settings, "tiles", roles=["viewer"])
+    rec, key = accounts.create_key(settings, "tiles", "tiles")
+    for disable in (False, True):
+        if disable:  # the key again (it was revoked), then the account disabled elsewhere
+            rec, key = accounts.create_key(settings, "tiles", "tiles 2")
+        assert authenticate(settings, {"x-api-key": key}).user == "tiles"
+        with sysdb.engine(settings).begin() as conn:  # as another process would
+            if disable:
+                conn.execute(update(sysdb.USERS).where(sysdb.USERS.c.name == "tiles")
+                             .values(disabled=True))
+            else:
+                conn.execute(update(sysdb.KEYS).where(sysdb.KEYS.c.id == rec.id)
+                             .values(revoked=sysdb.now()))
+        deadline = time.monotonic() + accounts.KEY_TRUST_S + 1.0
+        while True:
+            try:
+                authenticate(settings, {"x-api-key": key})
+            except BadCredentials as exc:
+                assert ("disabled" if disable else "revoked") in exc.reason
+                break
+            assert time.monotonic() < deadline, "a revoked key still accepted"
+            time.sleep(0.1)
+
+
 def test_policy_defaults_and_rules(settings: Settings) -> None:
     entries = catalog.load(settings)
     public = entries["air_stations"]
