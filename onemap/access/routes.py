@@ -138,6 +138,17 @@ ROUTES: dict[str, str] = {
     "GET /static/{path:path}": "public",
     "GET /_dash-component-suites/{package_name}/{path:path}": "public",
     "GET /{path:path}": "public",
+    # -- the web app's admin page (a Dash app of its own on the same Flask, onemap.app.admin):
+    # its data comes from /api/admin above, which decides; the page itself holds none
+    "GET /admin/": "app",
+    "GET /admin/_dash-layout": "app",
+    "GET /admin/_dash-dependencies": "app",
+    "POST /admin/_dash-update-component": "app",
+    "GET /admin/_reload-hash": "app",
+    "GET /admin/_favicon.ico": "public",
+    "GET /admin/assets/{path:path}": "public",
+    "GET /admin/_dash-component-suites/{package_name}/{path:path}": "public",
+    "GET /admin/{path:path}": "public",
 }
 
 _FLASK_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>[A-Za-z_]\w*)>")

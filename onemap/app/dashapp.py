@@ -19,13 +19,14 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from onemap.app import goto, search, serverhttp, statictext, timebar, tools, urlstate, viewload
+from onemap.app.admin import create_admin
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
 from onemap.app.layers import data_today, layer_component, pane, raster_component
 from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
-from onemap.app.login import whoami
+from onemap.app.login import register_admin_link, whoami
 from onemap.app.panels import PanelContext, panels
 from onemap.app.raster_list import DEFAULT_OPACITY, raster_options, raster_rows, step_text
 from onemap.app.rasters import step_of
@@ -230,6 +231,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
     statictext.register(app)
     register_job_callbacks(app, settings)
     register_dock_callbacks(app)
+    register_admin_link(app)
     for p in panels():
         p.register(app, settings)
     _register_clientside(app)
@@ -358,4 +360,6 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
 
     app.layout = serve_layout
     register_callbacks(app, settings)
+    # the admin page, on the same Flask server at <base>admin/ (onemap.app.admin)
+    create_admin(settings, app.server, INDEX)
     return app

@@ -97,6 +97,8 @@ def admin_router(settings: Settings) -> APIRouter:
     @router.post("/users", status_code=201, summary="Add an account")
     def add_user(request: Request, body: NewUser) -> dict[str, Any]:
         admin(request)
+        # the record names the account (its path does not), as `onemap users add` does
+        request.state.audit = {"target": body.name}
         try:
             user = accounts.add(settings, body.name, roles=body.roles, region=body.region,
                                 password=body.password, display=body.display)

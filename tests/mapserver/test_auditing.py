@@ -4,6 +4,7 @@ real middleware stack (Audit around Authenticate) in-process for what no route d
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 
 import pytest
@@ -143,6 +144,18 @@ def test_admin_api_is_for_admins_only(live_server, callers, sample_settings) -> 
         r = requests.get(url, params=bad, headers=admin, timeout=30)
         assert r.status_code in (400, 422) and {"code", "detail"} <= r.json().keys()
     assert _newest(sample_settings, action="audit_read", user="admin")["outcome"] == "failed"
+
+
+def test_a_created_account_is_named(live_server, callers, sample_settings) -> None:
+    """``POST /api/admin/users`` has no name in its path: the record names the account (as
+    the command line's does), also when the server refuses it."""
+    name = f"named{secrets.token_hex(3)}"
+    for expected in (201, 409):
+        r = requests.post(f"{live_server}/api/admin/users", json={"name": name},
+                          headers=callers["admin"].headers, timeout=30)
+        assert r.status_code == expected
+        rec = _newest(sample_settings, action="user_create", user="admin")
+        assert (rec["target"], rec["status"]) == (name, expected)
 
 
 def test_route_names() -> None:
