@@ -29,6 +29,7 @@ SESSION_COOKIE = "onemap_session"
 CSRF_COOKIE = "onemap_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORWARDED_FOR = "X-Forwarded-For"
 
 _OUTSIDE: ContextVar[dict[str, str] | None] = ContextVar("onemap_app_credentials", default=None)
 
@@ -56,13 +57,17 @@ def forwarded(method: str = "GET") -> dict[str, str]:
         csrf = request.headers.get(CSRF_HEADER, "")
         if method.upper() in WRITES and csrf:
             headers[CSRF_HEADER] = csrf
+    if request.remote_addr:
+        # the browser's address for the server's audit: the call comes from loopback, which
+        # the server trusts as a proxy (uvicorn's forwarded_allow_ips), so it records this
+        headers[FORWARDED_FOR] = request.remote_addr
     return headers
 
 
 def identity() -> str:
     """A stand-in for "who is asking" in cache keys (a digest of the credentials sent, "" for
     anonymous): what one user was shown is never served to another."""
-    sent = forwarded()
+    sent = {k: v for k, v in forwarded().items() if k != FORWARDED_FOR}
     who = sent.get("Cookie") or "|".join(f"{k}={v}" for k, v in sorted(sent.items()))
     return hashlib.sha256(who.encode()).hexdigest()[:16] if who else ""
 

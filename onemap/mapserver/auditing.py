@@ -61,6 +61,8 @@ LOGGER = logging.getLogger(__name__)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: POST routes that change nothing (searches and images of a posted geometry).
 READ_POSTS = re.compile(r"^/stac/search$|^/ogc/collections/[^/]+/items/?$"
+                        r"|^(?:/[^/]+)*/_dash-update-component$"  # the app's callbacks: an HTTP
+                        # client of this server, whose writes are recorded at the API they call
                         r"|^/(?:raster|cube)/[^/]+/(?:statistics|feature)(?:[./].*)?$")
 #: (methods, path pattern, action): the first match names a write; group 1 is the target.
 ROUTES: list[tuple[frozenset[str], re.Pattern[str], str]] = [

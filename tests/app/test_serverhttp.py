@@ -3,6 +3,7 @@ with a real Flask request context (what a Dash callback runs in)."""
 from __future__ import annotations
 
 import secrets
+import time
 
 import flask
 import pytest
@@ -47,3 +48,26 @@ def test_calls_carry_the_browsers_session(live_server: str, sample_settings: Set
     with serverhttp.acting_with(callers["viewer"].headers):  # outside one, these credentials
         assert serverhttp.get_json(me, timeout=30)["user"] == "viewer"
         assert serverhttp.identity() not in ("", anonymous_key)
+
+
+def test_the_audit_has_the_browsers_address(live_server: str, sample_settings: Settings,
+                                            callers) -> None:  # type: ignore[no-untyped-def]
+    """A write the app makes for a browser is recorded with the browser's address, not the
+    loopback the app calls from; the address is no part of the cache identity."""
+    from onemap.access import audit
+
+    flask_app = flask.Flask("test")
+    name = f"addr{secrets.token_hex(3)}"
+    with flask_app.test_request_context(environ_base={"REMOTE_ADDR": "10.20.30.40"}):
+        assert serverhttp.identity() == ""
+        resp = serverhttp.call("POST", f"{live_server}/api/auth/login", timeout=30,
+                               json={"user": name, "password": "not-this-one"})
+        assert resp.status_code == 401
+    deadline = time.monotonic() + 30
+    while True:
+        found = [r for r in audit.query(sample_settings, user=name, limit=5)]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert found and found[0]["action"] == "login_failed"
+    assert found[0]["address"] == "10.20.30.40"

@@ -169,6 +169,11 @@ def test_route_names() -> None:
     assert name_write("PATCH", "/api/something/new") == ("write", "/api/something/new")
     assert not is_write("POST", "/stac/search") and not is_write("GET", "/api/rasters")
     assert not is_write("POST", "/raster/ndvi/feature.png")
+    # the app's callbacks change nothing here: the API calls they make are recorded there
+    assert not is_write("POST", "/_dash-update-component")
+    assert not is_write("POST", "/admin/_dash-update-component")
+    assert is_write("POST", "/api/layers")
+    assert name_write("DELETE", "/api/layers/x") == ("remove", "x")
     assert is_write("POST", "/ogc/processes/aqi-daily/execution")
 
 
