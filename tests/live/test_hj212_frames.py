@@ -153,3 +153,14 @@ def test_data_area() -> None:
             area.data_time  # noqa: B018 - the time is read on access
     with pytest.raises(cp.CPError, match="not a number"):
         cp.parse("a21026-Rtd=abc").values("a21026")
+
+
+def test_codes() -> None:
+    from onemap.live.hj212 import codes
+
+    assert codes.canonical("011") == "w01018" and codes.canonical("a21026") == "a21026"
+    assert codes.pollutant("060").name == "氨氮" and codes.pollutant("B01").flow
+    assert codes.pollutant("a21026").unit == "mg/m³" and codes.pollutant("zz") is None
+    assert all(p.medium == ("air" if c.startswith("a") else "water")
+               for c, p in codes.POLLUTANTS.items())
+    assert codes.UPLOADS.isdisjoint(codes.NOTICES)
