@@ -212,6 +212,7 @@ FAMILY_GROUP: dict[str, str] = {
     "air_stations": "monitoring",
     "water_sections": "monitoring",
     "pollution_sources": "pollution",
+    "outlets": "pollution",
     "protected_areas": "ecology",
     "red_lines": "ecology",
     "water_source_zones": "ecology",

@@ -60,6 +60,22 @@ POPUP_FIELDS: dict[str, tuple[Field, ...]] = {
         ("nh3n_t", "氨氮排放量", "NH₃-N discharge", "t/a"),
         _COUNTY,
     ),
+    "outlets": (
+        ("outlet_code", "排放口编码", "Outlet code", ""),
+        ("source_id", "排污单位编码", "Source code (HJ 608)", ""),
+        ("medium", "排放类型", "Discharge", ""),
+        ("mn", "数采仪编码", "Device code (MN)", ""),
+        ("standard", "执行标准", "Emission standard", ""),
+        ("so2_limit", "二氧化硫许可浓度", "SO₂ limit", "mg/m³"),
+        ("nox_limit", "氮氧化物许可浓度", "NOx limit", "mg/m³"),
+        ("pm_limit", "颗粒物许可浓度", "Particulate limit", "mg/m³"),
+        ("nmhc_limit", "非甲烷总烃许可浓度", "NMHC limit", "mg/m³"),
+        ("cod_limit", "化学需氧量许可浓度", "COD limit", "mg/L"),
+        ("nh3n_limit", "氨氮许可浓度", "NH₃-N limit", "mg/L"),
+        ("tp_limit", "总磷许可浓度", "TP limit", "mg/L"),
+        ("tn_limit", "总氮许可浓度", "TN limit", "mg/L"),
+        _COUNTY,
+    ),
     "protected_areas": (
         ("area_id", "保护地编码", "Area code", ""),
         ("category", "类型", "Category", ""),
@@ -118,7 +134,8 @@ POPUP_FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 #: The field that titles a popup, when it is not ``name``.
-TITLE_FIELD: dict[str, str] = {"incidents": "title", "water_source_zones": "source_name"}
+TITLE_FIELD: dict[str, str] = {"incidents": "title", "water_source_zones": "source_name",
+                               "outlets": "outlet_code"}
 
 _ADMIN_LEVELS = {"national": ("国家级", "National"), "provincial": ("省级", "Provincial"),
                  "municipal": ("市级", "Municipal"), "county": ("县级", "County")}
@@ -136,6 +153,7 @@ VALUE_LABELS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
     "water_sections": {"water_class": _classes(WATER_CLASSES),
                        "target_class": _classes(WATER_CLASSES), "level": _ADMIN_LEVELS},
     "pollution_sources": {"permit_class": _classes(PERMIT_CLASSES)},
+    "outlets": {"medium": {"air": ("废气", "Flue gas"), "water": ("废水", "Wastewater")}},
     "protected_areas": {"category": _classes(PROTECTED_CATEGORIES), "level": _ADMIN_LEVELS},
     "red_lines": {"function": {
         "water_conservation": ("水源涵养", "Water conservation"),

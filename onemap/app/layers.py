@@ -23,7 +23,8 @@ SAMPLES_TABLE = "water_samples"
 #: How many recent samples a section popup lists.
 HISTORY_SAMPLES = 24
 #: Cluster bubble colours, one per clustered family.
-CLUSTER_COLORS = {"pollution_sources": "#C62828", "sensitive_receptors": "#6A1B9A"}
+CLUSTER_COLORS = {"pollution_sources": "#C62828", "outlets": "#6D4C41",
+                  "sensitive_receptors": "#6A1B9A"}
 EMPTY = {"type": "FeatureCollection", "features": []}
 #: Base layers that would swallow every click if interactive.
 NON_INTERACTIVE = frozenset({"admin_boundaries"})

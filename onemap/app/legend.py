@@ -12,8 +12,8 @@ from onemap.app.i18n import pick, t
 from onemap.styles.colormaps import RASTER_STYLES, legend_stops
 from onemap.styles.symbology import NO_DATA_COLOR, leaflet_style, legend
 
-POINT_FAMILIES = frozenset({"air_stations", "water_sections", "pollution_sources", "incidents",
-                            "sensitive_receptors", "water_intakes"})
+POINT_FAMILIES = frozenset({"air_stations", "water_sections", "pollution_sources", "outlets",
+                            "incidents", "sensitive_receptors", "water_intakes"})
 LINE_FAMILIES = frozenset({"rivers"})
 
 

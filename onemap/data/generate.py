@@ -16,7 +16,7 @@ import pandas as pd
 
 from onemap import catalog
 from onemap.config import Settings
-from onemap.data import cubes, ecology, rasters, sources, stations
+from onemap.data import cubes, ecology, outlets, rasters, sources, stations
 from onemap.data.geography import CITY, PARENT, Geography, geography
 from onemap.data.writers import (
     append_csv,
@@ -29,7 +29,8 @@ from onemap.data.writers import (
 #: Layer id -> family of every region layer (ids are the family names).
 REGION_LAYERS = (
     "admin_boundaries", "rivers", "water_bodies", "air_stations", "air_hourly",
-    "water_sections", "water_samples", "pollution_sources", "protected_areas", "red_lines",
+    "water_sections", "water_samples", "pollution_sources", "outlets", "protected_areas",
+    "red_lines",
     "water_source_zones", "water_intakes", "sensitive_receptors", "incidents",
 )
 RASTERS = (*(f"ndvi_{y}_{m:02d}" for y, m, _ in rasters.SERIES), rasters.SCENE_ID,
@@ -124,6 +125,12 @@ def write_region(geo: Geography, folder: Path) -> dict[str, tuple[Path, dict]]:
         "cod_t": "化学需氧量", "nh3n_t": "氨氮"})
     shp["管理类别"] = shp["管理类别"].map(PERMIT_ZH)
     out["pollution_sources"] = (write_shapefile_zip(shp, folder / "pollution_sources.zip"), {})
+    ports = outlets.outlet_rows(src).rename(columns={
+        "outlet_code": "排放口编码", "source_id": "排污单位编码", "outlet_id": "排放口编号",
+        "medium": "排放类型", "mn": "数采仪编码", "standard": "执行标准",
+        "county_code": "区县代码", "lon": "经度", "lat": "纬度"})
+    ports["排放类型"] = ports["排放类型"].map({"air": "废气", "water": "废水"})
+    out["outlets"] = (write_csv(ports, folder / "outlets.csv"), {})
 
     pa = gpd.GeoDataFrame(ecology.protected_areas(geo), crs="EPSG:4326")
     pa["category"] = pa.category.map(CATEGORY_ZH)
@@ -195,7 +202,7 @@ def _add_rasters(geo: Geography, settings: Settings) -> None:
 #: Layers the sample keeps internal (business data: permits and emissions, incidents, the
 #: people at risk); the rest — air and water quality, protected areas, red lines, boundaries,
 #: rivers — is what 信息公开 publishes.
-INTERNAL_LAYERS = frozenset({"pollution_sources", "incidents", "sensitive_receptors"})
+INTERNAL_LAYERS = frozenset({"pollution_sources", "outlets", "incidents", "sensitive_receptors"})
 
 
 def generate_region(settings: Settings) -> None:

@@ -21,6 +21,11 @@ GeometryKind = Literal["Point", "LineString", "Polygon"] | None
 #: GB 32100-2015 unified social credit code (18 chars, no I O Z S V) + 3 digits + "P" (HJ 608-2017).
 HJ608_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\d{3}P$"
 OUTLETS_PATTERN = r"^(D[AW]\d{3})(;D[AW]\d{3})*$"
+#: An outlet's code: its source's HJ 608 code followed by the outlet number (DA001, DW002).
+OUTLET_CODE_PATTERN = HJ608_PATTERN[:-1] + r"D[AW]\d{3}$"
+#: An HJ 212 data-acquisition device (数采仪) code: 24 hex digits in HJ 212-2017, shorter
+#: alphanumeric codes on older devices.
+MN_PATTERN = r"^[0-9A-Za-z_-]{1,24}$"
 ADCODE_PATTERN = r"^\d{6}$"
 
 LEVELS = {"国家级": "national", "国家": "national", "省级": "provincial", "省": "provincial",
@@ -164,6 +169,31 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         F("cod_t", "float", "化学需氧量排放量", "COD discharge", "化学需氧量", minimum=0,
           unit="t/a"),
         F("nh3n_t", "float", "氨氮排放量", "NH₃-N discharge", "氨氮", minimum=0, unit="t/a"),
+    )),
+    # Outlets with their permit's concentration limits (排污许可证载明的许可排放浓度) and, when
+    # monitored online, the HJ 212 device (MN) that reports their readings.
+    Family("outlets", "排放口", "Outlets", "Point", "outlet_code", (
+        F("outlet_code", "str", "排放口编码", "Outlet code", "排放口编码", "code",
+          required=True, pattern=OUTLET_CODE_PATTERN),
+        F("source_id", "str", "排污单位编码", "Source code (HJ 608)", "排污单位编码",
+          required=True, pattern=HJ608_PATTERN),
+        F("outlet_id", "str", "排放口编号", "Outlet number", "排放口编号", required=True,
+          pattern=r"^D[AW]\d{3}$"),
+        F("medium", "str", "排放类型", "Discharge", "排放类型", "类型", required=True,
+          choices=("air", "water"), value_aliases={"废气": "air", "废水": "water"}),
+        F("mn", "str", "数采仪编码", "Device code (MN)", "数采仪编码", "MN", pattern=MN_PATTERN),
+        F("standard", "str", "执行标准", "Emission standard", "执行标准", "排放标准"),
+        _conc("so2_limit", "二氧化硫许可浓度", "SO₂ limit", "mg/m³", "二氧化硫限值"),
+        _conc("nox_limit", "氮氧化物许可浓度", "NOx limit", "mg/m³", "氮氧化物限值"),
+        _conc("pm_limit", "颗粒物许可浓度", "Particulate limit", "mg/m³", "颗粒物限值"),
+        _conc("nmhc_limit", "非甲烷总烃许可浓度", "NMHC limit", "mg/m³", "非甲烷总烃限值"),
+        _conc("cod_limit", "化学需氧量许可浓度", "COD limit", "mg/L", "化学需氧量限值"),
+        _conc("nh3n_limit", "氨氮许可浓度", "NH₃-N limit", "mg/L", "氨氮限值"),
+        _conc("tp_limit", "总磷许可浓度", "TP limit", "mg/L", "总磷限值"),
+        _conc("tn_limit", "总氮许可浓度", "TN limit", "mg/L", "总氮限值"),
+        F("ph_min", "float", "pH下限", "pH lower limit", "pH下限", minimum=0, maximum=14),
+        F("ph_max", "float", "pH上限", "pH upper limit", "pH上限", minimum=0, maximum=14),
+        COUNTY,
     )),
     Family("protected_areas", "自然保护地", "Protected areas", "Polygon", "area_id", (
         F("area_id", "str", "保护地编码", "Area code", "保护地编码", "编码", "code", required=True),

@@ -100,6 +100,12 @@ RECEPTOR_KINDS: tuple[Class, ...] = (
     Class("residential", "#546E7A", "居民区", "Residential area"),
 )
 
+#: Outlets by what they discharge (HJ 608: DA flue gas, DW wastewater).
+OUTLET_MEDIA: tuple[Class, ...] = (
+    Class("air", "#6D4C41", "废气排放口", "Flue gas outlet"),
+    Class("water", "#00838F", "废水排放口", "Wastewater outlet"),
+)
+
 WATER_SOURCE_GRADES: tuple[Class, ...] = (
     Class("primary", "#0D47A1", "一级保护区", "Primary zone"),
     Class("secondary", "#1E88E5", "二级保护区", "Secondary zone"),
@@ -124,6 +130,8 @@ FAMILY_STYLES: dict[str, dict] = {
                        "by": "water_class", "classes": WATER_CLASSES},
     "pollution_sources": {"radius": 4, "weight": 0.5, "color": "#ffffff", "fillOpacity": 0.9,
                           "by": "permit_class", "classes": PERMIT_CLASSES},
+    "outlets": {"radius": 3, "weight": 0.5, "color": "#ffffff", "fillOpacity": 0.95,
+                "by": "medium", "classes": OUTLET_MEDIA},
     "incidents": {"radius": 9, "weight": 2, "color": "#000000", "fillOpacity": 0.9,
                   "by": "level", "classes": INCIDENT_LEVELS},
     "sensitive_receptors": {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.9,

@@ -50,7 +50,7 @@ def layers(sample_settings: Settings) -> dict[str, Layer]:
             out[e.id] = read_layer(sample_settings.data_dir, e.id, FAMILIES[e.family].key,
                                    e.access)
     assert {i for i, lay in out.items() if lay.access == "internal"} == {
-        "pollution_sources", "incidents", "sensitive_receptors"}
+        "pollution_sources", "outlets", "incidents", "sensitive_receptors"}
     return out
 
 

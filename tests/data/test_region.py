@@ -15,7 +15,7 @@ from onemap.layers.codes import is_valid_hj608, is_valid_outlets
 
 EXPECTED_COUNTS = {
     "admin_boundaries": 11, "rivers": 37, "water_bodies": 6, "air_stations": 40,
-    "water_sections": 30, "water_samples": 760, "pollution_sources": 3000,
+    "water_sections": 30, "water_samples": 760, "pollution_sources": 3000, "outlets": 6703,
     "protected_areas": 11, "red_lines": 15, "water_source_zones": 15, "water_intakes": 6,
     "sensitive_receptors": 300, "incidents": 25,
 }
@@ -145,3 +145,27 @@ def test_generate_is_a_quick_no_op_when_the_sample_exists(
     generate(sample_settings)
     assert "already" in capsys.readouterr().out
     assert sample_settings.catalog_path.read_bytes() == before
+
+
+def test_outlets_belong_to_their_sources(sample_settings: Settings) -> None:
+    """Every outlet of a permitted source is there, with its source's code, the limits of its
+    kind only, and — for key-managed sources, which must monitor online — a unique HJ 212
+    device code."""
+    src = _read(sample_settings, "pollution_sources").set_index("source_id")
+    out = _read(sample_settings, "outlets")
+    permitted = src[src.permit_class.isin(("key", "simplified"))]
+    expected = {sid + o for sid, outlets in permitted.outlets.items() for o in outlets.split(";")}
+    assert set(out.outlet_code) == expected
+    assert (out.outlet_code == out.source_id + out.outlet_id).all()
+    assert ((out.medium == "air") == out.outlet_id.str.startswith("DA")).all()
+    air, water = out[out.medium == "air"], out[out.medium == "water"]
+    assert air[["cod_limit", "nh3n_limit"]].isna().all().all() and air.pm_limit.notna().all()
+    assert water[["so2_limit", "pm_limit"]].isna().all().all() and water.cod_limit.notna().all()
+    assert (water.ph_min == 6).all() and (water.ph_max == 9).all()
+    thermal = air[air.source_id.map(src.industry_code) == "D4411"]
+    assert len(thermal) and (thermal.so2_limit == 35).all()  # GB 13223-2011 ultra-low
+    key = out.source_id.map(src.permit_class) == "key"
+    assert out.mn[key].str.fullmatch(r"[0-9A-F]{24}").all() and out.mn[~key].isna().all()
+    assert out.mn[key].is_unique
+    assert (out.county_code == out.source_id.map(src.county_code)).all()
+    assert catalog.get("outlets", sample_settings).access == "internal"
