@@ -8,6 +8,7 @@ of readings has its own tests."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -50,7 +51,10 @@ async def _answers(reader: asyncio.StreamReader, n: int) -> list[Packet]:
 
 
 def _run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(asyncio.wait_for(coro, 60))
+    """Run ``coro`` on an event loop of its own thread: the browser tests' Playwright keeps a
+    loop running in the main thread for the whole session, where asyncio.run would refuse."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, 60)).result()
 
 
 def test_uploads_notices_and_refusals() -> None:
