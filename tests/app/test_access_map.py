@@ -11,11 +11,12 @@ import pytest
 from onemap import catalog
 from onemap.access import accounts, audit
 from onemap.config import Settings
+from onemap.data.generate import INTERNAL_LAYERS
 from tests.browsing import watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-INTERNAL = {"pollution_sources", "incidents", "sensitive_receptors"}
+INTERNAL = set(INTERNAL_LAYERS)  # what the sample marks internal
 PASSWORD = "County-Officer-77"
 LISTED = """() => [...document.querySelectorAll('#om-layer-list input[type=checkbox]')]
     .map(e => e.value)"""

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 #: Layers the sample region must offer (each family of the one map, plus a raster).
 EXPECTED = {"admin_boundaries", "water_bodies", "rivers", "protected_areas", "red_lines",
             "water_source_zones", "water_intakes", "air_stations", "water_sections",
-            "pollution_sources", "incidents", "sensitive_receptors"}
+            "pollution_sources", "outlets", "incidents", "sensitive_receptors"}
 
 # Something drawn in a layer's own pane: SVG paths, marker/cluster icons or loaded tiles.
 COUNT_DRAWN = """id => {

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from onemap import catalog
+from onemap.data.generate import INTERNAL_LAYERS
 from tests.conftest import Caller, Guarded
 
 pytestmark = pytest.mark.server
@@ -41,7 +42,7 @@ def _absent_like_unknown(g: Guarded, path: str, hidden: str) -> None:
 def test_catalog_and_raster_lists_hide_internal(guarded: Guarded,
                                                 callers: dict[str, Caller]) -> None:
     hidden = {guarded.member, guarded.alone, guarded.cube}
-    internal_layers = {"pollution_sources", "incidents", "sensitive_receptors"}
+    internal_layers = set(INTERNAL_LAYERS)  # what the sample marks internal
     anon = {d["id"] for d in _get(guarded, "/api/catalog").json()["datasets"]}
     assert not anon & (hidden | internal_layers)
     assert {"ndvi_2025_07", "air_stations", "pm25_hourly"} <= anon

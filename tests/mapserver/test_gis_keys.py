@@ -15,12 +15,13 @@ from owslib.ogcapi.features import Features
 from owslib.util import Authentication
 
 from onemap.config import Settings
+from onemap.data.generate import INTERNAL_LAYERS
 from tests.access.truth import county, read_layer
 from tests.conftest import Caller
 
 pytestmark = pytest.mark.server
 
-INTERNAL = {"pollution_sources", "incidents", "sensitive_receptors"}
+INTERNAL = set(INTERNAL_LAYERS)  # what the sample marks internal
 
 
 def ogrinfo(*args: str, ok: bool = True, **env: str) -> str:
