@@ -96,6 +96,16 @@ class Settings:
     #: Password of the ``admin`` account created when the system database has no user yet;
     #: empty = a generated one, printed once in the server's log.
     admin_password: str = ""
+    #: The HJ 212 receiver (``onemap hj212``): where it listens for monitoring devices (bind
+    #: ``0.0.0.0`` for devices on the network), the password (PW) of devices that have none
+    #: of their own (``onemap hj212 password MN`` sets one per device; the standard's examples
+    #: use 123456, change it), after how long without data a device counts as offline (断线),
+    #: and after how long an idle connection is closed.
+    hj212_host: str = "127.0.0.1"
+    hj212_port: int = 9212
+    hj212_password: str = "123456"
+    hj212_offline_minutes: float = 10.0
+    hj212_idle_seconds: float = 600.0
 
     @property
     def store_dir(self) -> Path:
@@ -184,4 +194,9 @@ def get_settings() -> Settings:
         session_idle_minutes=max(1, int(env.get("ONEMAP_SESSION_IDLE_MINUTES", "30"))),
         session_max_hours=max(1, int(env.get("ONEMAP_SESSION_MAX_HOURS", "12"))),
         admin_password=env.get("ONEMAP_ADMIN_PASSWORD", ""),
+        hj212_host=env.get("ONEMAP_HJ212_HOST", "127.0.0.1"),
+        hj212_port=int(env.get("ONEMAP_HJ212_PORT", "9212")),
+        hj212_password=env.get("ONEMAP_HJ212_PASSWORD", "123456"),
+        hj212_offline_minutes=max(0.05, float(env.get("ONEMAP_HJ212_OFFLINE_MINUTES", "10"))),
+        hj212_idle_seconds=max(1.0, float(env.get("ONEMAP_HJ212_IDLE_SECONDS", "600"))),
     )
