@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from onemap import catalog, cli_audit
 from onemap.accounts_cli import add_parsers as add_account_parsers
 from onemap.config import get_settings
+from onemap.live import cli as live_cli
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sample)
 
     cli_audit.add_parser(sub)  # onemap audit [list|verify|rotate]
+    live_cli.add_parser(sub)  # onemap hj212 [serve|password|devices|rules]
 
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
     p.set_defaults(func=_cmd_serve)

@@ -34,6 +34,7 @@ CLI_ACTIONS: dict[str | tuple[str, str], str] = {
     ("users", "password"): "user_change", ("users", "remove"): "user_remove",
     ("keys", "create"): "key_create", ("keys", "revoke"): "key_revoke",
     "grant": "user_change", ("rules", "add"): "rule_change", ("rules", "remove"): "rule_change",
+    ("hj212", "password"): "device_change",
 }
 
 

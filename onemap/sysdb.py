@@ -177,6 +177,17 @@ SESSIONS = Table(
     Column("source", String(64), nullable=False, default=""),
 )
 
+#: HJ 212 devices with a password of their own (``onemap hj212 password``); any other
+#: registered device uses ``ONEMAP_HJ212_PASSWORD``. The salted SHA-256 of the password.
+DEVICES = Table(
+    "hj212_devices", METADATA,
+    Column("mn", String(32), primary_key=True),
+    Column("salt", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("updated", String(40), nullable=False),
+    Column("updated_by", String(64), nullable=False, default=""),
+)
+
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 

@@ -1,49 +1,40 @@
 """Outlet readings from HJ 212 packets: rows by (device, pollutant, interval, time), upserted
-in one transaction and durable when :func:`append` returns.
+in one transaction and durable when the transaction commits.
 
 A device resends a packet it got no answer for, and back-fills (补传) what it could not send:
 the same key then arrives twice, so a row is *upserted* — the later value wins, the count of
-rows stays right. Readings live in a GeoPackage attribute table (made by GDAL, with a unique
-index on the key), beside the layers, so every reader of the store reads them the same way;
-writes are SQLite transactions in WAL mode with ``synchronous=FULL``: once ``append`` returns,
-a kill -9 or a power cut does not lose them, and readers are never blocked by the writer.
+rows stays right. Readings are the ``outlet_readings`` table of the live GeoPackage
+(:mod:`onemap.live.livestore`), beside the devices and alarms they update.
+
+Besides pollutant values, the running state of production and treatment facilities (CN 2021,
+``SB1-RS=1``) is kept as readings of interval ``status`` (pollutant ``SB1``, value 1 running,
+0 stopped…): the zero-flow rule asks whether the plant was running.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pandas as pd
-import pyogrio
-
+from onemap.live import livestore
 from onemap.live.hj212 import codes
 from onemap.live.hj212 import cp as cpmod
 from onemap.live.hj212.frames import Packet
 
-TABLE = "outlet_readings"
-_COLUMNS = ("mn", "pollutant", "interval", "time", "value", "min", "max", "cou", "flag",
-            "received")
-_TYPES = ("str", "str", "str", "str", "float64", "float64", "float64", "float64", "str", "str")
-_INDEXES = f"""
-CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_key ON {TABLE} (mn, pollutant, interval, time);
-CREATE INDEX IF NOT EXISTS {TABLE}_time ON {TABLE} (time);
-CREATE TRIGGER IF NOT EXISTS {TABLE}_required BEFORE INSERT ON {TABLE}
-WHEN NEW.mn IS NULL OR NEW.pollutant IS NULL OR NEW.interval IS NULL OR NEW.time IS NULL
-     OR NEW.received IS NULL
-BEGIN SELECT RAISE(ABORT, '{TABLE}: mn, pollutant, interval, time and received are required');
-END;
-"""
+TABLE = livestore.READINGS
+_COLUMNS = tuple(livestore.SCHEMAS[TABLE])
+STATUS = "status"
+KEY = ("mn", "pollutant", "interval", "time")
 
 
 @dataclass(frozen=True)
 class Reading:
-    """One pollutant's value of one interval at one outlet device (times in UTC, ISO)."""
+    """One pollutant's value of one interval at one outlet device (times in UTC, ISO; the
+    outlet is the device's, filled in by the receiver from the registry)."""
 
     mn: str
+    outlet_code: str | None
     pollutant: str
     interval: str
     time: str
@@ -55,76 +46,60 @@ class Reading:
     received: str = ""
 
 
-def rows_of(packet: Packet, received: datetime | None = None) -> list[Reading]:
+def stamp(moment: datetime) -> str:
+    """A time as the store keeps it: UTC, ISO, milliseconds, ``Z`` — one fixed width, so
+    text order is time order and one instant has one spelling (the key stays unique)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def rows_of(packet: Packet, received: datetime | None = None,
+            outlet_code: str | None = None) -> list[Reading]:
     """The readings an upload carries: one per pollutant item with a value. The value is the
-    real-time value (``-Rtd``) of real-time data, the average (``-Avg``) of the others.
-    Raises :class:`~onemap.live.hj212.cp.CPError` for an unreadable data area (no DataTime,
-    a value that is not a number)."""
-    interval = codes.INTERVALS.get(packet.cn)
+    real-time value (``-Rtd``) of real-time data, the average (``-Avg``) of the others, the
+    running state (``-RS``) of facility status data. Raises
+    :class:`~onemap.live.hj212.cp.CPError` for an unreadable data area (no DataTime, a value
+    that is not a number, an unknown flag)."""
+    interval = STATUS if packet.cn == codes.CN_STATUS else codes.INTERVALS.get(packet.cn)
     if interval is None:
         return []
     area = cpmod.parse(packet.cp)
     moment = area.data_time
     if moment is None:
         raise cpmod.CPError("an upload without DataTime")
-    when = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    got = (received or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    main = "Rtd" if interval == "realtime" else "Avg"
+    when = stamp(moment)
+    got = stamp(received or datetime.now(UTC))
+    main = {"realtime": "Rtd", STATUS: "RS"}.get(interval, "Avg")
     out = []
     for code, fields in area.items.items():
         values = area.values(code)
         if main not in values and "Cou" not in values:
-            continue  # a device status item (SB1-RS) or a flag alone
+            continue  # a device status item of another kind, or a flag alone
         flag = fields.get("Flag")
         if flag is not None and flag not in cpmod.FLAGS:
             raise cpmod.CPError(f"{code}-Flag={flag!r} is not one of {', '.join(cpmod.FLAGS)}")
-        out.append(Reading(packet.mn, codes.canonical(code), interval, when,
+        out.append(Reading(packet.mn, outlet_code, codes.canonical(code), interval, when,
                            values.get(main), values.get("Min"), values.get("Max"),
                            values.get("Cou"), flag, got))
     return out
 
 
-def _create(path: Path) -> None:
-    """A new GeoPackage holding the empty table, made by GDAL (so GDAL, QGIS and the server's
-    readers open it as they open every layer), written aside and renamed into place."""
-    frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(_COLUMNS, _TYPES, strict=True)})
-    tmp = path.with_name(f".{path.name}.tmp.gpkg")
-    pyogrio.write_dataframe(frame, tmp, layer=TABLE, driver="GPKG",
-                            layer_options={"IDENTIFIER": "排放口在线监测数据",
-                                           "DESCRIPTION": "Outlet online monitoring readings"})
-    os.replace(tmp, path)
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """The readings file (created when missing), in WAL mode with full syncs: a commit is on
-    disk when it returns."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create(path)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(_INDEXES)
-    return conn
-
-
-def append(conn: sqlite3.Connection, readings: list[Reading]) -> int:
-    """Upsert ``readings`` in one transaction (all or none); the number of rows written."""
+def upsert(conn: sqlite3.Connection, readings: list[Reading]) -> int:
+    """Upsert ``readings`` inside the caller's transaction; the number of rows written."""
     if not readings:
         return 0
     cols = ", ".join(_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[4:])
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(
-            f"INSERT INTO {TABLE} ({cols}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-            f"ON CONFLICT (mn, pollutant, interval, time) DO UPDATE SET {updates}",
-            [astuple(r) for r in readings])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in KEY)
+    conn.executemany(
+        f"INSERT INTO {TABLE} ({cols}) VALUES ({', '.join('?' * len(_COLUMNS))}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}",
+        [astuple(r) for r in readings])
     return len(readings)
+
+
+def append(conn: sqlite3.Connection, readings: list[Reading]) -> int:
+    """Upsert ``readings`` in a transaction of their own (all or none)."""
+    with livestore.transaction(conn):
+        return upsert(conn, readings)
 
 
 def read(conn: sqlite3.Connection, mn: str | None = None) -> list[Reading]:
@@ -133,3 +108,7 @@ def read(conn: sqlite3.Connection, mn: str | None = None) -> list[Reading]:
     rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} {where} "  # noqa: S608
                         "ORDER BY time, pollutant", args).fetchall()
     return [Reading(*row) for row in rows]
+
+
+def with_outlet(readings: list[Reading], outlet_code: str) -> list[Reading]:
+    return [replace(r, outlet_code=outlet_code) for r in readings]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from onemap.live import readings
+from onemap.live import livestore, readings
 from onemap.live.hj212 import cp
 from onemap.live.hj212.frames import Packet
 
@@ -30,8 +30,8 @@ def test_rows_of_an_upload() -> None:
         "w00000-Max=20.1,w00000-Flag=N;011-Avg=40.1,011-Flag=D;SB1-RS=1"),
         received=datetime(2026, 1, 1, 1, 0, 5, tzinfo=UTC))
     assert [(r.pollutant, r.interval, r.time, r.value, r.flag) for r in got] == [
-        ("w00000", "hour", "2026-01-01T00:00:00Z", 17.5, "N"),  # Beijing 08:00 is 00:00 UTC
-        ("w01018", "hour", "2026-01-01T00:00:00Z", 40.1, "D")]  # the 2005 code mapped
+        ("w00000", "hour", "2026-01-01T00:00:00.000Z", 17.5, "N"),  # Beijing 08:00 is 00:00 UTC
+        ("w01018", "hour", "2026-01-01T00:00:00.000Z", 40.1, "D")]  # the 2005 code mapped
     assert got[0].cou == 63.0 and got[0].min == 16.4 and got[0].received.startswith(
         "2026-01-01T01:00:05")
     rtd = readings.rows_of(_hourly("DataTime=20260101080000123;a21026-Rtd=35.2", cn="2011"))
@@ -45,8 +45,8 @@ def test_rows_of_an_upload() -> None:
 
 
 def test_upsert_is_idempotent_and_gdal_reads_it(tmp_path: Path) -> None:
-    path = tmp_path / "store" / "outlet_readings.gpkg"
-    conn = readings.connect(path)
+    path = tmp_path / "store" / "live.gpkg"
+    conn = livestore.connect(path)
     first = readings.rows_of(_hourly("DataTime=20260101080000;w01018-Avg=40.1,w01018-Flag=N;"
                                      "w21003-Avg=2.5,w21003-Flag=N"))
     assert readings.append(conn, first) == 2
@@ -58,15 +58,16 @@ def test_upsert_is_idempotent_and_gdal_reads_it(tmp_path: Path) -> None:
     conn.close()
     frame = pyogrio.read_dataframe(path, layer=readings.TABLE)
     assert sorted(frame["pollutant"]) == ["w01018", "w21003"]
-    assert pyogrio.list_layers(path)[0][0] == readings.TABLE
-    again = readings.connect(path)  # opening an existing file keeps its rows
+    assert str(frame["time"].dtype).startswith("datetime64")  # a time GDAL and QGIS filter on
+    assert readings.TABLE in [name for name, _ in pyogrio.list_layers(path)]
+    again = livestore.connect(path)  # opening an existing file keeps its rows
     assert len(readings.read(again)) == 2
 
 
 def test_a_batch_is_all_or_nothing(tmp_path: Path) -> None:
-    conn = readings.connect(tmp_path / "r.gpkg")
+    conn = livestore.connect(tmp_path / "r.gpkg")
     good = readings.rows_of(_hourly("DataTime=20260101080000;w01018-Avg=40.1"))[0]
-    broken = readings.Reading(MN, "w21003", "hour", None, 1.0)  # type: ignore[arg-type]
+    broken = readings.Reading(MN, None, "w21003", "hour", None, 1.0)  # type: ignore[arg-type]
     with pytest.raises(Exception, match="required"):
         readings.append(conn, [good, broken])
     assert readings.read(conn) == []
@@ -78,9 +79,9 @@ def test_appended_rows_survive_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "r.gpkg"
     script = (
         "import os, sys\n"
-        "from onemap.live import readings\n"
+        "from onemap.live import livestore, readings\n"
         "from onemap.live.hj212.frames import Packet\n"
-        f"conn = readings.connect(__import__('pathlib').Path({str(path)!r}))\n"
+        f"conn = livestore.connect(__import__('pathlib').Path({str(path)!r}))\n"
         "for h in range(24):\n"
         "    p = Packet(st='32', cn='2061', pw='1', mn='M1', qn='20260101000000000', flag=4,\n"
         "               cp=f'DataTime=202601{1 + h // 24:02d}{h % 24:02d}0000;w01018-Avg={h}')\n"
@@ -91,5 +92,5 @@ def test_appended_rows_survive_kill_9(tmp_path: Path) -> None:
                           timeout=120, env={**os.environ})
     assert proc.returncode == -9
     acknowledged = len(proc.stdout.split())
-    conn = readings.connect(path)
+    conn = livestore.connect(path)
     assert len(readings.read(conn, "M1")) == acknowledged == 24

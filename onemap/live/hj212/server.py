@@ -53,6 +53,7 @@ class Stats:
     stored: int = 0
     refused: int = 0
     malformed: int = 0
+    failed: int = 0
     answers: int = 0
     noise_bytes: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -146,8 +147,18 @@ class Receiver:
         if packet.cn in codes.NOTICES:
             return packet.answer(codes.CN_NOTICE_ANSWER)
         if packet.cn in codes.UPLOADS:
-            # shielded: a device hanging up does not cancel a commit half-way
-            await asyncio.shield(self.handler.store(packet))
+            try:  # shielded: a device hanging up does not cancel a commit half-way
+                await asyncio.shield(self.handler.store(packet))
+            except ValueError as exc:  # a data area that cannot be read: like a bad frame
+                self._count("malformed", frames.QN_UNKNOWN)
+                LOGGER.warning("HJ 212: %s MN=%s CN=%s QN=%s: %s; not stored, not answered",
+                               where, packet.mn, packet.cn, packet.qn, exc)
+                return None
+            except Exception:  # the store failed: no answer, so the device sends it again
+                self._count("failed", 0)
+                LOGGER.exception("HJ 212: %s MN=%s QN=%s could not be stored", where,
+                                 packet.mn, packet.qn)
+                return None
             self.stats.stored += 1
             return packet.answer(codes.CN_DATA_ANSWER) if packet.wants_answer else None
         if packet.cn.startswith("90"):

@@ -1,0 +1,179 @@
+"""The live GeoPackage: outlet readings, the devices' state and the alarms, in one file.
+
+One file so that a packet's readings, its device's last-seen time and the alarms they raise are
+one SQLite transaction: when the receiver acknowledges a packet, all three are on disk, or none
+(a crash between two files' commits would leave readings whose alarms were never raised).
+
+GDAL makes the file (``outlet_readings`` an attribute table; ``devices`` and ``alarms`` point
+layers in EPSG:4326, with their R-trees), so the server, GDAL and QGIS read it as every other
+layer; the catalogue names each table under its own id, all three pointing at this file. Rows
+are written with SQLite directly: WAL mode (readers never wait for the writer), full syncs (a
+commit is on disk when it returns), geometries as GeoPackage point blobs, and the ``ST_*``
+functions GDAL's R-tree triggers call registered on the connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from onemap import catalog
+from onemap.config import Settings
+
+PATH = "store/live.gpkg"
+READINGS, DEVICES, ALARMS = "outlet_readings", "devices", "alarms"
+TIME = "datetime64[ms, UTC]"
+
+#: Column → pandas dtype of each table (the order is the table's).
+SCHEMAS: dict[str, dict[str, str]] = {
+    READINGS: {"mn": "str", "outlet_code": "str", "pollutant": "str", "interval": "str",
+               "time": TIME, "value": "float64", "min": "float64", "max": "float64",
+               "cou": "float64", "flag": "str", "received": TIME},
+    DEVICES: {"mn": "str", "outlet_code": "str", "source_id": "str", "medium": "str",
+              "county_code": "str", "status": "str", "first_seen": TIME, "last_seen": TIME,
+              "last_cn": "str", "packets": "int64", "updated": TIME},
+    ALARMS: {"alarm_id": "str", "rule": "str", "source_id": "str", "outlet_code": "str",
+             "mn": "str", "county_code": "str", "pollutant": "str", "pollutant_name": "str",
+             "unit": "str", "value": "float64", "threshold": "float64",
+             "threshold_low": "float64", "readings": "int64", "start": TIME, "end": TIME,
+             "last": TIME, "status": "str", "acknowledged_by": "str", "acknowledged_at": TIME,
+             "closed_by": "str", "closed_at": TIME, "note": "str", "updated": TIME},
+}
+TITLES = {
+    READINGS: ("排放口在线监测数据", "Outlet online monitoring readings"),
+    DEVICES: ("在线监控设备", "Online monitoring devices"),
+    ALARMS: ("在线监控报警", "Online monitoring alarms"),
+}
+_SQL = f"""
+CREATE UNIQUE INDEX IF NOT EXISTS {READINGS}_key ON {READINGS} (mn, pollutant, interval, time);
+CREATE TRIGGER IF NOT EXISTS {READINGS}_required BEFORE INSERT ON {READINGS}
+WHEN NEW.mn IS NULL OR NEW.pollutant IS NULL OR NEW.interval IS NULL OR NEW.time IS NULL
+     OR NEW.received IS NULL
+BEGIN SELECT RAISE(ABORT, '{READINGS}: mn, pollutant, interval, time and received are required');
+END;
+CREATE INDEX IF NOT EXISTS {READINGS}_time ON {READINGS} (time);
+CREATE INDEX IF NOT EXISTS {READINGS}_outlet ON {READINGS} (outlet_code, time);
+CREATE UNIQUE INDEX IF NOT EXISTS {DEVICES}_mn ON {DEVICES} (mn);
+CREATE UNIQUE INDEX IF NOT EXISTS {ALARMS}_id ON {ALARMS} (alarm_id);
+CREATE INDEX IF NOT EXISTS {ALARMS}_open ON {ALARMS} (mn, rule, pollutant, "end");
+CREATE INDEX IF NOT EXISTS {ALARMS}_updated ON {ALARMS} (updated);
+CREATE INDEX IF NOT EXISTS {ALARMS}_start ON {ALARMS} (start);
+"""
+
+
+def path(settings: Settings) -> Path:
+    return settings.data_dir / PATH
+
+
+def _empty(table: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SCHEMAS[table].items()})
+
+
+def create(target: Path) -> None:
+    """A new live file with its three empty tables, made by GDAL aside and renamed in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    for table in (READINGS, DEVICES, ALARMS):
+        frame = _empty(table)
+        if table != READINGS:
+            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+        zh, en = TITLES[table]
+        pyogrio.write_dataframe(frame, tmp, layer=table, driver="GPKG",
+                                append=tmp.exists(), geometry_type=None if table == READINGS
+                                else "Point", layer_options={"IDENTIFIER": zh,
+                                                             "DESCRIPTION": en})
+    os.replace(tmp, target)
+
+
+def point_blob(lon: float, lat: float) -> bytes:
+    """A GeoPackage geometry blob of a point in EPSG:4326 (no envelope, little-endian)."""
+    return b"GP\x00\x01" + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, lon, lat)
+
+
+def _blob_xy(blob: bytes | None) -> tuple[float, float] | None:
+    """x, y of a point blob (the only geometries this file holds); None when empty or null."""
+    if not blob or len(blob) < 8 or blob[3] & 0x10:
+        return None
+    envelope = (0, 32, 48, 48, 64)[(blob[3] >> 1) & 0x07]
+    start = 8 + envelope
+    order = "<" if blob[start] == 1 else ">"
+    kind, = struct.unpack_from(order + "I", blob, start + 1)
+    if kind % 1000 != 1:
+        return None
+    return struct.unpack_from(order + "dd", blob, start + 5)
+
+
+def _register(conn: sqlite3.Connection) -> None:
+    """The SQL functions GDAL's R-tree triggers call (GDAL registers them in its own
+    connections; a plain SQLite connection must, or every insert fails)."""
+    def coord(i: int):
+        def f(blob: bytes | None) -> float | None:
+            xy = _blob_xy(blob)
+            return None if xy is None else xy[i]
+        return f
+    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _blob_xy(b) is None else 0,
+                         deterministic=True)
+    for name, i in (("ST_MinX", 0), ("ST_MaxX", 0), ("ST_MinY", 1), ("ST_MaxY", 1)):
+        conn.create_function(name, 1, coord(i), deterministic=True)
+
+
+def connect(target: Path) -> sqlite3.Connection:
+    """The live file (created when missing), in WAL mode with full syncs, autocommit off
+    (callers open their own ``BEGIN IMMEDIATE``)."""
+    if not target.exists():
+        create(target)
+    conn = sqlite3.connect(target, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    _register(conn)
+    conn.executescript(_SQL)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (no upgrade deadlock with another writer), on
+    disk when the block ends and rolled back when it raises; inside a transaction already
+    (the writer's group), a savepoint of it."""
+    nested = conn.in_transaction
+    conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
+        if nested:
+            conn.execute("RELEASE inner")
+        raise
+    conn.execute("RELEASE inner" if nested else "COMMIT")
+
+
+def catalogue(settings: Settings) -> None:
+    """Catalogue the three tables (internal: outlets' readings are enforcement data) when they
+    are not yet; the live file is made when missing."""
+    entries = catalog.load(settings)
+    target = path(settings)
+    if not target.exists():
+        connect(target).close()
+    for table in (READINGS, DEVICES, ALARMS):
+        if table in entries:
+            continue
+        zh, en = TITLES[table]
+        point = table != READINGS
+        fields = {c: ("datetime" if t == TIME else "float" if t == "float64"
+                      else "int" if t == "int64" else "str")
+                  for c, t in SCHEMAS[table].items()}
+        catalog.put(catalog.Entry(
+            id=table, kind="vector" if point else "table", family=table, title=zh,
+            title_en=en, access="internal", path=PATH,
+            geometry_type="Point" if point else None, fields=fields,
+            source="HJ 212 receiver", extra={"live": True}), settings)
+

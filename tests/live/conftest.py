@@ -1,0 +1,24 @@
+"""Fixtures of the live-data tests: a data dir holding only the sample's outlets (the device
+registry), so each test starts with an empty live store of its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from onemap import catalog
+from onemap.config import Settings
+
+
+@pytest.fixture
+def live_settings(sample_settings: Settings, tmp_path: Path) -> Settings:
+    """Settings on a fresh data dir with the sample's ``outlets`` layer catalogued."""
+    settings = Settings(data_dir=tmp_path / "data", hj212_offline_minutes=10)
+    entry = catalog.get("outlets", sample_settings)
+    target = settings.data_dir / entry.path
+    target.parent.mkdir(parents=True)
+    shutil.copy(entry.file(sample_settings), target)
+    catalog.put(entry, settings)
+    return settings
