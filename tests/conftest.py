@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from onemap.config import Settings
-from tests.server import run_server
+from tests.server import run_receiver, run_server
 
 #: Debian's chromium with the flags this closed network needs (never `playwright install`).
 CHROMIUM = "/usr/bin/chromium"
@@ -155,3 +155,36 @@ def guarded(sample_settings: Settings, callers: dict[str, Caller],
         "extra": {**cube.extra, "collection": spec.cube}}), settings)
     with run_server(data) as base:
         yield Guarded(base, settings)
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    """A server and an HJ 212 receiver on one copy of the sample."""
+
+    base: str
+    port: int
+    settings: Settings
+    #: a commander bound to county 340181 (the sample's other accounts are :func:`callers`')
+    commander_a: Caller
+
+
+@pytest.fixture(scope="session")
+def live_stack(sample_settings: Settings, callers: dict[str, Caller],
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """:class:`LiveStack`: the sample (with :func:`callers`' accounts and a county-bound
+    commander ``commander_a`` of 340181) copied, ``onemap hj212`` and ``onemap serve`` on it,
+    devices going offline after 3 s of silence."""
+    import shutil
+
+    from onemap.access import accounts
+
+    data = tmp_path_factory.mktemp("onemap-live") / "data"
+    shutil.copytree(sample_settings.data_dir, data,
+                    ignore=shutil.ignore_patterns("runtime", "server.log"))
+    settings = Settings(data_dir=data, hj212_offline_minutes=0.05)
+    accounts.add(settings, "commander_a", roles=("commander",), region="340181")
+    _, key = accounts.create_key(settings, "commander_a", "tests")
+    with run_receiver(data, ONEMAP_HJ212_OFFLINE_MINUTES="0.05") as port, \
+            run_server(data) as base:
+        yield LiveStack(base, port, settings,
+                        Caller("commander_a", key, ("commander",), "340181"))

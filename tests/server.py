@@ -65,3 +65,25 @@ def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str
         yield base
     finally:
         stop_server(proc)
+
+
+@contextmanager
+def run_receiver(data_dir: Path, **env: str) -> Iterator[int]:
+    """The port of ``onemap hj212`` running on ``data_dir`` (its log in
+    ``data_dir/hj212.log``), stopped with SIGTERM at the end."""
+    port = free_port()
+    full_env = {**os.environ, "ONEMAP_DATA_DIR": str(data_dir), "ONEMAP_HJ212_PORT": str(port),
+                **env}
+    log_path = data_dir / "hj212.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "onemap", "hj212"], env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while b"HJ 212 receiver on" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("receiver did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        yield port
+    finally:
+        stop_server(proc)

@@ -18,9 +18,9 @@ branch, holds across threads and processes, and a batch of records shares one co
 
 Actions recorded (the HTTP middleware names them from the route, see mapserver.auditing):
 login, login_failed, logout, key_create, key_revoke, user_create, user_change, user_remove,
-rule_change, upload, import, remove, write (any other state-changing request), process_run,
-job_cancel, read_internal, audit_read, audit_rotate. ``outcome`` is ok, denied (401/403) or
-failed (any other error); ``detail`` is strict JSON.
+rule_change, alarm_change, device_change, upload, import, remove, write (any other
+state-changing request), process_run, job_cancel, read_internal, audit_read, audit_rotate.
+``outcome`` is ok, denied (401/403) or failed (any other error); ``detail`` is strict JSON.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ The defaults, for a bureau that publishes some data (信息公开) and keeps the
   so probing ids tells nothing;
 - **writes** need their role: rasters (upload, replace, remove) ``analyst``; vector layers and
   tables ``data_manager`` (a region-bound one only for entries owned by its region);
+  acknowledging and closing alarms ``commander`` (only alarms they see);
   processes the role of :data:`PROCESS_ROLES`; users, keys, rules and the audit ``admin``;
 - a **job** and its results belong to the principal who started it, and to admins.
 
@@ -37,7 +38,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 
 Action = Literal["read", "upload_raster", "remove_raster", "import_layer", "remove_layer",
-                 "admin", "audit"]
+                 "handle_alarm", "admin", "audit"]
 
 #: Role needed to run each process. ``None``: whoever may read every dataset the process reads
 #: (the published AQI and PM2.5 products are 信息公开 content computed from public data).
@@ -57,6 +58,8 @@ ACTION_ROLES: dict[str, str] = {
     "remove_raster": "analyst",
     "import_layer": "data_manager",
     "remove_layer": "data_manager",
+    #: acknowledging and closing online-monitoring alarms: the officers who act on them
+    "handle_alarm": "commander",
     "admin": "admin",
     "audit": "admin",
 }
@@ -86,6 +89,14 @@ class Limits:
     @property
     def whole(self) -> bool:
         return self.region is None
+
+    def sees(self, geometry: BaseGeometry | None) -> bool:
+        """Whether a feature with ``geometry`` is within these limits (as the layers' cut:
+        intersecting the area)."""
+        if self.whole:
+            return True
+        return (geometry is not None and self.area is not None
+                and bool(self.area.intersects(geometry)))
 
 
 WHOLE = Limits()

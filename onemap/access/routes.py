@@ -64,6 +64,10 @@ ROUTES: dict[str, str] = {
     "GET /api/legends/{name}": "public",
     "GET /api/legends/{name}.png": "public",
     "GET /api/admin/audit": "write:audit",
+    "GET /api/alarms/events": "listing",
+    "POST /api/alarms/{alarm_id}/acknowledge": "write:handle_alarm",
+    "POST /api/alarms/{alarm_id}/close": "write:handle_alarm",
+    "GET /api/live/summary": "listing",
     # -- identity: logging in is for anyone; one's own account needs a login; the rest admins
     "POST /api/auth/login": "public",
     "POST /api/auth/logout": "public",

@@ -38,10 +38,10 @@ from onemap.access.policy import Limits
 from onemap.access.principal import Principal
 from onemap.catalog import Entry
 from onemap.config import Settings
-from onemap.layers.store import read_layer
+from onemap.layers.store import file_version, read_layer
 
-#: (path, mtime_ns, table, region) → visible fids; a few layers × a few regions.
-_FIDS: OrderedDict[tuple[str, int, str, str], np.ndarray] = OrderedDict()
+#: (path, file version, table, region) → visible fids; a few layers × a few regions.
+_FIDS: OrderedDict[tuple[str, tuple[int, ...], str, str], np.ndarray] = OrderedDict()
 _FIDS_MAX = 128
 _ENTRIES: dict[str, tuple[int, dict[str, Entry]]] = {}
 _LOCK = threading.Lock()
@@ -86,7 +86,7 @@ def visible_fids(path: str | Path, table: str, limits: Limits) -> np.ndarray | N
     if limits.area is None or limits.area.is_empty:
         return np.empty(0, dtype=np.int64)
     path = str(path)
-    key = (path, Path(path).stat().st_mtime_ns, table, str(limits.region))
+    key = (path, file_version(path), table, str(limits.region))
     with _LOCK:
         hit = _FIDS.get(key)
         if hit is not None:
@@ -130,28 +130,33 @@ def extent(entry: Entry, limits: Limits, settings: Settings
     The box is read from the GeoPackage's R-tree (each feature's envelope, stored as float32
     rounded outward), so it holds every visible feature whole, even one reaching past the
     region's border."""
-    if limits.whole or entry.kind != "vector":
+    live = bool((entry.extra or {}).get("live"))
+    if not live and (limits.whole or entry.kind != "vector"):
         return entry.feature_count, entry.bbox
     path = entry.file(settings)
-    fids = visible_fids(path, entry.id, limits)
-    if fids is None or len(fids) == 0:
+    fids = None if entry.kind != "vector" else visible_fids(path, entry.id, limits)
+    if fids is not None and len(fids) == 0:
         return 0, None
     uri = f"file:{path}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        table = '"' + entry.id.replace('"', '""') + '"'
+        count = len(fids) if fids is not None else \
+            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
         row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
                            (entry.id,)).fetchone()
         box = None
         if row is not None:
             rtree = '"' + f"rtree_{entry.id}_{row[0]}".replace('"', '""') + '"'
+            where = ids_sql("id", fids) or "1=1"
             box = conn.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {rtree}"
-                               f" WHERE {ids_sql('id', fids)}").fetchone()
+                               f" WHERE {where}").fetchone()
     if box is None or box[0] is None:
-        return len(fids), None
+        return count, None
     out = [float(v) for v in box]
     if entry.bbox:  # the float32 rounding never reaches past the layer's own exact box
         out = [max(out[0], entry.bbox[0]), max(out[1], entry.bbox[1]),
                min(out[2], entry.bbox[2]), min(out[3], entry.bbox[3])]
-    return len(fids), out
+    return count, out
 
 
 def mask(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:

@@ -41,6 +41,21 @@ ARROW_WRITE = (importlib.util.find_spec("pyarrow") is not None
                and pyogrio.__gdal_version__ >= (3, 8, 0))
 
 
+def file_version(path: str | Path) -> tuple[int, ...]:
+    """A key that changes whenever the GeoPackage's content may have: the file's and its
+    write-ahead log's times and sizes (a file written in WAL mode, as the live store is,
+    changes its ``-wal`` at each commit and its own mtime only at a checkpoint)."""
+    out: list[int] = []
+    for name in (str(path), f"{path}-wal"):
+        try:
+            stat = os.stat(name)
+        except FileNotFoundError:
+            out += [0, 0]
+            continue
+        out += [stat.st_mtime_ns, stat.st_size]
+    return tuple(out)
+
+
 def layer_path(layer_id: str, settings: Settings) -> Path:
     """Where layer ``layer_id`` lives: ``<data_dir>/store/<layer_id>.gpkg``."""
     return settings.store_dir / f"{catalog.check_id(layer_id)}.gpkg"

@@ -158,7 +158,8 @@ def raise_(conn: sqlite3.Connection, device: Device, ev: Evidence, now: str) -> 
             (_worse(ev.rule, value, ev.value, (ev.threshold_low, ev.threshold)),
              max(ev.when, last or ""), min(ev.start, start), 1 if later else 0, now, fid))
         return False
-    alarm_id = f"{device.outlet_code}-{ev.rule}-{ev.pollutant or 'device'}-{ev.start}"
+    compact = ev.start[:19].replace("-", "").replace(":", "") + "Z"  # 20261203T130000Z
+    alarm_id = f"{device.outlet_code}-{ev.rule}-{ev.pollutant or 'device'}-{compact}"
     if conn.execute(f"SELECT 1 FROM {TABLE} WHERE alarm_id = ?",  # noqa: S608
                     (alarm_id,)).fetchone():
         return False  # an ended episode's evidence sent again: it stays ended

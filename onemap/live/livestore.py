@@ -47,6 +47,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
              "last": TIME, "status": "str", "acknowledged_by": "str", "acknowledged_at": TIME,
              "closed_by": "str", "closed_at": TIME, "note": "str", "updated": TIME},
 }
+#: Each table's key (its OGC feature id) and time field (the OGC ``datetime`` filter).
+KEYS = {READINGS: (None, "time"), DEVICES: ("mn", "last_seen"), ALARMS: ("alarm_id", "start")}
 TITLES = {
     READINGS: ("排放口在线监测数据", "Outlet online monitoring readings"),
     DEVICES: ("在线监控设备", "Online monitoring devices"),
@@ -99,7 +101,7 @@ def point_blob(lon: float, lat: float) -> bytes:
     return b"GP\x00\x01" + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, lon, lat)
 
 
-def _blob_xy(blob: bytes | None) -> tuple[float, float] | None:
+def blob_xy(blob: bytes | None) -> tuple[float, float] | None:
     """x, y of a point blob (the only geometries this file holds); None when empty or null."""
     if not blob or len(blob) < 8 or blob[3] & 0x10:
         return None
@@ -117,10 +119,10 @@ def _register(conn: sqlite3.Connection) -> None:
     connections; a plain SQLite connection must, or every insert fails)."""
     def coord(i: int):
         def f(blob: bytes | None) -> float | None:
-            xy = _blob_xy(blob)
+            xy = blob_xy(blob)
             return None if xy is None else xy[i]
         return f
-    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _blob_xy(b) is None else 0,
+    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if blob_xy(b) is None else 0,
                          deterministic=True)
     for name, i in (("ST_MinX", 0), ("ST_MaxX", 0), ("ST_MinY", 1), ("ST_MaxY", 1)):
         conn.create_function(name, 1, coord(i), deterministic=True)
@@ -175,5 +177,7 @@ def catalogue(settings: Settings) -> None:
             id=table, kind="vector" if point else "table", family=table, title=zh,
             title_en=en, access="internal", path=PATH,
             geometry_type="Point" if point else None, fields=fields,
-            source="HJ 212 receiver", extra={"live": True}), settings)
+            source="HJ 212 receiver",
+            extra={"live": True, "key": KEYS[table][0], "time_field": KEYS[table][1]}),
+            settings)
 

@@ -39,6 +39,7 @@ from onemap.mapserver.jobs import stop_jobs
 from onemap.mapserver.layer_imports import layer_router
 from onemap.mapserver.legends import legend_router
 from onemap.mapserver.listing import api_router
+from onemap.mapserver.live_api import live_router
 from onemap.mapserver.offline import docs_page, mount_vendor
 from onemap.mapserver.ogc import OGC_PREFIX, load_pygeoapi
 from onemap.mapserver.ogc_access import carry_principal
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(oidc_router(settings))  # /api/auth/oidc (single sign-on)
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(layer_router(cat))  # POST/PUT/DELETE /api/layers (data managers)
+    app.include_router(live_router(cat))  # /api/alarms (push, acknowledge, close), summary
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
     app.include_router(audit_router(settings))  # /api/admin/audit (admins only)

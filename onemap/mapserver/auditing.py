@@ -85,6 +85,7 @@ ROUTES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
         ("PUT PATCH", r"^/api/admin/users/([^/]+)$", "user_change"),
         ("DELETE", r"^/api/admin/users/([^/]+)$", "user_remove"),
         ("POST PUT PATCH DELETE", r"^/api/admin/rules(?:/([^/]+))?/?$", "rule_change"),
+        ("POST", r"^/api/alarms/([^/]+)/(?:acknowledge|close)$", "alarm_change"),
     ]
 ]
 #: Longest query string kept in a record's detail.

@@ -65,10 +65,12 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
     ``data`` replaces the layer's own file with a materialised view of it (see views.py).
     """
     family = FAMILIES.get(entry.family)
-    key = family.key if family else None
+    extra = entry.extra or {}
+    # A dataset of no family (the live tables) names its key and time in its entry.
+    key = family.key if family else extra.get("key")
     # A time series repeats its family key (one row per station and hour): use the row id.
     id_field = key if entry.kind == "vector" and key else "fid"
-    time_field = family.time_field if family else None
+    time_field = family.time_field if family else extra.get("time_field")
     fields = entry.fields or {}
     if time_field and fields and time_field not in fields:
         time_field = None
