@@ -42,6 +42,14 @@ class UnknownDataset(KeyError):
     """No catalogue entry has this id."""
 
 
+class LiveDataset(ValueError):
+    """The dataset is written as data arrive; it cannot be replaced or removed."""
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(f"{dataset_id!r} is written by the HJ 212 receiver as data arrive: "
+                         "it cannot be replaced or removed (its rows are the monitoring record)")
+
+
 class Entry(BaseModel):
     """One catalogued dataset."""
 
@@ -70,6 +78,12 @@ class Entry(BaseModel):
     updated: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     #: Kind-specific extras, e.g. a raster's date, bands, default colormap and rescale.
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        """Written as data arrive (the HJ 212 receiver's tables): never replaced or removed
+        by an import, and sharing one file with the other live tables."""
+        return bool(self.extra.get("live"))
 
     def file(self, settings: Settings | None = None) -> Path:
         """Absolute path of the dataset's file."""
@@ -206,6 +220,8 @@ def discard(dataset_id: str, settings: Settings | None = None) -> Entry:
     import shutil
 
     settings = settings or get_settings()
+    if get(dataset_id, settings).live:
+        raise LiveDataset(dataset_id)
     entry = remove(dataset_id, settings)
     path = entry.file(settings)
     if settings.data_dir.resolve() in path.resolve().parents:

@@ -86,6 +86,8 @@ def import_options(fields: dict[str, str], existing: Entry | None, layer_id: str
         if existing.kind not in KINDS:
             raise UploadError(409, "AlreadyExists", f"{layer_id!r} is a {existing.kind} "
                               "dataset and cannot be replaced by a layer")
+        if existing.live:
+            raise UploadError(409, "LiveDataset", str(catalog.LiveDataset(layer_id)))
         if not _flag(f.get("overwrite")):
             raise UploadError(409, "AlreadyExists", f"a layer with id {layer_id!r} already "
                               "exists; choose another id, send overwrite=true, or PUT "
@@ -196,7 +198,8 @@ def layer_router(cat: Catalogue) -> APIRouter:
         unless sent): all of it or nothing is replaced."""
         return await take(request, layer_id, replacing=True)
 
-    @router.delete("/api/layers/{layer_id}", status_code=204, summary="Remove a layer")
+    @router.delete("/api/layers/{layer_id}", status_code=204, summary="Remove a layer",
+                   responses=error_responses(409))
     def remove_layer(layer_id: str, request: Request) -> Response:
         """404 for an unknown or hidden layer, then 401/403 without the role or region."""
         who = principal_of(request)
@@ -206,7 +209,10 @@ def layer_router(cat: Catalogue) -> APIRouter:
             return JSONResponse({"code": "NotFound", "detail": f"unknown layer {layer_id!r}"},
                                 404)
         policy.require(who, "remove_layer", settings, entry)
-        catalog.discard(layer_id, settings)
+        try:
+            catalog.discard(layer_id, settings)
+        except catalog.LiveDataset as exc:
+            return JSONResponse({"code": "LiveDataset", "detail": str(exc)}, 409)
         return Response(status_code=204)
 
     return router

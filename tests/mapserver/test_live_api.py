@@ -200,3 +200,15 @@ def test_summary_online_rate(live_stack: LiveStack, callers: dict[str, Caller]) 
                          params={"f": "json"}, headers=callers["analyst"].headers,
                          timeout=30).json()
     assert ended["properties"]["end"] is not None  # ended in the packet's own transaction
+
+
+def test_live_layers_are_not_replaced_or_removed(live_stack: LiveStack,
+                                                 callers: dict[str, Caller]) -> None:
+    base, admin = live_stack.base, callers["admin"].headers
+    gone = requests.delete(f"{base}/api/layers/alarms", headers=admin, timeout=30)
+    assert gone.status_code == 409 and gone.json()["code"] == "LiveDataset"
+    put = requests.put(f"{base}/api/layers/devices", headers=admin, timeout=30,
+                       files={"file": ("d.csv", b"mn\nX\n", "text/csv")})
+    assert put.status_code == 409 and "HJ 212 receiver" in put.json()["detail"]
+    assert requests.get(f"{base}/ogc/collections/alarms", params={"f": "json"},
+                        headers=admin, timeout=30).status_code == 200
