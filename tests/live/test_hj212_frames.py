@@ -1,5 +1,5 @@
 """HJ 212 frames against the standard's own examples and published test vectors (their
-sources in /work/shared/hj212-notes.md §8): length field, CRC, Flag bits, answers, the byte
+sources in docs/hj212.md): length field, CRC, Flag bits, answers, the byte
 stream cut into frames, and every malformed frame refused with a reason."""
 
 from __future__ import annotations
@@ -153,6 +153,8 @@ def test_data_area() -> None:
             area.data_time  # noqa: B018 - the time is read on access
     with pytest.raises(cp.CPError, match="not a number"):
         cp.parse("a21026-Rtd=abc").values("a21026")
+    with pytest.raises(cp.CPError, match="SM4-encrypted"):  # HJ 212-2025, no key here
+        cp.parse("{0xE4,0x1A,0x07}")
 
 
 def test_codes() -> None:
