@@ -39,8 +39,10 @@ venv: $(STAMP)/venv
 sample: venv
 	$(BIN)/onemap sample
 
+# LIVE=0: the map alone, without the HJ 212 receiver and the simulated devices.
+LIVE ?= 1
 run: apt venv sample
-	$(BIN)/onemap serve
+	$(BIN)/onemap serve $(if $(filter 0,$(LIVE)),,--live --simulate)
 
 lint: venv
 	$(BIN)/ruff check .

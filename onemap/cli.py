@@ -125,7 +125,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from onemap.server import serve
 
-    serve(get_settings())
+    if not args.live:
+        serve(get_settings())
+        return 0
+    from onemap.live.companions import companions
+
+    with companions(get_settings(), simulate=args.simulate):
+        serve(get_settings())
     return 0
 
 
@@ -188,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     live_cli.add_parser(sub)  # onemap hj212 [serve|password|devices|rules]
 
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
+    p.add_argument("--live", action="store_true",
+                   help="also run the HJ 212 receiver (onemap hj212) beside the server")
+    p.add_argument("--simulate", action="store_true",
+                   help="with --live: also drive the sample's devices (onemap simulate hj212)")
     p.set_defaults(func=_cmd_serve)
     add_account_parsers(sub)  # users, keys, grant, rules
     return parser
