@@ -212,3 +212,25 @@ def test_live_layers_are_not_replaced_or_removed(live_stack: LiveStack,
     assert put.status_code == 409 and "HJ 212 receiver" in put.json()["detail"]
     assert requests.get(f"{base}/ogc/collections/alarms", params={"f": "json"},
                         headers=admin, timeout=30).status_code == 200
+
+
+def test_qgis_reads_the_live_layers(live_stack: LiveStack, callers: dict[str, Caller]) -> None:
+    """QGIS (Debian's python3-qgis, its own OAPIF provider) opens the alarm and device
+    collections with a county viewer's key: the county's features, as the API counts them."""
+    from tests.mapserver.test_qgis import qgis_open
+
+    base = live_stack.base
+    b = _device(live_stack, "340124")
+    send(live_stack.port, hourly(b, b.limits["w01018"][1] * 4, "w01018", "20261203100000009"))
+    county = callers["viewer_b"]
+
+    def matched(name: str) -> int:
+        return requests.get(f"{base}/ogc/collections/{name}/items",
+                            params={"limit": 1, "f": "json"}, headers=county.headers,
+                            timeout=60).json()["numberMatched"]
+
+    before = {name: matched(name) for name in ("alarms", "devices")}
+    seen = qgis_open(f"{base}/ogc/", ["alarms", "devices"], county)
+    for name in ("alarms", "devices"):  # live data: alarms may come while QGIS reads
+        assert seen[name]["valid"], seen[name]["error"]
+        assert 0 < before[name] <= seen[name]["count"] <= matched(name), name
