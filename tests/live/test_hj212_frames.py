@@ -47,6 +47,15 @@ def test_published_vectors(segment: str, length: int, crc: int) -> None:
     assert frames.decode(frame[:-6] + frame[-6:-2].lower() + b"\r\n") == packet
 
 
+def test_table_crc_is_the_text_s_routine() -> None:
+    import random
+
+    rng = random.Random(212)
+    for n in (0, 1, 2, 7, 101, 1024):
+        data = bytes(rng.randrange(256) for _ in range(n))
+        assert frames.crc16(data) == frames._crc16_by_the_text(data)
+
+
 def test_crc_is_not_modbus() -> None:
     """Appendix A shifts the register before XOR-ing the byte: CRC-16/MODBUS (the usual
     library routine) gives 0759 for the standard's example instead of 1C80."""

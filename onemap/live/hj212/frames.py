@@ -47,16 +47,35 @@ class FrameError(ValueError):
         self.reason, self.qn_rtn, self.packet = reason, qn_rtn, packet
 
 
+def _rounds(value: int) -> int:
+    """Appendix A's eight shift rounds on ``value``."""
+    for _ in range(8):
+        value = (value >> 1) ^ (0xA001 if value & 1 else 0)
+    return value
+
+
+#: The eight rounds of every low byte: the rounds are linear (over GF(2)) and the high byte
+#: only shifts down, so ``rounds(x) == (x >> 8) ^ _TABLE[x & 0xFF]`` — one lookup per byte
+#: instead of eight shifts (the receiver checks every frame).
+_TABLE = tuple(_rounds(low) for low in range(256))
+
+
 def crc16(data: bytes) -> int:
-    """HJ 212 Appendix A CRC of ``data`` (0xFFFF start, 0xA001 reflected polynomial)."""
+    """HJ 212 Appendix A CRC of ``data``: from 0xFFFF, each byte XORed into the *high* end
+    (``crc = (crc >> 8) ^ byte``), then eight rounds with the reflected polynomial 0xA001."""
+    crc = 0xFFFF
+    table = _TABLE
+    for byte in data:
+        x = (crc >> 8) ^ byte
+        crc = (x >> 8) ^ table[x & 0xFF]
+    return crc
+
+
+def _crc16_by_the_text(data: bytes) -> int:
+    """Appendix A's routine as written, bit by bit (the tests compare the two)."""
     crc = 0xFFFF
     for byte in data:
-        crc = (crc >> 8) ^ byte
-        for _ in range(8):
-            lsb = crc & 1
-            crc >>= 1
-            if lsb:
-                crc ^= 0xA001
+        crc = _rounds((crc >> 8) ^ byte)
     return crc
 
 
