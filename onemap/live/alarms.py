@@ -165,12 +165,12 @@ def raise_(conn: sqlite3.Connection, device: Device, ev: Evidence, now: str) -> 
         return False  # an ended episode's evidence sent again: it stays ended
     info = codes.pollutant(ev.pollutant) if ev.pollutant else None
     conn.execute(
-        f"INSERT INTO {TABLE} (geom, alarm_id, rule, source_id, outlet_code, mn, county_code, "  # noqa: S608
-        "pollutant, pollutant_name, unit, value, threshold, threshold_low, readings, start, "
-        "last, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, "
-        "'new', ?)",
+        f"INSERT INTO {TABLE} (geom, alarm_id, rule, source_id, source_name, outlet_code, mn, "  # noqa: S608
+        "county_code, pollutant, pollutant_name, unit, value, threshold, threshold_low, "
+        "readings, start, last, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, 1, ?, ?, 'new', ?)",
         (livestore.point_blob(device.lon, device.lat), alarm_id, ev.rule, device.source_id,
-         device.outlet_code, device.mn, device.county_code, ev.pollutant,
+         device.source_name, device.outlet_code, device.mn, device.county_code, ev.pollutant,
          info.name if info else "", info.unit if info else "", ev.value, ev.threshold,
          ev.threshold_low, ev.start, ev.when, now))
     return True

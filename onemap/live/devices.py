@@ -24,13 +24,13 @@ TABLE = livestore.DEVICES
 def _register(conn: sqlite3.Connection, device: Device, now: str) -> None:
     """A device's row, ``unseen`` when new; its outlet's details brought up to date."""
     conn.execute(
-        f"INSERT INTO {TABLE} (geom, mn, outlet_code, source_id, medium, county_code, "  # noqa: S608
-        "status, packets, updated) VALUES (?, ?, ?, ?, ?, ?, 'unseen', 0, ?) "
+        f"INSERT INTO {TABLE} (geom, mn, outlet_code, source_id, source_name, medium, "  # noqa: S608
+        "county_code, status, packets, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'unseen', 0, ?) "
         "ON CONFLICT (mn) DO UPDATE SET geom = excluded.geom, outlet_code = "
-        "excluded.outlet_code, source_id = excluded.source_id, medium = "
-        "excluded.medium, county_code = excluded.county_code",
+        "excluded.outlet_code, source_id = excluded.source_id, source_name = "
+        "excluded.source_name, medium = excluded.medium, county_code = excluded.county_code",
         (livestore.point_blob(device.lon, device.lat), device.mn, device.outlet_code,
-         device.source_id, device.medium, device.county_code, now))
+         device.source_id, device.source_name, device.medium, device.county_code, now))
 
 
 def sync(conn: sqlite3.Connection, devices: dict[str, Device], now: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 import pyogrio
+import pyogrio.errors
 from sqlalchemy import delete, insert, select
 
 from onemap import catalog, sysdb
@@ -58,6 +59,8 @@ class Device:
     lat: float
     #: Pollutant code → (lower, upper) limit; either may be None (pH has both).
     limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    #: The source's name (单位名称) from the pollution sources layer, "" when unknown.
+    source_name: str = ""
 
     @property
     def st(self) -> str:
@@ -73,7 +76,19 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _source_names(settings: Settings) -> dict[str, str]:
+    """Source code → name, from the pollution sources layer (none when it is missing)."""
+    try:
+        entry = catalog.get("pollution_sources", settings)
+        frame = pyogrio.read_dataframe(entry.file(settings), layer=entry.id,
+                                       columns=["source_id", "name"], read_geometry=False)
+    except (catalog.UnknownDataset, OSError, pyogrio.errors.DataSourceError):
+        return {}
+    return dict(zip(frame["source_id"].astype(str), frame["name"].astype(str), strict=True))
+
+
 def _devices(settings: Settings) -> dict[str, Device]:
+    names = _source_names(settings)
     entry = catalog.get("outlets", settings)
     frame = pyogrio.read_dataframe(entry.file(settings), layer=entry.id,
                                    where="mn IS NOT NULL AND mn <> ''")
@@ -90,7 +105,8 @@ def _devices(settings: Settings) -> dict[str, Device]:
         point = row.geometry
         out[str(row.mn)] = Device(str(row.mn), str(row.outlet_code), str(row.source_id),
                                   str(row.medium), str(getattr(row, "county_code", "") or ""),
-                                  float(point.x), float(point.y), limits)
+                                  float(point.x), float(point.y), limits,
+                                  names.get(str(row.source_id), ""))
     return out
 
 

@@ -14,11 +14,12 @@ from onemap.config import Settings
 
 @pytest.fixture
 def live_settings(sample_settings: Settings, tmp_path: Path) -> Settings:
-    """Settings on a fresh data dir with the sample's ``outlets`` layer catalogued."""
+    """Settings on a fresh data dir with the sample's outlets and sources catalogued."""
     settings = Settings(data_dir=tmp_path / "data", hj212_offline_minutes=10)
-    entry = catalog.get("outlets", sample_settings)
-    target = settings.data_dir / entry.path
-    target.parent.mkdir(parents=True)
-    shutil.copy(entry.file(sample_settings), target)
-    catalog.put(entry, settings)
+    for layer in ("outlets", "pollution_sources"):
+        entry = catalog.get(layer, sample_settings)
+        target = settings.data_dir / entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(entry.file(sample_settings), target)
+        catalog.put(entry, settings)
     return settings

@@ -63,6 +63,7 @@ def test_exceedance_episode_and_continuous(setup) -> None:  # type: ignore[no-un
     assert ex["value"] == pytest.approx(limit * 2.0) and ex["threshold"] == limit
     assert ex["start"] == stamp(T0 + timedelta(hours=1)) and ex["end"] is None
     assert ex["readings"] == 3 and ex["status"] == "new"
+    assert ex["source_name"] == water.source_name != ""  # the company, for the officer
     assert cont["start"] == stamp(T0 + timedelta(hours=1))
     # the same hour sent again (a device resending): nothing new, no count twice
     assert _store(conn, water, [_hour(water, "w01018", 3, limit * 1.2)]) == 0
