@@ -110,11 +110,11 @@ def _latest_rows(table: Entry, view: View, settings: Settings,
     usable = f"COALESCE({', '.join(values)}) IS NOT NULL" if values else "1"
     if "flag" in fields:
         usable += " AND flag = 'N'"
-    if sites is not None:
-        usable += f" AND {_in(view.key, sites)}"
+
     t, k = f'"{table.id}"', view.key
-    sql = (f"SELECT h.* FROM {t} h JOIN (SELECT {k}, MAX(time) AS t FROM {t} WHERE {usable} "
-           f"GROUP BY {k}) m ON h.{k} = m.{k} AND h.time = m.t WHERE {usable}")
+    only = f" AND {_in(k, sites)}" if sites is not None else ""
+    sql = (f"SELECT h.* FROM {t} h JOIN (SELECT {k}, MAX(time) AS t FROM {t} WHERE {usable}"
+           f"{only} GROUP BY {k}) m ON h.{k} = m.{k} AND h.time = m.t WHERE {usable}")
     rows = pyogrio.read_dataframe(table.file(settings), sql=sql, sql_dialect="SQLITE",
                                   use_arrow=False)
     rows["time"] = pd.to_datetime(rows["time"], utc=True, format="ISO8601").dt.tz_convert(
@@ -196,30 +196,42 @@ def fresh_views(entries: dict[str, Entry], table: Entry, settings: Settings) -> 
     return out
 
 
-def _write_rows(target: Path, layer: str, frame: pd.DataFrame, key: str, insert: bool) -> bool:
-    """Put ``frame``'s rows into view ``target`` by ``key`` (updating rows, or inserting new
-    ones too); False, writing nothing, when the frame has columns the view lacks."""
+def _upsert_rows(target: Path, table: str, frame: pd.DataFrame) -> bool:
+    """Insert or update ``frame``'s rows (by ``fid``) in the table view ``target``, in one
+    transaction; False, writing nothing, when the frame has columns the view lacks."""
     conn = feeds.connect(target)
     try:
-        stored = [str(r[1]) for r in conn.execute(f'PRAGMA table_info("{layer}")')]
-        columns = [c for c in frame.columns if c != "geometry"]
-        if not set(columns) <= set(stored):
+        stored = {str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
+        if not set(frame.columns) <= stored:
             return False
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if insert:
-                feeds.upsert(conn, layer, frame, columns, [key])
-            else:
-                rest = [c for c in columns if c != key]
-                sets = ", ".join(f'"{c}" = ?' for c in rest)
-                conn.executemany(f'UPDATE "{layer}" SET {sets} WHERE "{key}" = ?',  # noqa: S608
-                                 feeds.sql_values(frame, [*rest, key]))
+            feeds.upsert(conn, table, frame, list(frame.columns), ["fid"])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         feeds.release(conn)
+    return True
+
+
+def _replace_sites(target: Path, layer: str, frame: pd.DataFrame, key: str) -> bool:
+    """Rewrite the site view ``target`` with the rows of ``frame``'s sites replaced (one row
+    per site: small, so written whole and renamed in, as :func:`write_derived` does); False
+    when the columns differ from the view's."""
+    current = pyogrio.read_dataframe(target, layer=layer, use_arrow=False)
+    if list(current.columns) != list(frame.columns):
+        return False
+    for col in current.columns:
+        if isinstance(current[col].dtype, pd.DatetimeTZDtype):
+            current[col] = current[col].dt.tz_convert(TIMEZONE)
+    order = {site: n for n, site in enumerate(current[key])}
+    kept = current[~current[key].isin(set(frame[key]))]
+    merged = pd.concat([kept, frame.astype(kept.dtypes.to_dict(), errors="ignore")],
+                       ignore_index=True)
+    merged = merged.iloc[merged[key].map(order).fillna(len(order)).argsort(kind="stable")]
+    write_derived(merged.reset_index(drop=True), target, layer)
     return True
 
 
@@ -236,8 +248,7 @@ def refresh(entries: dict[str, Entry], table: Entry, settings: Settings,
             sites = sorted(keys[how.key].dropna().unique())
             layer = read_layer(served.id, settings, where=_in(how.key, sites))
             frame = how.build(layer, _latest_rows(table, how, settings, sites))
-            ok = _write_rows(target, served.id, frame, how.key, insert=False)
-            if not ok:
+            if not _replace_sites(target, served.id, frame, how.key):
                 write_derived(how.build(read_layer(served.id, settings),
                                         _latest_rows(table, how, settings)), target, served.id)
         else:
@@ -252,7 +263,7 @@ def refresh(entries: dict[str, Entry], table: Entry, settings: Settings,
             wanted = set(zip(keys[key], keys[time], strict=True))
             rows = rows[[k in wanted for k in zip(rows[key], rows[time], strict=True)]]
             frame = how.build(attributes, pd.DataFrame(rows)).reset_index()
-            if not _write_rows(target, table.id, frame, "fid", insert=True):
+            if not _upsert_rows(target, table.id, frame):
                 _table_view(table, layers, how, target, settings)
         done.append(target)
     return done
