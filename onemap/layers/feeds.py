@@ -248,8 +248,8 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     entry = catalog.get(table_id, settings)
     feed = feed_of(entry)
     if feed is None:
-        raise ValueError(f"{table_id!r} is a {entry.family} {entry.kind}, not a table feeds "
-                         f"write (those are {', '.join(FEEDS)} tables)")
+        raise ValueError(f"{table_id!r} ({entry.kind}, family {entry.family}) is not a table "
+                         f"feeds write: those are tables of {', '.join(FEEDS)}")
     if len(frame) == 0:
         raise LayerImportError.single(source, "contains no rows", unit=unit)
     path = entry.file(settings)

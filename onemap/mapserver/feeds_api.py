@@ -118,8 +118,9 @@ def feed_router(cat: Catalogue) -> APIRouter:
         request.state.audit = {"target": table_id}
         policy.require(who, "feed", settings, entry)  # a region's manager: its tables only
         if feeds.feed_of(entry) is None:
-            return _error(409, "NotAFeed", f"{table_id!r} is a {entry.family} {entry.kind}; "
-                          f"feeds append rows to the {', '.join(feeds.FEEDS)} tables")
+            return _error(409, "NotAFeed", f"{table_id!r} ({entry.kind}, family "
+                          f"{entry.family}) is not a table feeds write: those are tables of "
+                          f"{', '.join(feeds.FEEDS)}")
         ctype, _ = parse_options_header(request.headers.get("content-type", ""))
         if not (ctype in JSON_TYPES + CSV_TYPES or ctype.endswith(b"+json")):
             return _error(415, "UnsupportedMediaType", f"cannot read a "
