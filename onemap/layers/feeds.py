@@ -45,12 +45,25 @@ GPKG_TIME = "%Y-%m-%dT%H:%M:%fZ"
 _GPKG_TIME_GLOB = "????-??-??T??:??:??.???Z"
 
 
+#: ``frame.attrs`` key of a JSON batch's mask of the fields each row left out.
+ABSENT = "onemap_absent"
+
+
 @dataclass(frozen=True)
 class Checked:
-    """A batch ready to write: the normalised rows and the columns it provides."""
+    """A batch ready to write: the normalised rows and the columns it provides; ``groups``
+    splits the rows by the columns each one sent (a JSON row that leaves a field out keeps
+    the stored value of it on update)."""
 
     frame: pd.DataFrame
     columns: tuple[str, ...]
+    groups: tuple[tuple[tuple[str, ...], pd.Index], ...] = ()
+
+    def parts(self) -> list[tuple[pd.DataFrame, tuple[str, ...]]]:
+        """(rows, their columns): the whole frame, or one part per group."""
+        if not self.groups:
+            return [(self.frame, self.columns)]
+        return [(self.frame.loc[index], columns) for columns, index in self.groups]
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,24 @@ def check_family(frame: pd.DataFrame, feed: Feed, source: str, unit: str,
     if validator.total:
         problems = sorted(validator.problems, key=lambda p: (p.row is not None, p.row or 0))
         raise LayerImportError(problems, validator.total)
-    return Checked(chunk.frame, tuple(dict.fromkeys([*feed.key, *provided])))
+    columns = tuple(dict.fromkeys([*feed.key, *provided]))
+    return Checked(chunk.frame, columns, _groups(frame, columns, named, feed))
+
+
+def _groups(frame: pd.DataFrame, columns: tuple[str, ...], named: dict[str, str], feed: Feed
+            ) -> tuple[tuple[tuple[str, ...], pd.Index], ...]:
+    """Rows grouped by the columns they sent, when the batch says which it left out."""
+    absent = frame.attrs.get(ABSENT)
+    if absent is None or not absent.to_numpy().any():
+        return ()
+    sent = pd.DataFrame({c: ~absent[named[c]] if named.get(c) in absent else True
+                         for c in columns if c not in feed.key}, index=frame.index)
+    out = []
+    for mask, rows in sent.groupby(list(sent.columns), sort=False).groups.items():
+        flags = mask if isinstance(mask, tuple) else (mask,)
+        kept = tuple(c for c, on in zip(sent.columns, flags, strict=True) if on)
+        out.append(((*feed.key, *kept), pd.Index(rows)))
+    return tuple(out)
 
 
 def sql_values(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -167,7 +197,8 @@ def upsert(conn: sqlite3.Connection, table: str, frame: pd.DataFrame,
 
 
 def write_family(conn: sqlite3.Connection, table: str, checked: Checked, feed: Feed) -> int:
-    return upsert(conn, table, checked.frame, checked.columns, feed.key)
+    return sum(upsert(conn, table, rows, columns, feed.key)
+               for rows, columns in checked.parts())
 
 
 #: The tables a feed may write, by family.
@@ -308,7 +339,10 @@ def rows_frame(rows: object, source: str) -> pd.DataFrame:
     if problems:
         raise LayerImportError(problems)
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
-    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1), axis=0)
+    frame = frame.set_axis(pd.RangeIndex(1, len(frame) + 1), axis=0)
+    frame.attrs[ABSENT] = pd.DataFrame({c: [c not in row for row in rows]
+                                        for c in frame.columns}, index=frame.index)
+    return frame
 
 
 def batch_of(document: object, source: str) -> pd.DataFrame:
