@@ -103,7 +103,7 @@ def feed_router(cat: Catalogue) -> APIRouter:
     router = APIRouter(tags=["layers"])
 
     @router.post("/api/feeds/{table_id}", summary="Append rows to a time-series table",
-                 responses=error_responses(404, 409, 413, 415, 422))
+                 responses=error_responses(409, 413, 415, 422))
     async def feed(table_id: str, request: Request) -> Response:
         """Upsert a batch of rows (JSON ``{"rows": [...]}`` or an array; or ``text/csv``)
         into table ``table_id`` by its key (site + time): all rows or none. 200 ``{table,
