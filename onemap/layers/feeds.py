@@ -12,10 +12,10 @@ and time extent change with it.
 
 A table's rows have one key (:data:`FEEDS`: family -> :class:`Feed`); the upsert needs a
 unique index on it, created (with the stored times brought to one text form, see
-:func:`_prepare`) the first time a table is fed. Another table joins with one entry in
-:data:`FEEDS`, its own ``check`` and ``write`` when it is not a family of
-:mod:`onemap.layers.families` (e.g. outlet readings, written by
-:func:`onemap.live.readings.append`).
+:func:`_prepare`) the first time a table is fed. Another table joins with one :class:`Feed`
+(:func:`register`), with its own ``check`` and ``write``/``commit`` when it is not a family of
+:mod:`onemap.layers.families`: outlet readings (:mod:`onemap.live.readings_feed`) are written
+by :func:`onemap.live.readings.append`, the HJ 212 receiver's own writer.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Result:
 
 Check = Callable[[pd.DataFrame, "Feed", str, str, Sequence[str]], Checked]
 Write = Callable[[sqlite3.Connection, str, Checked, "Feed"], int]
+Commit = Callable[[Path, Checked], int]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,16 @@ class Feed:
     time: str | None = "time"
     check: Check | None = None
     write: Write | None = None
+    #: For a table with a writer of its own that commits itself (outlet readings:
+    #: :func:`onemap.live.readings.append`): ``commit(path, checked)`` -> rows written. The
+    #: catalogue entry then follows right after that commit instead of within it.
+    commit: Commit | None = None
+
+
+def register(feed: Feed) -> Feed:
+    """Let feeds write tables of ``feed.family`` (for a module outside the layers package)."""
+    FEEDS[feed.family] = feed
+    return feed
 
 
 def check_family(frame: pd.DataFrame, feed: Feed, source: str, unit: str,
@@ -289,12 +300,20 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
         columns = _columns(conn, table_id)
         checked = (feed.check or check_family)(frame, feed, source, unit,
                                                [n for n, _ in columns if n != "fid"])
+        if feed.commit is not None:
+            before = _count(conn, table_id)
+            written = feed.commit(path, checked)
+            after = _count(conn, table_id)
+            if written:
+                catalog.update(table_id, settings, feature_count=after,
+                               time_extent=_extent(conn, table_id, feed.time))
+            return _result(table_id, frame, feed, checked, before, after, written)
         conn.execute("BEGIN IMMEDIATE")
         try:
             _prepare(conn, table_id, feed, [n for n, t in columns if t == "DATETIME"])
-            (before,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(table_id)}").fetchone()
+            before = _count(conn, table_id)
             written = (feed.write or write_family)(conn, table_id, checked, feed)
-            (after,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(table_id)}").fetchone()
+            after = _count(conn, table_id)
             previous = None
             if written:
                 conn.execute("UPDATE gpkg_contents SET last_change = strftime(?, 'now') "
@@ -313,9 +332,18 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
             raise
     finally:
         release(conn)
+    return _result(table_id, frame, feed, checked, before, after, written)
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT COUNT(*) FROM {_quote(table)}").fetchone()[0])
+
+
+def _result(table_id: str, frame: pd.DataFrame, feed: Feed, checked: Checked, before: int,
+            after: int, written: int) -> Result:
     inserted = after - before
     keys = checked.frame[list(feed.key)].reset_index(drop=True) if written else pd.DataFrame()
-    return Result(table_id, len(frame), inserted, written - inserted, keys)
+    return Result(table_id, len(frame), inserted, max(written - inserted, 0), keys)
 
 
 # -- reading batches -------------------------------------------------------------------------

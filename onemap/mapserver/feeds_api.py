@@ -37,6 +37,7 @@ from onemap.access import policy
 from onemap.config import Settings
 from onemap.layers import feeds
 from onemap.layers.errors import LayerImportError
+from onemap.live import readings_feed  # noqa: F401 - registers the outlet readings' feed
 from onemap.mapserver import views
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.errors import error_responses
