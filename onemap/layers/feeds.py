@@ -235,9 +235,14 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def release(conn: sqlite3.Connection) -> None:
     """Checkpoint and close: the main file then holds the commit, so its mtime — what the
-    server's caches and views compare — moves with the data."""
+    server's caches and views compare — moves with the data. The file goes back to a rollback
+    journal when no reader has it open: a GeoPackage is opened directly by GIS tools, also
+    from network shares, where WAL does not work, and an import renames a new file over it
+    (no ``-wal`` file may outlive the database it belongs to)."""
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA busy_timeout=200")  # only if nobody else has it open
+        conn.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.Error:
         pass  # a reader holds the WAL: the next writer or the last close checkpoints it
     finally:
@@ -295,7 +300,8 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     if len(frame) == 0:
         raise LayerImportError.single(source, "contains no rows", unit=unit)
     path = entry.file(settings)
-    conn = connect(path)
+    own = feed.commit is not None  # its writer keeps the file as it wants it (WAL)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None) if own else connect(path)
     try:
         columns = _columns(conn, table_id)
         checked = (feed.check or check_family)(frame, feed, source, unit,
@@ -331,7 +337,10 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
                 conn.execute("ROLLBACK")
             raise
     finally:
-        release(conn)
+        if own:
+            conn.close()
+        else:
+            release(conn)
     return _result(table_id, frame, feed, checked, before, after, written)
 
 

@@ -49,6 +49,7 @@ def test_readings_fed_and_uploaded_are_one_row(table: Settings) -> None:
     conn = readings.connect(path)
     readings.append(conn, readings.rows_of(packet))
     got = readings.read(conn, MN)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # the receiver's mode
     conn.close()
     assert [(r.pollutant, r.time, r.value) for r in got] == [
         ("w01018", "2026-01-01T00:00:00Z", 39.0), ("w01018", "2026-01-01T01:00:00Z", 41.0)]
