@@ -21,8 +21,11 @@ items and ``/api/catalog`` show the new rows at the next request.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -53,23 +56,39 @@ def ingest(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     """Feed ``frame`` into table ``table_id`` (:func:`feeds.append`), then bring the views
     built from it up to date for the sites fed. A view that cannot be updated in place is
     dropped, so the next reader rebuilds it whole rather than serving it stale."""
-    entries = catalog.load(settings)
-    entry = entries.get(table_id)
-    if entry is None:
-        raise catalog.UnknownDataset(table_id)
-    fresh = views.fresh_views(entries, entry, settings) if feeds.feed_of(entry) else set()
-    result = feeds.append(table_id, frame, settings, source=source, unit=unit)
-    if result.inserted or result.updated:
+    with _one_feed_at_a_time(settings):
         entries = catalog.load(settings)
-        try:
-            views.refresh(entries, entries[table_id], settings, result.keys, fresh)
-        except Exception:  # noqa: BLE001 - the data is committed; the view is only derived
-            LOGGER.exception("views of %s could not be updated in place: rebuilt at the next "
-                             "request", table_id)
-            for target in fresh:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{target}{suffix}").unlink(missing_ok=True)
+        entry = entries.get(table_id)
+        if entry is None:
+            raise catalog.UnknownDataset(table_id)
+        fresh = views.fresh_views(entries, entry, settings) if feeds.feed_of(entry) else set()
+        result = feeds.append(table_id, frame, settings, source=source, unit=unit)
+        if result.inserted or result.updated:
+            entries = catalog.load(settings)
+            try:
+                views.refresh(entries, entries[table_id], settings, result.keys, fresh)
+            except Exception:  # noqa: BLE001 - the data is committed; the view is derived
+                LOGGER.exception("views of %s could not be updated in place: rebuilt at the "
+                                 "next request", table_id)
+                for target in fresh:
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{target}{suffix}").unlink(missing_ok=True)
     return result
+
+
+@contextmanager
+def _one_feed_at_a_time(settings: Settings) -> Iterator[None]:
+    """Feeds of one data dir in turn (the server's threads, ``onemap feed``, ``onemap
+    watch``): a view found up to date before a commit must still be so when it is updated
+    after it, and two updates of one view file must not overwrite each other."""
+    folder = settings.runtime_dir / "views"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".feeds.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def problems_doc(exc: LayerImportError) -> dict:
