@@ -201,6 +201,24 @@ def put(entry: Entry, settings: Settings | None = None) -> None:
         _write(settings, entries)
 
 
+def update(dataset_id: str, settings: Settings | None = None, **changes: Any
+           ) -> tuple[Entry, Entry]:
+    """Change some fields of an entry (read, changed and written under the lock, so two
+    writers never lose each other's change); ``updated`` is set to now. Returns (previous,
+    new): a caller whose data write then fails puts the previous one back with :func:`put`.
+    """
+    settings = settings or get_settings()
+    with _locked(settings):
+        entries = _read(settings)
+        if dataset_id not in entries:
+            raise UnknownDataset(dataset_id)
+        previous = entries[dataset_id]
+        changes.setdefault("updated", datetime.now(UTC).isoformat(timespec="seconds"))
+        entries[dataset_id] = Entry.model_validate({**previous.model_dump(), **changes})
+        _write(settings, entries)
+    return previous, entries[dataset_id]
+
+
 def remove(dataset_id: str, settings: Settings | None = None) -> Entry:
     """Drop an entry from the catalogue and return it; its file is left to the caller."""
     settings = settings or get_settings()

@@ -115,6 +115,54 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_feed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from onemap.layers import feeds
+    from onemap.layers.errors import LayerImportError
+    from onemap.mapserver.feeds_api import ingest
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        frame, unit = feeds.read_batch(path, settings, encoding=args.encoding)
+        result = ingest(args.id, frame, settings, source=path.name, unit=unit)
+    except catalog.UnknownDataset:
+        raise ValueError(f"no table {args.id!r} in the catalogue") from None
+    except LayerImportError as exc:  # every problem, not the first ten
+        print(f"onemap feed: {exc.total} problem(s) in {path.name}; nothing was written:",
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        if exc.total > len(exc.problems):
+            print(f"  … and {exc.total - len(exc.problems)} more", file=sys.stderr)
+        return 1
+    print(f"fed {result.rows} rows into {args.id!r}: {result.inserted} inserted, "
+          f"{result.updated} updated, {result.unchanged} unchanged")
+    return 0
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from onemap.watch import Watcher
+
+    if args.table and args.table_from_name:
+        raise ValueError("give --table or --table-from-name, not both")
+    settings = get_settings()
+    interval = settings.watch_interval if args.interval is None else args.interval
+    if interval <= 0:
+        raise ValueError("--interval must be a positive number of seconds")
+    watcher = Watcher(Path(args.folder), settings, table=args.table,
+                      report=lambda line: print(line, flush=True))
+    print(f"watching {watcher.folder} every {interval:g} s (Ctrl-C stops)", flush=True)
+    try:
+        watcher.run(interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from onemap.data.generate import generate
 
@@ -181,6 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "the store (rasters: 'onemap raster remove')")
     p.add_argument("id")
     p.set_defaults(func=_cmd_remove)
+
+    p = sub.add_parser("feed", help="append (upsert) the rows of a CSV or JSON file to a "
+                       "time-series table (air_hourly, water_samples)")
+    p.add_argument("file")
+    p.add_argument("--table", dest="id", required=True, help="the table's id, e.g. air_hourly")
+    p.add_argument("--encoding", help="text encoding of a CSV, e.g. GBK (default: detected)")
+    p.set_defaults(func=_cmd_feed)
+
+    p = sub.add_parser("watch", help="feed the CSV/JSON files that land in a folder (an FTP "
+                       "drop): fed files go to DIR/done, refused ones to DIR/failed")
+    p.add_argument("folder")
+    p.add_argument("--table", help="the table every file feeds (default: from the name)")
+    p.add_argument("--table-from-name", action="store_true", help="the table is the file "
+                   "name's prefix, e.g. air_hourly_20261203T10.csv (the default)")
+    p.add_argument("--interval", type=float, help="seconds between polls (default: "
+                   "ONEMAP_WATCH_INTERVAL, 5)")
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("layers", help="list the catalogue")
     p.set_defaults(func=_cmd_layers)

@@ -27,7 +27,7 @@ from onemap.config import get_settings
 #: What each CLI command that changes data is recorded as: command, or (command, its
 #: subcommand) → action. Listing commands are not recorded.
 CLI_ACTIONS: dict[str | tuple[str, str], str] = {
-    "import": "import", "remove": "remove", "sample": "import",
+    "import": "import", "remove": "remove", "sample": "import", "feed": "feed",
     ("raster", "add"): "upload", ("raster", "remove"): "remove",
     ("users", "add"): "user_create", ("users", "disable"): "user_change",
     ("users", "enable"): "user_change", ("users", "change"): "user_change",

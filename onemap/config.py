@@ -46,6 +46,9 @@ class Settings:
     #: Largest request body, in megabytes, of every route but the raster upload (which has
     #: ``max_upload_mb``); a bigger one is answered 413.
     max_body_mb: int = 50
+    #: Seconds between two looks of ``onemap watch`` into its drop folder (a file is fed once
+    #: it is unchanged between two looks).
+    watch_interval: float = 5.0
     #: Web origins (``scheme://host[:port]``, comma-separated) whose pages may call this server
     #: from the browser (CORS); empty = none, only the map served here.
     cors_origins: str = ""
@@ -172,6 +175,7 @@ def get_settings() -> Settings:
         max_csv_columns=int(env.get("ONEMAP_MAX_CSV_COLUMNS", "1000")),
         max_image_pixels=int(env.get("ONEMAP_MAX_IMAGE_PIXELS", str(4096 * 4096))),
         max_body_mb=int(env.get("ONEMAP_MAX_BODY_MB", "50")),
+        watch_interval=max(0.05, float(env.get("ONEMAP_WATCH_INTERVAL", "5"))),
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),

@@ -15,8 +15,9 @@ The defaults, for a bureau that publishes some data (信息公开) and keeps the
   every list and answers 404 on direct access — the same answer as an id that does not exist,
   so probing ids tells nothing;
 - **writes** need their role: rasters (upload, replace, remove) ``analyst``; vector layers and
-  tables ``data_manager`` (a region-bound one only for entries owned by its region);
-  acknowledging and closing alarms ``commander`` (only alarms they see);
+  tables, and feeds of rows into tables, ``data_manager`` (a region-bound one only for
+  entries owned by its region); acknowledging and closing alarms ``commander`` (only alarms
+  they see);
   processes the role of :data:`PROCESS_ROLES`; users, keys, rules and the audit ``admin``;
 - a **job** and its results belong to the principal who started it, and to admins.
 
@@ -38,7 +39,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 
 Action = Literal["read", "upload_raster", "remove_raster", "import_layer", "remove_layer",
-                 "handle_alarm", "admin", "audit"]
+                 "feed", "handle_alarm", "admin", "audit"]
 
 #: Role needed to run each process. ``None``: whoever may read every dataset the process reads
 #: (the published AQI and PM2.5 products are 信息公开 content computed from public data).
@@ -58,6 +59,7 @@ ACTION_ROLES: dict[str, str] = {
     "remove_raster": "analyst",
     "import_layer": "data_manager",
     "remove_layer": "data_manager",
+    "feed": "data_manager",  # rows appended to a time-series table (onemap.layers.feeds)
     #: acknowledging and closing online-monitoring alarms: the officers who act on them
     "handle_alarm": "commander",
     "admin": "admin",
@@ -159,7 +161,7 @@ def require(principal: Principal, action: Action, settings: Settings,
             raise Unauthenticated(f"{action.replace('_', ' ')} needs a login")
         raise Forbidden(f"{action.replace('_', ' ')} needs the {role} role")
     if (entry is not None and principal.region is not None
-            and action in ("import_layer", "remove_layer")
+            and action in ("import_layer", "remove_layer", "feed")
             and not (entry.region and regions.within(entry.region, principal.region))):
         raise Forbidden(f"{entry.id} is not owned by region {principal.region}")
 

@@ -54,6 +54,7 @@ ROUTES: dict[str, str] = {
     "POST /api/layers": "write:import_layer",
     "PUT /api/layers/{layer_id}": "write:import_layer",
     "DELETE /api/layers/{layer_id}": "write:remove_layer",
+    "POST /api/feeds/{table_id}": "write:feed",
     "GET /api/jobs/{job_id}": "job",
     "DELETE /api/jobs/{job_id}": "job",
     "GET /api/reports/{report_id}.html": "job",

@@ -34,6 +34,7 @@ from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
 from onemap.mapserver.errors import document_errors, internal_error
 from onemap.mapserver.exports import export_router
+from onemap.mapserver.feeds_api import feed_router
 from onemap.mapserver.freshness import FollowCatalogue
 from onemap.mapserver.jobs import stop_jobs
 from onemap.mapserver.layer_imports import layer_router
@@ -168,6 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(layer_router(cat))  # POST/PUT/DELETE /api/layers (data managers)
     app.include_router(live_router(cat))  # /api/alarms (push, acknowledge, close), summary
+    app.include_router(feed_router(cat))  # POST /api/feeds/{table} (rows into time series)
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
     app.include_router(legend_router(cat))  # /api/legends
     app.include_router(audit_router(settings))  # /api/admin/audit (admins only)

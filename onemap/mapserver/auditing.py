@@ -9,9 +9,9 @@ has set it. What is recorded (see :mod:`onemap.access.audit` for the record):
 * **writes** — POST, PUT, PATCH, DELETE, except the POSTs that only read (:data:`READ_POSTS`:
   STAC search, CQL2 item filters, titiler's feature and statistics images). The action is
   named from the route (:data:`ROUTES`: ``process_run``, ``job_cancel``, ``upload``,
-  ``remove``, ``import``, ``login``/``login_failed``, the admin actions), else ``write``. The
-  record is committed *before* the response starts, so a client that sees its answer knows it
-  is in the audit; a request that fails with an exception is recorded as a 500.
+  ``remove``, ``import``, ``feed``, ``login``/``login_failed``, the admin actions), else
+  ``write``. The record is committed *before* the response starts, so a client that sees
+  its answer knows it is in the audit; a request that fails with an exception is recorded as a 500.
 * **reads of internal datasets** — :func:`onemap.access.policy.read` notes each internal
   dataset it grants (:func:`onemap.access.context.note_read`); after the response, one
   ``read_internal`` record lists them. These go through the batching background writer
@@ -75,6 +75,7 @@ ROUTES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
         ("POST", r"^/api/layers/?()$", "import"),
         ("PUT PATCH", r"^/api/layers/([^/]+)$", "import"),
         ("DELETE", r"^/api/layers/([^/]+)$", "remove"),
+        ("POST", r"^/api/feeds/([^/]+)$", "feed"),
         ("POST", r"^/api/auth/login/?()$", "login"),
         ("POST", r"^/api/auth/logout/?()$", "logout"),
         ("POST", r"^/api/auth/password/?()$", "password_change"),

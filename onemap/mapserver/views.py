@@ -15,11 +15,18 @@ limits, target class), so it is rebuilt when either the table or the sections ch
 The evaluation code counts as a source too: after an upgrade or a corrected limit in
 ``onemap.analysis.standards``, the views are rebuilt at the next start instead of serving
 classes computed by the old code.
+
+A feed (:mod:`onemap.layers.feeds`) changes a few sites' rows: :func:`refresh` then updates
+the views of those sites only — the latest row of the stations or sections named, the
+evaluated rows of the samples sent — in place, in one transaction, instead of rebuilding the
+view from a year of hours. A view that was already out of date is left for the full rebuild.
+A file's time is the later of its own and its ``-wal`` file's: a WAL commit not yet
+checkpointed changes only the latter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +42,10 @@ from onemap.analysis.latest import (
 )
 from onemap.catalog import Entry
 from onemap.config import Settings
+from onemap.layers import feeds
 from onemap.layers.normalise import TIMEZONE
 from onemap.layers.store import read_layer, write_derived
+from onemap.mapserver.sql import literal
 
 
 @dataclass(frozen=True)
@@ -76,22 +85,36 @@ EVALUATION_CODE: tuple[Path, ...] = (
     Path(latest.__file__), *sorted(Path(standards.__file__).parent.glob("*.py")))
 
 
+def _mtime(path: Path) -> float:
+    """When ``path``'s data last changed: its own time or its WAL's, whichever is later."""
+    wal = Path(f"{path}-wal")
+    return max(path.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0)
+
+
 def _fresh(target: Path, sources: list[Path]) -> bool:
     """Whether ``target`` was built after every source, and the evaluation code, last changed."""
-    return target.exists() and target.stat().st_mtime >= max(
-        p.stat().st_mtime for p in [*sources, *EVALUATION_CODE] if p.exists())
+    return target.exists() and _mtime(target) >= max(
+        _mtime(p) for p in [*sources, *EVALUATION_CODE] if p.exists())
 
 
-def _latest_rows(table: Entry, view: View, settings: Settings) -> pd.DataFrame:
-    """Only the latest usable row per site, selected in SQLite (a year of hours stays on disk)."""
+def _in(column: str, values: Iterable[object]) -> str:
+    return f"{column} IN ({', '.join(literal(str(v)) for v in values) or 'NULL'})"
+
+
+def _latest_rows(table: Entry, view: View, settings: Settings,
+                 sites: Sequence[object] | None = None) -> pd.DataFrame:
+    """Only the latest usable row per site (of ``sites``), selected in SQLite (a year of hours
+    stays on disk)."""
     fields = set(table.fields)
     values = [c for c in view.value_columns if c in fields]
     usable = f"COALESCE({', '.join(values)}) IS NOT NULL" if values else "1"
     if "flag" in fields:
         usable += " AND flag = 'N'"
+
     t, k = f'"{table.id}"', view.key
-    sql = (f"SELECT h.* FROM {t} h JOIN (SELECT {k}, MAX(time) AS t FROM {t} WHERE {usable} "
-           f"GROUP BY {k}) m ON h.{k} = m.{k} AND h.time = m.t WHERE {usable}")
+    only = f" AND {_in(k, sites)}" if sites is not None else ""
+    sql = (f"SELECT h.* FROM {t} h JOIN (SELECT {k}, MAX(time) AS t FROM {t} WHERE {usable}"
+           f"{only} GROUP BY {k}) m ON h.{k} = m.{k} AND h.time = m.t WHERE {usable}")
     rows = pyogrio.read_dataframe(table.file(settings), sql=sql, sql_dialect="SQLITE",
                                   use_arrow=False)
     rows["time"] = pd.to_datetime(rows["time"], utc=True, format="ISO8601").dt.tz_convert(
@@ -142,3 +165,105 @@ def materialise(entries: dict[str, Entry], settings: Settings) -> dict[str, Path
                 _table_view(table, layers, tview, target, settings)
             out[table.id] = target
     return out
+
+
+def _targets(entries: dict[str, Entry], table: Entry, settings: Settings
+             ) -> list[tuple[Path, Entry, View | TableView]]:
+    """The views built from ``table``: (file, the layer or table served, how it is built)."""
+    folder = settings.runtime_dir / "views"
+    out: list[tuple[Path, Entry, View | TableView]] = []
+    for view in VIEWS:
+        if view.table_family == table.family:
+            out += [(folder / f"{e.id}.gpkg", e, view) for e in entries.values()
+                    if e.family == view.layer_family and e.kind == "vector"]
+    for tview in TABLE_VIEWS:
+        if tview.table_family == table.family:
+            out.append((folder / f"{table.id}.gpkg", table, tview))
+    return out
+
+
+def fresh_views(entries: dict[str, Entry], table: Entry, settings: Settings) -> set[Path]:
+    """The views of ``table`` that are up to date now: before a feed, those :func:`refresh`
+    may update in place afterwards."""
+    out = set()
+    for target, served, how in _targets(entries, table, settings):
+        sources = [served.file(settings), table.file(settings)]
+        if isinstance(how, TableView):
+            sources += [e.file(settings) for e in entries.values()
+                        if e.family == how.layer_family and e.kind == "vector"]
+        if _fresh(target, sources):
+            out.add(target)
+    return out
+
+
+def _upsert_rows(target: Path, table: str, frame: pd.DataFrame) -> bool:
+    """Insert or update ``frame``'s rows (by ``fid``) in the table view ``target``, in one
+    transaction; False, writing nothing, when the frame has columns the view lacks."""
+    conn = feeds.connect(target)
+    try:
+        stored = {str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
+        if not set(frame.columns) <= stored:
+            return False
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            feeds.upsert(conn, table, frame, list(frame.columns), ["fid"])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        feeds.release(conn)
+    return True
+
+
+def _replace_sites(target: Path, layer: str, frame: pd.DataFrame, key: str) -> bool:
+    """Rewrite the site view ``target`` with the rows of ``frame``'s sites replaced (one row
+    per site: small, so written whole and renamed in, as :func:`write_derived` does); False
+    when the columns differ from the view's."""
+    current = pyogrio.read_dataframe(target, layer=layer, use_arrow=False)
+    if list(current.columns) != list(frame.columns):
+        return False
+    for col in current.columns:
+        if isinstance(current[col].dtype, pd.DatetimeTZDtype):
+            current[col] = current[col].dt.tz_convert(TIMEZONE)
+    order = {site: n for n, site in enumerate(current[key])}
+    kept = current[~current[key].isin(set(frame[key]))]
+    merged = pd.concat([kept, frame.astype(kept.dtypes.to_dict(), errors="ignore")],
+                       ignore_index=True)
+    merged = merged.iloc[merged[key].map(order).fillna(len(order)).argsort(kind="stable")]
+    write_derived(merged.reset_index(drop=True), target, layer)
+    return True
+
+
+def refresh(entries: dict[str, Entry], table: Entry, settings: Settings,
+            keys: pd.DataFrame, fresh: set[Path]) -> list[Path]:
+    """After a feed wrote rows with ``keys`` into ``table``: update, of the views that were
+    ``fresh`` before it, the rows of the sites (and samples) those keys name. Returns the
+    views updated; the others are rebuilt whole when next needed (:func:`materialise`)."""
+    done = []
+    for target, served, how in _targets(entries, table, settings):
+        if target not in fresh or not target.exists() or keys.empty:
+            continue
+        if isinstance(how, View):
+            sites = sorted(keys[how.key].dropna().unique())
+            layer = read_layer(served.id, settings, where=_in(how.key, sites))
+            frame = how.build(layer, _latest_rows(table, how, settings, sites))
+            if not _replace_sites(target, served.id, frame, how.key):
+                write_derived(how.build(read_layer(served.id, settings),
+                                        _latest_rows(table, how, settings)), target, served.id)
+        else:
+            layers = [e for e in entries.values() if e.family == how.layer_family
+                      and e.kind == "vector" and e.file(settings).exists()]
+            attributes = pd.concat([pd.DataFrame(read_layer(e.id, settings,
+                                                            read_geometry=False))
+                                    for e in layers], ignore_index=True)
+            key, time = keys.columns[0], keys.columns[-1]
+            sites = sorted(keys[key].dropna().unique())
+            rows = read_layer(table.id, settings, fid_as_index=True, where=_in(key, sites))
+            wanted = set(zip(keys[key], keys[time], strict=True))
+            rows = rows[[k in wanted for k in zip(rows[key], rows[time], strict=True)]]
+            frame = how.build(attributes, pd.DataFrame(rows)).reset_index()
+            if not _upsert_rows(target, table.id, frame):
+                _table_view(table, layers, how, target, settings)
+        done.append(target)
+    return done

@@ -29,7 +29,7 @@ COLUMNS = ("adm_col_time", "adm_col_user", "adm_col_via", "adm_col_address",
 #: Actions the server records (onemap.access.audit), offered as suggestions for the filter.
 ACTIONS = ("login", "login_failed", "logout", "password_change", "key_create", "key_revoke",
            "user_create", "user_change", "user_grant", "user_remove", "rule_change", "upload",
-           "import", "remove", "write", "process_run", "job_cancel", "read_internal",
+           "import", "feed", "remove", "write", "process_run", "job_cancel", "read_internal",
            "audit_read", "audit_rotate", "request")
 OUTCOMES = ("ok", "denied", "failed")
 
