@@ -135,8 +135,8 @@ def live_router(cat: Catalogue) -> APIRouter:
     def act(alarm_id: str, status: str, request: Request, body: AlarmAction | None
             ) -> JSONResponse:
         who = principal_of(request)
-        entry = entry_of(livestore.ALARMS)
         policy.require(who, "handle_alarm", settings)  # the role first: 401 / 403
+        entry = entry_of(livestore.ALARMS)
         limits = policy.read(who, entry, settings)
         request.state.audit = {"target": alarm_id}
         conn = livestore.connect(entry.file(settings))
