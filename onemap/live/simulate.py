@@ -1,0 +1,364 @@
+"""``onemap simulate hj212``: the sample's key-managed outlets as HJ 212 field devices over
+real TCP, for the demo and the load bench.
+
+One asyncio task and one TCP connection per device, all on one event loop (thousands of
+devices cost a few KiB each). A device behaves like a data logger: it back-fills the last
+hours of hourly data when it starts, then every interval (each device at its own phase, with
+jitter, so they do not fire together) sends its real-time data (CN 2011), its facilities'
+running state (2021) and the current hour's running hourly data (2061, DataTime the hour, so
+the receiver upserts it), each with Flag 5 (HJ 212-2017, answer asked). It waits for each
+9014: none within the answer timeout → counted unanswered and sent again later (at most
+``retries`` times); a 9011 refusing a frame for its CRC → sent again at once; a dropped
+connection → reconnect with a doubling backoff. Framing and CRC are
+:mod:`onemap.live.hj212.frames`' — the simulator only garbles a CRC on purpose (bad_crc).
+What each device says is :mod:`onemap.live.sim_device`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import resource
+import signal
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from onemap.live.hj212 import codes, frames
+from onemap.live.hj212.cp import format_time
+from onemap.live.hj212.frames import FrameError, Packet
+from onemap.live.sim_device import (
+    Device,
+    Hour,
+    Moment,
+    assign,
+    backfill_cp,
+    corrupt,
+    device_of,
+    parts,
+    realtime_cps,
+    silent,
+    status_cp,
+    values_at,
+)
+
+LOGGER = logging.getLogger(__name__)
+#: HJ 212-2017, answer asked (version 1 in bits 2–7, bit 0 "answer"); bit 1 added when split.
+FLAG = 1 << 2 | frames.FLAG_ANSWER
+#: Outlet columns a device is made of.
+COLUMNS = ["outlet_code", "medium", "mn", "so2_limit", "nox_limit", "pm_limit", "cod_limit",
+           "nh3n_limit", "tp_limit", "tn_limit", "ph_min", "ph_max"]
+#: Counters of the summary, in its order.
+COUNTERS = ("packets", "frames", "answered", "unanswered", "refused", "resent", "lost",
+            "reconnects", "bad_crc", "split")
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    port: int
+    password: str
+    interval: float = 60.0
+    backfill_hours: int = 6
+    #: Seconds to wait for an answer (HJ 212-2017's default time-out is 5 s, 3 retries).
+    answer_timeout: float = 5.0
+    retries: int = 3
+    #: Longest pause between reconnections.
+    max_backoff: float = 60.0
+
+
+@dataclass
+class Stats:
+    """Counters per group (a scenario's name, or "normal") and the devices in each."""
+
+    devices: Counter = field(default_factory=Counter)
+    groups: dict[str, Counter] = field(default_factory=dict)
+
+    def of(self, dev: Device) -> Counter:
+        return self.groups.setdefault(dev.scenario or "normal", Counter())
+
+    def total(self) -> Counter:
+        return sum(self.groups.values(), Counter())
+
+    def summary(self) -> str:
+        """A table: a row per group and the total."""
+        head = f"{'group':14} {'devices':>8} " + " ".join(f"{c:>10}" for c in COUNTERS)
+        rows = [head]
+        for name in sorted(self.devices):
+            counts = self.groups.get(name, Counter())
+            rows.append(f"{name:14} {self.devices[name]:>8} "
+                        + " ".join(f"{counts[c]:>10}" for c in COUNTERS))
+        total = self.total()
+        rows.append(f"{'total':14} {sum(self.devices.values()):>8} "
+                    + " ".join(f"{total[c]:>10}" for c in COUNTERS))
+        return "\n".join(rows)
+
+
+@dataclass
+class Message:
+    """One interaction: a packet, or the parts of a split one (one QN), and its history."""
+
+    kind: str
+    packets: list[Packet]
+    garble: bool = False
+    tries: int = 0
+
+
+def load_outlets(settings: object) -> pd.DataFrame:
+    """The outlets with a device (non-empty MN) from the store, in a stable order that mixes
+    places and media (by a hash of MN): ``--devices N`` takes a spread, not one county."""
+    import pyogrio
+
+    from onemap import catalog
+
+    entry = catalog.get("outlets", settings)  # type: ignore[arg-type]
+    rows = pyogrio.read_dataframe(entry.file(settings), columns=COLUMNS,  # type: ignore[arg-type]
+                                  read_geometry=False)
+    rows = rows[rows["mn"].notna() & (rows["mn"].astype(str).str.strip() != "")]
+    if rows.empty:
+        raise ValueError("the outlets layer has no outlet with a device code (mn)")
+    order = rows["mn"].map(lambda mn: hashlib.sha256(mn.encode()).hexdigest())
+    return rows.assign(_order=order).sort_values("_order").drop(columns="_order")
+
+
+def devices_of(rows: pd.DataFrame, seed: int, share: float) -> list[Device]:
+    """A device per outlet row, a ``share`` of them cast in scenarios by ``seed``."""
+    cast = assign(list(rows["mn"]), seed, share)
+    return [device_of(row, seed, cast.get(row["mn"])) for row in rows.to_dict("records")]
+
+
+class Link:
+    """A device's side of one connection: frames out, answers in."""
+
+    def __init__(self, dev: Device, opts: Options, counts: Counter,
+                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.dev, self.opts, self.counts = dev, opts, counts
+        self.reader, self.writer = reader, writer
+
+    async def exchange(self, msg: Message) -> str:
+        """Send ``msg`` and wait for its answers: "answered", "timeout", or "refused:<QnRtn>".
+        Connection errors propagate (the caller reconnects)."""
+        out = [frames.encode(p) for p in msg.packets]
+        if msg.garble and msg.tries == 0:
+            out[0] = garbled(out[0])
+            self.counts["bad_crc"] += 1
+        self.writer.write(b"".join(out))
+        await self.writer.drain()
+        self.counts["frames"] += len(out)
+        self.counts["packets"] += 1
+        self.counts["resent"] += msg.tries > 0
+        qn, waiting = msg.packets[0].qn, len(out)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.opts.answer_timeout
+        while waiting:
+            try:
+                line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"),
+                                              deadline - loop.time())
+            except TimeoutError:
+                return "timeout"
+            try:
+                answer = frames.decode(line)
+            except FrameError as exc:
+                LOGGER.warning("MN=%s: unreadable answer (%s)", self.dev.mn, exc)
+                continue
+            if answer.qn != qn:
+                continue  # a late answer to a packet that timed out
+            if answer.cn == codes.CN_DATA_ANSWER:
+                waiting -= 1
+            elif answer.cn == codes.CN_REQUEST_ANSWER:
+                return "refused:" + answer.cp.partition("QnRtn=")[2]
+        return "answered"
+
+
+def garbled(frame: bytes) -> bytes:
+    """``frame`` with its CRC's four hex digits changed (bad_crc); the data stay as they are."""
+    crc = int(frame[-6:-2], 16) ^ 0x5A5A
+    return frame[:-6] + b"%04X\r\n" % crc
+
+
+class Runner:
+    """One device's life: connect, back-fill, report every interval, reconnect."""
+
+    def __init__(self, dev: Device, opts: Options, stats: Stats, stop: asyncio.Event,
+                 start: datetime) -> None:
+        self.dev, self.opts, self.stop = dev, opts, stop
+        self.counts = stats.of(dev)
+        self.start = start.replace(minute=0, second=0, microsecond=0)
+        self.rng = dev.rng("live")
+        self.n = 0
+        self.hour: Hour | None = None
+        self.last_qn = 0
+        self.backlog: deque[Message] = deque(self._backfill())
+        jitter = random.Random(f"{dev.seed}:{dev.mn}:phase")
+        self.phase = jitter.uniform(0, opts.interval)
+        self.jitter = jitter
+        self.t0 = 0.0
+
+    def _qn(self) -> str:
+        """A QN (a millisecond timestamp) never used before by this device."""
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        self.last_qn = max(now, self.last_qn + 1)
+        return format_time(datetime.fromtimestamp(self.last_qn / 1000, UTC), millis=True)
+
+    def _packet(self, cn: str, cp: str, *, qn: str | None = None, pnum: int | None = None,
+                pno: int | None = None) -> Packet:
+        split = frames.FLAG_SPLIT if pnum is not None else 0
+        return Packet(st=self.dev.st, cn=cn, pw=self.opts.password, mn=self.dev.mn, cp=cp,
+                      qn=qn or self._qn(), flag=FLAG | split, pnum=pnum, pno=pno)
+
+    def _backfill(self) -> list[Message]:
+        hours = [self.start - timedelta(hours=h) for h in range(self.opts.backfill_hours, 0, -1)]
+        return [Message("backfill", [self._packet(codes.CN_HOURLY, backfill_cp(
+            self.dev, hour, self.start))]) for hour in hours]
+
+    def _messages(self, now: datetime) -> list[Message]:
+        """The packets of live reading ``self.n``."""
+        dev, n = self.dev, self.n
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        values = values_at(dev, Moment(n, hour, self.start), self.rng)
+        if self.hour is None or self.hour.start != hour:
+            self.hour = Hour(hour)
+        self.hour.add(values)
+        cps = realtime_cps(now, values, parts(dev, n))
+        if len(cps) == 1:
+            realtime = [self._packet(codes.CN_REALTIME, cps[0])]
+        else:  # one interaction, one QN: each part a whole frame of its own
+            self.counts["split"] += 1
+            qn = self._qn()
+            realtime = [self._packet(codes.CN_REALTIME, cp, qn=qn, pnum=len(cps), pno=i + 1)
+                        for i, cp in enumerate(cps)]
+        return [Message("realtime", realtime, garble=corrupt(dev, n)),
+                Message("status", [self._packet(codes.CN_STATUS, status_cp(now))]),
+                Message("hourly", [self._packet(codes.CN_HOURLY, self.hour.cp(dev.medium))])]
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), max(0.0, seconds))
+
+    async def _deliver(self, link: Link, msg: Message) -> None:
+        while True:
+            outcome = await link.exchange(msg)
+            msg.tries += 1
+            if outcome == "answered":
+                self.counts["answered"] += 1
+                return
+            if outcome == "timeout":
+                self.counts["unanswered"] += 1
+                if msg.tries <= self.opts.retries:
+                    self.backlog.append(msg)  # sent again at the next reading
+                else:
+                    self.counts["lost"] += 1
+                return
+            self.counts["refused"] += 1
+            qn_rtn = outcome.partition(":")[2]
+            if qn_rtn != str(frames.QN_CRC) or msg.tries > self.opts.retries:
+                LOGGER.warning("MN=%s: %s packet refused (QnRtn %s), given up", self.dev.mn,
+                               msg.kind, qn_rtn)
+                self.counts["lost"] += 1
+                return
+            # refused for its CRC: sent again at once, whole this time
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.t0 = loop.time() + self.phase
+        backoff = first = min(1.0, self.opts.interval)
+        connected_once = False
+        await self._pause(self.jitter.uniform(0, min(self.opts.interval, 5.0)))
+        while not self.stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection(self.opts.host, self.opts.port)
+            except OSError as exc:
+                LOGGER.debug("MN=%s: cannot connect (%s)", self.dev.mn, exc)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, self.opts.max_backoff)
+                continue
+            self.counts["reconnects"] += connected_once
+            connected_once = True
+            try:
+                await self._session(Link(self.dev, self.opts, self.counts, reader, writer))
+                backoff = first
+            except (ConnectionError, OSError, asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError) as exc:
+                LOGGER.info("MN=%s: connection lost (%s)", self.dev.mn, exc)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, self.opts.max_backoff)
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.wait_closed()
+
+    async def _session(self, link: Link) -> None:
+        """Report until stopped; returns when the device goes silent (dropout), after it."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            for _ in range(len(self.backlog)):
+                if self.stop.is_set():
+                    return
+                await self._deliver(link, self.backlog.popleft())
+            due = self.t0 + self.n * self.opts.interval
+            await self._pause(due - loop.time() + self.jitter.uniform(0, 0.1)
+                              * self.opts.interval)
+            if self.stop.is_set():
+                return
+            if silent(self.dev, self.n):
+                while silent(self.dev, self.n):
+                    self.n += 1  # the device is off: these readings never exist
+                await self._pause(self.t0 + self.n * self.opts.interval - loop.time())
+                return
+            for msg in self._messages(datetime.now(UTC)):
+                if self.stop.is_set():
+                    break  # a reading's remaining packets are not sent once stopped
+                await self._deliver(link, msg)
+            self.n += 1
+
+
+async def simulate(devices: list[Device], opts: Options, *, duration: float | None = None,
+                   stop: asyncio.Event | None = None, handle_signals: bool = False) -> Stats:
+    """Run ``devices`` until ``duration`` seconds have passed or ``stop`` is set (Ctrl-C
+    sets it when ``handle_signals``); the counters."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+    _enough_files(len(devices))
+    stats = Stats()
+    start = datetime.now(UTC)
+    for dev in devices:
+        stats.devices[dev.scenario or "normal"] += 1
+        stats.of(dev)
+        if dev.scenario:
+            LOGGER.info("MN=%s outlet %s plays %s%s", dev.mn, dev.outlet_code, dev.scenario,
+                        f" ({dev.target})" if dev.target else "")
+    tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start).run())
+             for dev in devices]
+    try:
+        await asyncio.wait_for(stop.wait(), duration)
+    except TimeoutError:
+        stop.set()
+    finally:
+        # an exchange under way ends with its answer (or its time-out), then the device stops
+        if tasks:
+            await asyncio.wait(tasks, timeout=opts.answer_timeout + 1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return stats
+
+
+def _enough_files(devices: int) -> None:
+    """Raise the open-file limit to the hard one: a socket per device."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < devices + 64:
+        want = hard if hard == resource.RLIM_INFINITY else min(hard, devices + 1024)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < devices + 64:
+            raise ValueError(f"{devices} devices need {devices + 64} open files; the limit is "
+                             f"{hard} (raise it with ulimit -n)")
