@@ -148,10 +148,10 @@ def _cmd_simulate_hj212(args: argparse.Namespace) -> int:
             raise ValueError(f"--devices must be a number above 0 or 'all', got {args.devices!r}")
         rows = rows.head(int(args.devices))
     devices = sim.devices_of(rows, args.seed, args.share)
+    cast = sorted((d for d in devices if d.scenario), key=lambda d: (d.scenario, d.outlet_code))
     if args.list_scenarios:
-        for dev in devices:
-            if dev.scenario:
-                print(f"{dev.mn}  {dev.outlet_code}  {dev.scenario:14} {dev.target}")
+        for dev in cast:
+            print(f"{dev.mn}  {dev.outlet_code}  {dev.scenario:14} {dev.target}")
         return 0
     opts = sim.Options(host=args.host or settings.hj212_host,
                        port=args.port or settings.hj212_port,
@@ -159,9 +159,11 @@ def _cmd_simulate_hj212(args: argparse.Namespace) -> int:
                        interval=args.interval, backfill_hours=args.backfill_hours)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     print(f"simulating {len(devices)} HJ 212 devices → {opts.host}:{opts.port} every "
-          f"{opts.interval:g} s (Ctrl-C stops; --list-scenarios shows who plays what)")
+          f"{opts.interval:g} s, {len(cast)} playing a scenario (--list-scenarios shows who); "
+          "Ctrl-C stops", flush=True)
     stats = asyncio.run(sim.simulate(devices, opts, duration=args.duration,
-                                     handle_signals=True))
+                                     handle_signals=True,
+                                     report_every=max(10.0, min(60.0, 2 * opts.interval))))
     print(stats.summary())
     return 0
 

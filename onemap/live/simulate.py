@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from onemap.config import Settings
 from onemap.live.hj212 import codes, frames
 from onemap.live.hj212.cp import format_time
 from onemap.live.hj212.frames import FrameError, Packet
@@ -78,6 +79,8 @@ class Stats:
 
     devices: Counter = field(default_factory=Counter)
     groups: dict[str, Counter] = field(default_factory=dict)
+    #: Devices connected now.
+    connected: int = 0
 
     def of(self, dev: Device) -> Counter:
         return self.groups.setdefault(dev.scenario or "normal", Counter())
@@ -109,16 +112,15 @@ class Message:
     tries: int = 0
 
 
-def load_outlets(settings: object) -> pd.DataFrame:
+def load_outlets(settings: Settings) -> pd.DataFrame:
     """The outlets with a device (non-empty MN) from the store, in a stable order that mixes
     places and media (by a hash of MN): ``--devices N`` takes a spread, not one county."""
     import pyogrio
 
     from onemap import catalog
 
-    entry = catalog.get("outlets", settings)  # type: ignore[arg-type]
-    rows = pyogrio.read_dataframe(entry.file(settings), columns=COLUMNS,  # type: ignore[arg-type]
-                                  read_geometry=False)
+    entry = catalog.get("outlets", settings)
+    rows = pyogrio.read_dataframe(entry.file(settings), columns=COLUMNS, read_geometry=False)
     rows = rows[rows["mn"].notna() & (rows["mn"].astype(str).str.strip() != "")]
     if rows.empty:
         raise ValueError("the outlets layer has no outlet with a device code (mn)")
@@ -160,6 +162,9 @@ class Link:
                 line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"),
                                               deadline - loop.time())
             except TimeoutError:
+                LOGGER.info("MN=%s: %s packet QN=%s unanswered after %g s (%d of %d answers)",
+                            self.dev.mn, msg.kind, qn, self.opts.answer_timeout,
+                            len(out) - waiting, len(out))
                 return "timeout"
             try:
                 answer = frames.decode(line)
@@ -186,7 +191,7 @@ class Runner:
 
     def __init__(self, dev: Device, opts: Options, stats: Stats, stop: asyncio.Event,
                  start: datetime) -> None:
-        self.dev, self.opts, self.stop = dev, opts, stop
+        self.dev, self.opts, self.stop, self.stats = dev, opts, stop, stats
         self.counts = stats.of(dev)
         self.start = start.replace(minute=0, second=0, microsecond=0)
         self.rng = dev.rng("live")
@@ -279,6 +284,7 @@ class Runner:
                 continue
             self.counts["reconnects"] += connected_once
             connected_once = True
+            self.stats.connected += 1
             try:
                 await self._session(Link(self.dev, self.opts, self.counts, reader, writer))
                 backoff = first
@@ -288,6 +294,7 @@ class Runner:
                 await self._pause(backoff)
                 backoff = min(backoff * 2, self.opts.max_backoff)
             finally:
+                self.stats.connected -= 1
                 writer.close()
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
@@ -317,10 +324,26 @@ class Runner:
             self.n += 1
 
 
+async def _report(stats: Stats, opts: Options, every: float) -> None:
+    """A line every ``every`` seconds: how many devices are connected, what got through."""
+    while True:
+        await asyncio.sleep(every)
+        total, devices = stats.total(), sum(stats.devices.values())
+        LOGGER.info("%d of %d devices connected to %s:%d; packets %d, answered %d, "
+                    "unanswered %d, reconnects %d", stats.connected, devices, opts.host,
+                    opts.port, total["packets"], total["answered"], total["unanswered"],
+                    total["reconnects"])
+        if not stats.connected and devices:
+            LOGGER.warning("no device could connect: is the receiver ('onemap hj212') "
+                           "listening on %s:%d?", opts.host, opts.port)
+
+
 async def simulate(devices: list[Device], opts: Options, *, duration: float | None = None,
-                   stop: asyncio.Event | None = None, handle_signals: bool = False) -> Stats:
+                   stop: asyncio.Event | None = None, handle_signals: bool = False,
+                   report_every: float | None = None) -> Stats:
     """Run ``devices`` until ``duration`` seconds have passed or ``stop`` is set (Ctrl-C
-    sets it when ``handle_signals``); the counters."""
+    sets it when ``handle_signals``), logging progress every ``report_every`` s; the
+    counters."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if handle_signals:
@@ -338,6 +361,7 @@ async def simulate(devices: list[Device], opts: Options, *, duration: float | No
                         f" ({dev.target})" if dev.target else "")
     tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start).run())
              for dev in devices]
+    reporter = asyncio.create_task(_report(stats, opts, report_every)) if report_every else None
     try:
         await asyncio.wait_for(stop.wait(), duration)
     except TimeoutError:
@@ -346,9 +370,10 @@ async def simulate(devices: list[Device], opts: Options, *, duration: float | No
         # an exchange under way ends with its answer (or its time-out), then the device stops
         if tasks:
             await asyncio.wait(tasks, timeout=opts.answer_timeout + 1)
-        for task in tasks:
+        everything = tasks + ([reporter] if reporter else [])
+        for task in everything:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*everything, return_exceptions=True)
     return stats
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -238,12 +240,24 @@ def test_cli_lists_scenarios_runs_and_refuses_bad_options(sample_settings) -> No
     try:
         done = _cli(sample_settings, "--devices", "3", "--share", "0", "--interval", "0.2",
                     "--duration", "2", "--backfill-hours", "2", "--port", str(port))
+        # no --duration: runs until Ctrl-C, then prints its summary all the same
+        env = {**os.environ, "ONEMAP_DATA_DIR": str(sample_settings.data_dir)}
+        endless = subprocess.Popen(
+            [sys.executable, "-m", "onemap", "simulate", "hj212", "--devices", "2", "--interval",
+             "0.2", "--backfill-hours", "0", "--port", str(port)], env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert "simulating 2 HJ 212 devices" in endless.stdout.readline()
+        time.sleep(1.5)
+        endless.send_signal(signal.SIGINT)
+        out, err = endless.communicate(timeout=30)
     finally:
         asyncio.run_coroutine_threadsafe(rx.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
     assert done.returncode == 0, done.stderr
+    assert endless.returncode == 0, err
+    assert out.splitlines()[-1].split()[:2] == ["total", "2"] and "Traceback" not in err
     assert "total" in done.stdout and len(recorder.kept) == 3
     assert all(len(_hourly(p)) >= 3 for p in recorder.kept.values())
 
