@@ -265,3 +265,53 @@ def test_cli_lists_scenarios_runs_and_refuses_bad_options(sample_settings) -> No
                        (["--share", "2"], "--share")):
         result = _cli(sample_settings, *bad)
         assert result.returncode == 2 and words in result.stderr
+
+
+class Slow(Recorder):
+    """Takes ``delay`` seconds to commit the first ``slow`` packets (a receiver under load)."""
+
+    def __init__(self, devices: list[Device], slow: int, delay: float) -> None:
+        super().__init__(devices)
+        self.slow, self.delay = slow, delay
+        self.delayed: list[Packet] = []
+
+    async def store(self, packet: Packet) -> None:
+        if self.slow > 0:
+            self.slow -= 1
+            self.delayed.append(packet)
+            await asyncio.sleep(self.delay)
+        await super().store(packet)
+
+
+def test_unanswered_packets_are_sent_again_and_lost_connections_restored(outlets) -> None:  # type: ignore[no-untyped-def]
+    devices = devices_of(outlets.head(2), seed=1, share=0)
+    slow = Slow(devices, slow=1, delay=0.8)
+
+    async def main():  # type: ignore[no-untyped-def]
+        rx = Receiver(slow, "127.0.0.1", idle_s=30)
+        port = await rx.start()
+        opts = Options("127.0.0.1", port, "123456", interval=INTERVAL, backfill_hours=1,
+                       answer_timeout=0.5)
+        stop = asyncio.Event()
+        running = asyncio.create_task(simulate(devices, opts, stop=stop))
+        await asyncio.sleep(2.0)
+        await rx.stop()  # the receiver goes away: connections drop, connecting fails
+        before = {mn: len(p) for mn, p in slow.kept.items()}
+        await asyncio.sleep(1.5)
+        rx = Receiver(slow, "127.0.0.1", port, idle_s=30)
+        await rx.start()
+        await asyncio.sleep(3.0)
+        stop.set()
+        stats = await running
+        await rx.stop()
+        return stats, before
+
+    stats, before = _run(main())
+    total = stats.total()
+    # the first packet waited 0.8 s for its answer, more than the 0.5 s a device waits
+    assert total["unanswered"] >= 1 and total["resent"] == total["unanswered"]
+    assert total["lost"] == 0
+    late = slow.delayed[0]
+    assert sum(p.qn == late.qn for p in slow.kept[late.mn]) == 2  # stored, then sent again
+    assert total["reconnects"] == 2  # each device once, after the receiver came back
+    assert all(len(slow.kept[mn]) > before[mn] + 5 for mn in before)
