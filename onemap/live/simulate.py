@@ -11,7 +11,10 @@ the receiver upserts it), each with Flag 5 (HJ 212-2017, answer asked). It waits
 ``retries`` times); a 9011 refusing a frame for its CRC → sent again at once; a dropped
 connection → reconnect with a doubling backoff. Framing and CRC are
 :mod:`onemap.live.hj212.frames`' — the simulator only garbles a CRC on purpose (bad_crc).
-What each device says is :mod:`onemap.live.sim_device`'s.
+What each device says is :mod:`onemap.live.sim_device`'s, one exchange on the wire
+:mod:`onemap.live.sim_link`'s. Readings fall on a grid (start + n × interval); those made while
+the receiver was unreachable are sent on reconnection with their own times (补传), up to
+``MAX_BACKLOG`` packets a device.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import pandas as pd
 from onemap.config import Settings
 from onemap.live.hj212 import codes, frames
 from onemap.live.hj212.cp import format_time
-from onemap.live.hj212.frames import FrameError, Packet
+from onemap.live.hj212.frames import Packet
 from onemap.live.sim_device import (
     Device,
     Hour,
@@ -47,13 +50,14 @@ from onemap.live.sim_device import (
     status_cp,
     values_at,
 )
+from onemap.live.sim_link import FLAG, Link, Message
 
 LOGGER = logging.getLogger(__name__)
-#: HJ 212-2017, answer asked (version 1 in bits 2–7, bit 0 "answer"); bit 1 added when split.
-FLAG = 1 << 2 | frames.FLAG_ANSWER
 #: Outlet columns a device is made of.
 COLUMNS = ["outlet_code", "medium", "mn", "so2_limit", "nox_limit", "pm_limit", "cod_limit",
            "nh3n_limit", "tp_limit", "tn_limit", "ph_min", "ph_max"]
+#: Messages a device keeps for resending (two hours of readings a minute, three packets each).
+MAX_BACKLOG = 360
 #: Counters of the summary, in its order.
 COUNTERS = ("packets", "frames", "answered", "unanswered", "refused", "resent", "lost",
             "reconnects", "bad_crc", "split")
@@ -102,16 +106,6 @@ class Stats:
         return "\n".join(rows)
 
 
-@dataclass
-class Message:
-    """One interaction: a packet, or the parts of a split one (one QN), and its history."""
-
-    kind: str
-    packets: list[Packet]
-    garble: bool = False
-    tries: int = 0
-
-
 def load_outlets(settings: Settings) -> pd.DataFrame:
     """The outlets with a device (non-empty MN) from the store, in a stable order that mixes
     places and media (by a hash of MN): ``--devices N`` takes a spread, not one county."""
@@ -134,58 +128,6 @@ def devices_of(rows: pd.DataFrame, seed: int, share: float) -> list[Device]:
     return [device_of(row, seed, cast.get(row["mn"])) for row in rows.to_dict("records")]
 
 
-class Link:
-    """A device's side of one connection: frames out, answers in."""
-
-    def __init__(self, dev: Device, opts: Options, counts: Counter,
-                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.dev, self.opts, self.counts = dev, opts, counts
-        self.reader, self.writer = reader, writer
-
-    async def exchange(self, msg: Message) -> str:
-        """Send ``msg`` and wait for its answers: "answered", "timeout", or "refused:<QnRtn>".
-        Connection errors propagate (the caller reconnects)."""
-        out = [frames.encode(p) for p in msg.packets]
-        if msg.garble and msg.tries == 0:
-            out[0] = garbled(out[0])
-            self.counts["bad_crc"] += 1
-        self.writer.write(b"".join(out))
-        await self.writer.drain()
-        self.counts["frames"] += len(out)
-        self.counts["packets"] += 1
-        self.counts["resent"] += msg.tries > 0
-        qn, waiting = msg.packets[0].qn, len(out)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.opts.answer_timeout
-        while waiting:
-            try:
-                line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"),
-                                              deadline - loop.time())
-            except TimeoutError:
-                LOGGER.info("MN=%s: %s packet QN=%s unanswered after %g s (%d of %d answers)",
-                            self.dev.mn, msg.kind, qn, self.opts.answer_timeout,
-                            len(out) - waiting, len(out))
-                return "timeout"
-            try:
-                answer = frames.decode(line)
-            except FrameError as exc:
-                LOGGER.warning("MN=%s: unreadable answer (%s)", self.dev.mn, exc)
-                continue
-            if answer.qn != qn:
-                continue  # a late answer to a packet that timed out
-            if answer.cn == codes.CN_DATA_ANSWER:
-                waiting -= 1
-            elif answer.cn == codes.CN_REQUEST_ANSWER:
-                return "refused:" + answer.cp.partition("QnRtn=")[2]
-        return "answered"
-
-
-def garbled(frame: bytes) -> bytes:
-    """``frame`` with its CRC's four hex digits changed (bad_crc); the data stay as they are."""
-    crc = int(frame[-6:-2], 16) ^ 0x5A5A
-    return frame[:-6] + b"%04X\r\n" % crc
-
-
 class Runner:
     """One device's life: connect, back-fill, report every interval, reconnect."""
 
@@ -203,6 +145,7 @@ class Runner:
         self.phase = jitter.uniform(0, opts.interval)
         self.jitter = jitter
         self.t0 = 0.0
+        self.wall0 = start
 
     def _qn(self) -> str:
         """A QN (a millisecond timestamp) never used before by this device."""
@@ -233,7 +176,6 @@ class Runner:
         if len(cps) == 1:
             realtime = [self._packet(codes.CN_REALTIME, cps[0])]
         else:  # one interaction, one QN: each part a whole frame of its own
-            self.counts["split"] += 1
             qn = self._qn()
             realtime = [self._packet(codes.CN_REALTIME, cp, qn=qn, pnum=len(cps), pno=i + 1)
                         for i, cp in enumerate(cps)]
@@ -245,32 +187,52 @@ class Runner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), max(0.0, seconds))
 
-    async def _deliver(self, link: Link, msg: Message) -> None:
+    async def _deliver(self, link: Link, msg: Message) -> bool:
+        """Send ``msg`` until answered, refused or timed out; whether to keep it for later.
+        A connection error propagates and the message stays where it is, for the next
+        connection."""
         while True:
             outcome = await link.exchange(msg)
             msg.tries += 1
             if outcome == "answered":
                 self.counts["answered"] += 1
-                return
+                return False
             if outcome == "timeout":
                 self.counts["unanswered"] += 1
                 if msg.tries <= self.opts.retries:
-                    self.backlog.append(msg)  # sent again at the next reading
-                else:
-                    self.counts["lost"] += 1
-                return
+                    return True  # sent again after the next reading
+                self.counts["lost"] += 1
+                return False
             self.counts["refused"] += 1
             qn_rtn = outcome.partition(":")[2]
             if qn_rtn != str(frames.QN_CRC) or msg.tries > self.opts.retries:
                 LOGGER.warning("MN=%s: %s packet refused (QnRtn %s), given up", self.dev.mn,
                                msg.kind, qn_rtn)
                 self.counts["lost"] += 1
-                return
+                return False
             # refused for its CRC: sent again at once, whole this time
+
+    async def _drain(self, link: Link) -> None:
+        """Send what waits, oldest first (back-fill, readings not yet answered)."""
+        for _ in range(len(self.backlog)):
+            if self.stop.is_set():
+                return
+            keep = await self._deliver(link, self.backlog[0])
+            msg = self.backlog.popleft()
+            if keep:
+                self.backlog.append(msg)
+
+    def _keep(self, messages: list[Message]) -> None:
+        """Queue ``messages``; a logger's memory is finite: beyond MAX_BACKLOG the oldest go."""
+        self.backlog.extend(messages)
+        while len(self.backlog) > MAX_BACKLOG:
+            self.backlog.popleft()
+            self.counts["lost"] += 1
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self.t0 = loop.time() + self.phase
+        self.wall0 = datetime.now(UTC) + timedelta(seconds=self.phase)
         backoff = first = min(1.0, self.opts.interval)
         connected_once = False
         await self._pause(self.jitter.uniform(0, min(self.opts.interval, 5.0)))
@@ -285,43 +247,45 @@ class Runner:
             self.counts["reconnects"] += connected_once
             connected_once = True
             self.stats.connected += 1
+            dropped = False
             try:
-                await self._session(Link(self.dev, self.opts, self.counts, reader, writer))
+                await self._session(Link(self.dev, self.opts.answer_timeout, self.counts, reader,
+                                        writer))
                 backoff = first
             except (ConnectionError, OSError, asyncio.IncompleteReadError,
                     asyncio.LimitOverrunError) as exc:
                 LOGGER.info("MN=%s: connection lost (%s)", self.dev.mn, exc)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, self.opts.max_backoff)
+                dropped = True
             finally:
                 self.stats.connected -= 1
                 writer.close()
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
+            if dropped:
+                await self._pause(backoff)
+                backoff = min(backoff * 2, self.opts.max_backoff)
 
     async def _session(self, link: Link) -> None:
-        """Report until stopped; returns when the device goes silent (dropout), after it."""
+        """Report until stopped; returns when the device goes silent (dropout), after it.
+        Readings fall on a grid (``t0`` + n × interval); the ones made while disconnected
+        are sent on reconnection with their own times (补传)."""
         loop = asyncio.get_running_loop()
+        interval = self.opts.interval
         while not self.stop.is_set():
-            for _ in range(len(self.backlog)):
-                if self.stop.is_set():
-                    return
-                await self._deliver(link, self.backlog.popleft())
-            due = self.t0 + self.n * self.opts.interval
-            await self._pause(due - loop.time() + self.jitter.uniform(0, 0.1)
-                              * self.opts.interval)
+            await self._drain(link)
+            due = self.t0 + self.n * interval
+            await self._pause(due - loop.time() + self.jitter.uniform(0, 0.1) * interval)
             if self.stop.is_set():
                 return
             if silent(self.dev, self.n):
                 while silent(self.dev, self.n):
                     self.n += 1  # the device is off: these readings never exist
-                await self._pause(self.t0 + self.n * self.opts.interval - loop.time())
+                await self._pause(self.t0 + self.n * interval - loop.time())
                 return
-            for msg in self._messages(datetime.now(UTC)):
-                if self.stop.is_set():
-                    break  # a reading's remaining packets are not sent once stopped
-                await self._deliver(link, msg)
-            self.n += 1
+            while self.t0 + self.n * interval <= loop.time() and not silent(self.dev, self.n):
+                when = self.wall0 + timedelta(seconds=self.n * interval)
+                self._keep(self._messages(when))
+                self.n += 1
 
 
 async def _report(stats: Stats, opts: Options, every: float) -> None:

@@ -23,8 +23,8 @@ import pytest
 from onemap.live.hj212 import cp, frames
 from onemap.live.hj212.frames import Packet
 from onemap.live.hj212.server import Receiver
-from onemap.live.sim_device import SCENARIOS, assign
-from onemap.live.simulate import Device, Options, devices_of, load_outlets, simulate
+from onemap.live.sim_device import SCENARIOS, Device, assign
+from onemap.live.simulate import Options, devices_of, load_outlets, simulate
 from tests.live.test_hj212_server import _run
 
 INTERVAL = 0.2
@@ -315,3 +315,9 @@ def test_unanswered_packets_are_sent_again_and_lost_connections_restored(outlets
     assert sum(p.qn == late.qn for p in slow.kept[late.mn]) == 2  # stored, then sent again
     assert total["reconnects"] == 2  # each device once, after the receiver came back
     assert all(len(slow.kept[mn]) > before[mn] + 5 for mn in before)
+    for packets in slow.kept.values():  # readings made while cut off came later, in their time
+        seconds = sorted({t for t, _ in _of(packets, "2011")})
+        assert max(b - a for a, b in zip(seconds, seconds[1:], strict=False)) \
+            <= timedelta(seconds=1)
+        span = (seconds[-1] - seconds[0]).total_seconds()
+        assert len({p.qn for p in packets if p.cn == "2011"}) >= (span - 1) / INTERVAL
