@@ -56,8 +56,10 @@ class Link:
         deadline = loop.time() + self.answer_timeout
         while waiting:
             try:
+                # at least a moment: an answer already received counts, even when this
+                # process's own event loop is late (thousands of devices on a busy machine)
                 line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"),
-                                              deadline - loop.time())
+                                              max(deadline - loop.time(), 0.01))
             except TimeoutError:
                 LOGGER.info("MN=%s: %s packet QN=%s unanswered after %g s (%d of %d answers)",
                             self.dev.mn, msg.kind, qn, self.answer_timeout,

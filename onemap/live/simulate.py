@@ -132,7 +132,7 @@ class Runner:
     """One device's life: connect, back-fill, report every interval, reconnect."""
 
     def __init__(self, dev: Device, opts: Options, stats: Stats, stop: asyncio.Event,
-                 start: datetime) -> None:
+                 start: datetime, ramp: float = 5.0) -> None:
         self.dev, self.opts, self.stop, self.stats = dev, opts, stop, stats
         self.counts = stats.of(dev)
         self.start = start.replace(minute=0, second=0, microsecond=0)
@@ -144,6 +144,7 @@ class Runner:
         jitter = random.Random(f"{dev.seed}:{dev.mn}:phase")
         self.phase = jitter.uniform(0, opts.interval)
         self.jitter = jitter
+        self.ramp = ramp
         self.t0 = 0.0
         self.wall0 = start
 
@@ -235,7 +236,7 @@ class Runner:
         self.wall0 = datetime.now(UTC) + timedelta(seconds=self.phase)
         backoff = first = min(1.0, self.opts.interval)
         connected_once = False
-        await self._pause(self.jitter.uniform(0, min(self.opts.interval, 5.0)))
+        await self._pause(self.jitter.uniform(0, self.ramp))
         while not self.stop.is_set():
             try:
                 reader, writer = await asyncio.open_connection(self.opts.host, self.opts.port)
@@ -323,7 +324,10 @@ async def simulate(devices: list[Device], opts: Options, *, duration: float | No
         if dev.scenario:
             LOGGER.info("MN=%s outlet %s plays %s%s", dev.mn, dev.outlet_code, dev.scenario,
                         f" ({dev.target})" if dev.target else "")
-    tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start).run())
+    # devices come up over a few seconds, a fleet of thousands over up to a minute, so that
+    # their back-fill does not land on the receiver at once
+    ramp = min(opts.interval, max(5.0, len(devices) / 100))
+    tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start, ramp).run())
              for dev in devices]
     reporter = asyncio.create_task(_report(stats, opts, report_every)) if report_every else None
     try:
