@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from onemap.live import readings
 from onemap.live.hj212 import cp, frames
 from onemap.live.hj212.frames import Packet
 from onemap.live.hj212.server import Receiver
@@ -31,11 +33,13 @@ INTERVAL = 0.2
 
 
 class Recorder:
-    """Accepts the simulated devices (PW 123456) and keeps every packet stored."""
+    """Accepts the simulated devices (PW 123456) and keeps every packet stored (and, given a
+    readings file, its readings there, as the receiver's handler does)."""
 
-    def __init__(self, devices: list[Device]) -> None:
+    def __init__(self, devices: list[Device], conn: sqlite3.Connection | None = None) -> None:
         self.mns = {d.mn for d in devices}
         self.kept: dict[str, list[Packet]] = defaultdict(list)
+        self.conn = conn
 
     async def check(self, packet: Packet) -> int | None:
         if packet.mn not in self.mns:
@@ -44,6 +48,8 @@ class Recorder:
 
     async def store(self, packet: Packet) -> None:
         self.kept[packet.mn].append(packet)
+        if self.conn is not None:
+            readings.append(self.conn, readings.rows_of(packet))
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +58,13 @@ def outlets(sample_settings) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def run(outlets: pd.DataFrame):  # type: ignore[no-untyped-def]
+def run(outlets: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Ten devices (air and water), seven of them one scenario each, for 6 s at 0.2 s."""
     picked = pd.concat([outlets[outlets.medium == "air"].head(5),
                         outlets[outlets.medium == "water"].head(5)])
     devices = devices_of(picked, seed=7, share=0.7)
-    recorder = Recorder(devices)
+    conn = readings.connect(tmp_path_factory.mktemp("readings") / "outlet_readings.gpkg")
+    recorder = Recorder(devices, conn)
 
     async def main():  # type: ignore[no-untyped-def]
         rx = Receiver(recorder, "127.0.0.1", idle_s=30)
@@ -73,7 +80,8 @@ def run(outlets: pd.DataFrame):  # type: ignore[no-untyped-def]
 
     started, stats, rx_stats = _run(main())
     by_scenario = {d.scenario: d for d in devices if d.scenario}
-    return devices, by_scenario, recorder.kept, started, stats, rx_stats
+    yield devices, by_scenario, recorder.kept, started, stats, rx_stats, conn
+    conn.close()
 
 
 def _of(kept: list[Packet], cn: str) -> list[tuple[datetime, cp.DataArea]]:
@@ -91,7 +99,7 @@ def _hourly(kept: list[Packet]) -> dict[datetime, cp.DataArea]:
 
 
 def test_every_scenario_is_cast_and_every_device_is_heard(run) -> None:  # type: ignore[no-untyped-def]
-    devices, by_scenario, kept, _, stats, rx_stats = run
+    devices, by_scenario, kept, _, stats, rx_stats, _ = run
     assert set(by_scenario) == set(SCENARIOS)
     total = stats.total()
     assert total["lost"] == 0 and total["unanswered"] == 0
@@ -110,8 +118,25 @@ def test_every_scenario_is_cast_and_every_device_is_heard(run) -> None:  # type:
         assert stored == counts["answered"], group
 
 
+def test_readings_land_in_the_store(run) -> None:  # type: ignore[no-untyped-def]
+    devices, _, kept, started, _, _, conn = run
+    hour = started.replace(minute=0, second=0, microsecond=0)
+    for dev in devices:
+        rows = readings.read(conn, dev.mn)
+        hourly = {(r.pollutant, r.time): r for r in rows if r.interval == "hour"}
+        assert {p for p, _ in hourly} == {m.code for m in dev.measures}
+        times = {t for _, t in hourly}  # back-fill and the running hour, once each (upserted)
+        assert times == {(hour - timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                         for h in range(5)}
+        last = _hourly(kept[dev.mn])[hour]  # the running hour holds the last average sent
+        for m in dev.measures:
+            assert hourly[(m.code, hour.strftime("%Y-%m-%dT%H:%M:%SZ"))].value \
+                == last.values(m.code)["Avg"]
+        assert sum(r.interval == "realtime" for r in rows) >= 6
+
+
 def test_backfill_hours_are_there_at_once(run) -> None:  # type: ignore[no-untyped-def]
-    devices, _, kept, started, _, _ = run
+    devices, _, kept, started, _, _, _ = run
     hour = started.replace(minute=0, second=0, microsecond=0)
     for dev in devices:
         hours = _hourly(kept[dev.mn])
@@ -120,7 +145,7 @@ def test_backfill_hours_are_there_at_once(run) -> None:  # type: ignore[no-untyp
 
 
 def test_normal_devices_comply_with_their_limits(run) -> None:  # type: ignore[no-untyped-def]
-    devices, _, kept, _, _, _ = run
+    devices, _, kept, _, _, _, _ = run
     for dev in devices:
         if dev.scenario == "exceedance":
             continue
@@ -138,7 +163,7 @@ def test_normal_devices_comply_with_their_limits(run) -> None:  # type: ignore[n
 
 
 def test_exceedance_for_three_hours_and_on(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, started, _, _ = run
+    _, by_scenario, kept, started, _, _, _ = run
     dev = by_scenario["exceedance"]
     limit = dev.measure(dev.target).limit
     hours = _hourly(kept[dev.mn])
@@ -149,7 +174,7 @@ def test_exceedance_for_three_hours_and_on(run) -> None:  # type: ignore[no-unty
 
 
 def test_constant_value_repeats(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, _, _ = run
+    _, by_scenario, kept, _, _, _, _ = run
     dev = by_scenario["constant"]
     values = [a.items[dev.target]["Rtd"] for _, a in _of(kept[dev.mn], "2011")]
     assert len(values) >= 10 and len(set(values)) == 1
@@ -158,7 +183,7 @@ def test_constant_value_repeats(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_zero_flow_while_running(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, _, _ = run
+    _, by_scenario, kept, _, _, _, _ = run
     dev = by_scenario["zero_flow"]
     assert all(a.values(dev.flow)["Rtd"] == 0 for _, a in _of(kept[dev.mn], "2011"))
     status = _of(kept[dev.mn], "2021")
@@ -166,14 +191,14 @@ def test_zero_flow_while_running(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_abnormal_flags(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, _, _ = run
+    _, by_scenario, kept, _, _, _, _ = run
     dev = by_scenario["abnormal_flag"]
     flags = [a.items[dev.target]["Flag"] for _, a in _of(kept[dev.mn], "2011")]
     assert {"D", "C", "M"} <= set(flags) and flags.count("N") >= len(flags) / 2
 
 
 def test_bad_crc_refused_then_sent_again(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, stats, rx_stats = run
+    _, by_scenario, kept, _, stats, rx_stats, _ = run
     counts = stats.groups["bad_crc"]
     assert counts["bad_crc"] >= 3
     # the receiver found exactly the garbled frames malformed, for their CRC, and said so
@@ -185,7 +210,7 @@ def test_bad_crc_refused_then_sent_again(run) -> None:  # type: ignore[no-untype
 
 
 def test_split_packets_reassembled(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, stats, rx_stats = run
+    _, by_scenario, kept, _, stats, rx_stats, _ = run
     dev = by_scenario["split"]
     assert stats.groups["split"]["split"] >= 5
     realtime = [p for p in kept[dev.mn] if p.cn == "2011"]
@@ -197,7 +222,7 @@ def test_split_packets_reassembled(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_dropout_goes_silent_then_comes_back(run) -> None:  # type: ignore[no-untyped-def]
-    _, by_scenario, kept, _, stats, _ = run
+    _, by_scenario, kept, _, stats, _, _ = run
     dev = by_scenario["dropout"]
     times = sorted(t for t, _ in _of(kept[dev.mn], "2011"))
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
