@@ -140,6 +140,8 @@ def _cmd_simulate_hj212(args: argparse.Namespace) -> int:
             raise ValueError(f"{name} must be a number of seconds above 0, got {value}")
     if not 0 <= args.backfill_hours <= 24 * 31:
         raise ValueError(f"--backfill-hours must be 0 to 744, got {args.backfill_hours}")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise ValueError(f"--port must be 1 to 65535, got {args.port}")
     if not 0 <= args.share <= 1:
         raise ValueError(f"--share must be between 0 and 1, got {args.share}")
     rows = sim.load_outlets(settings)

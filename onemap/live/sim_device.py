@@ -135,10 +135,14 @@ def device_of(row: Mapping[str, object], seed: int, scenario: str | None = None)
         measures.append(Measure(code, round(level, 2), limit))
     limited = [m.code for m in measures if m.limit is not None and m.low is None]
     concentrations = [m.code for m in measures[1:] if codes.POLLUTANTS[m.code].limited]
-    target = {"exceedance": lambda: rng.choice(limited),
-              "constant": lambda: rng.choice(concentrations),
-              "abnormal_flag": lambda: rng.choice(concentrations),
-              "zero_flow": lambda: measures[0].code}.get(scenario or "", lambda: "")()
+    choices = {"exceedance": limited, "constant": concentrations,
+               "abnormal_flag": concentrations, "zero_flow": [measures[0].code]}
+    target = ""
+    if scenario in choices:
+        if not choices[scenario]:
+            scenario = None  # an outlet without limits cannot exceed one: it plays normal
+        else:
+            target = rng.choice(choices[scenario])
     return Device(mn, str(row["outlet_code"]), medium, tuple(measures), scenario, target, seed)
 
 

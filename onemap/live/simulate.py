@@ -113,7 +113,11 @@ def load_outlets(settings: Settings) -> pd.DataFrame:
 
     from onemap import catalog
 
-    entry = catalog.get("outlets", settings)
+    try:
+        entry = catalog.get("outlets", settings)
+    except catalog.UnknownDataset:
+        raise ValueError("the catalogue has no 'outlets' layer: run 'onemap sample', or "
+                         "import the outlets with 'onemap import FILE --family outlets'") from None
     rows = pyogrio.read_dataframe(entry.file(settings), columns=COLUMNS, read_geometry=False)
     rows = rows[rows["mn"].notna() & (rows["mn"].astype(str).str.strip() != "")]
     if rows.empty:
