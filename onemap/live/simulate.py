@@ -331,8 +331,10 @@ async def simulate(devices: list[Device], opts: Options, *, duration: float | No
     # devices come up over a few seconds, a fleet of thousands over up to a minute, so that
     # their back-fill does not land on the receiver at once
     ramp = min(opts.interval, max(5.0, len(devices) / 100))
-    tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start, ramp).run())
-             for dev in devices]
+    tasks = [asyncio.create_task(Runner(dev, opts, stats, stop, start, ramp).run(),
+                                 name=dev.mn) for dev in devices]
+    for task in tasks:
+        task.add_done_callback(_failed)
     reporter = asyncio.create_task(_report(stats, opts, report_every)) if report_every else None
     try:
         await asyncio.wait_for(stop.wait(), duration)
@@ -347,6 +349,13 @@ async def simulate(devices: list[Device], opts: Options, *, duration: float | No
             task.cancel()
         await asyncio.gather(*everything, return_exceptions=True)
     return stats
+
+
+def _failed(task: asyncio.Task) -> None:
+    """Say so when a device stops for an error of ours (not a network one: those it survives)."""
+    if not task.cancelled() and task.exception() is not None:
+        LOGGER.error("device MN=%s stopped: %r", task.get_name(), task.exception(),
+                     exc_info=task.exception())
 
 
 def _enough_files(devices: int) -> None:
