@@ -183,6 +183,48 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate_hj212(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from onemap.live import simulate as sim
+
+    settings = get_settings()
+    for name, value in (("--interval", args.interval), ("--duration", args.duration)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be a number of seconds above 0, got {value}")
+    if not 0 <= args.backfill_hours <= 24 * 31:
+        raise ValueError(f"--backfill-hours must be 0 to 744, got {args.backfill_hours}")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise ValueError(f"--port must be 1 to 65535, got {args.port}")
+    if not 0 <= args.share <= 1:
+        raise ValueError(f"--share must be between 0 and 1, got {args.share}")
+    rows = sim.load_outlets(settings)
+    if args.devices != "all":
+        if not args.devices.isdigit() or int(args.devices) < 1:
+            raise ValueError(f"--devices must be a number above 0 or 'all', got {args.devices!r}")
+        rows = rows.head(int(args.devices))
+    devices = sim.devices_of(rows, args.seed, args.share)
+    cast = sorted((d for d in devices if d.scenario), key=lambda d: (d.scenario, d.outlet_code))
+    if args.list_scenarios:
+        for dev in cast:
+            print(f"{dev.mn}  {dev.outlet_code}  {dev.scenario:14} {dev.target}")
+        return 0
+    opts = sim.Options(host=args.host or settings.hj212_host,
+                       port=args.port or settings.hj212_port,
+                       password=args.password or settings.hj212_password,
+                       interval=args.interval, backfill_hours=args.backfill_hours)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    print(f"simulating {len(devices)} HJ 212 devices → {opts.host}:{opts.port} every "
+          f"{opts.interval:g} s, {len(cast)} playing a scenario (--list-scenarios shows who); "
+          "Ctrl-C stops", flush=True)
+    stats = asyncio.run(sim.simulate(devices, opts, duration=args.duration,
+                                     handle_signals=True,
+                                     report_every=max(10.0, min(60.0, 2 * opts.interval))))
+    print(stats.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onemap", description="OneMap 生态环境一张图")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +299,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_audit.add_parser(sub)  # onemap audit [list|verify|rotate]
     live_cli.add_parser(sub)  # onemap hj212 [serve|password|devices|rules]
+
+    simulate = sub.add_parser("simulate", help="simulate field devices (demo and load)")
+    ssub = simulate.add_subparsers(dest="simulate_command", required=True)
+    p = ssub.add_parser("hj212", help="drive the key-managed outlets as HJ 212 devices over "
+                        "TCP to a receiver ('onemap hj212')")
+    p.add_argument("--host", help="receiver's address (default: the hj212_host setting)")
+    p.add_argument("--port", type=int, help="receiver's port (default: the hj212_port setting)")
+    p.add_argument("--devices", default="all", help="how many devices, or 'all' (default)")
+    p.add_argument("--interval", type=float, default=60.0,
+                   help="seconds between a device's real-time data (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="which devices play which scenario")
+    p.add_argument("--share", type=float, default=0.05, help="share of devices playing a "
+                   "scenario (default 0.05; at least one per scenario)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds "
+                   "(default: until Ctrl-C)")
+    p.add_argument("--backfill-hours", type=int, default=6,
+                   help="hours of hourly data each device back-fills on start (default 6)")
+    p.add_argument("--password", help="devices' PW (default: the hj212_password setting)")
+    p.add_argument("--list-scenarios", action="store_true",
+                   help="print MN, outlet code, scenario of the devices playing one, and exit")
+    p.set_defaults(func=_cmd_simulate_hj212)
 
     p = sub.add_parser("serve", help="serve the map and the OGC endpoints")
     p.add_argument("--live", action="store_true",

@@ -12,9 +12,9 @@ import concurrent.futures
 
 import pytest
 
-from onemap.live.hj212 import frames
+from onemap.live.hj212 import cp, frames
 from onemap.live.hj212.frames import Packet
-from onemap.live.hj212.server import Receiver
+from onemap.live.hj212.server import MAX_SPLIT_PARTS, MAX_SPLIT_PENDING, Parts, Receiver
 
 MN = "010000A8900016F000169DC0"
 OTHER = "010000A8900016F000169DC1"
@@ -65,7 +65,7 @@ def test_uploads_notices_and_refusals() -> None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             good = upload("20260101080000001")
-            split = [upload(f"2026010108000000{i + 1}", flag=7, pnum=2, pno=i) for i in (1, 2)]
+            split = [upload("20260101080000002", flag=7, pnum=2, pno=i) for i in (1, 2)]
             quiet = upload("20260101080000004", flag=4)  # no answer asked
             beat = Packet(st="32", cn="9015", pw="123456", mn=MN, qn="20260101080000005",
                           flag=9)
@@ -86,7 +86,7 @@ def test_uploads_notices_and_refusals() -> None:
                 ("9011", wrong_pw.qn, "QnRtn=3"), ("9011", stranger.qn, "QnRtn=4")]
             assert all(a.st == "91" and a.mn in (MN, stranger.mn) for a in got)
             assert got[3].flag == 8  # answered in the 2025 heartbeat's own version
-            assert [p.qn for p in keeper.kept] == [good.qn, split[0].qn, split[1].qn, quiet.qn]
+            assert [p.qn for p in keeper.kept] == [good.qn, split[0].qn, quiet.qn]
             assert rx.stats.malformed == 2 and rx.stats.refused == 2
             writer.close()
         finally:
@@ -168,3 +168,57 @@ def test_connections_beyond_the_limit_are_closed(limit: int) -> None:
             await rx.stop()
 
     _run(main())
+
+
+def _part(qn: str, pno: int, pnum: int, cp: str, *, mn: str = MN) -> Packet:
+    return Packet(st="32", cn="2011", pw="123456", mn=mn, qn=qn, flag=7, pnum=pnum, pno=pno,
+                  cp=f"DataTime=20260101080000;{cp}")
+
+
+def test_split_packets_are_stored_whole_then_every_part_answered() -> None:
+    async def main() -> None:
+        keeper = Keeper()
+        rx = Receiver(keeper, "127.0.0.1", idle_s=30)
+        port = await rx.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            qn, other = "20260101080000001", "20260101080000002"
+            a = [_part(qn, i + 1, 3, f"w0101{i}-Rtd={i}.5,w0101{i}-Flag=N") for i in range(3)]
+            b = [_part(other, i + 1, 2, f"w2100{i}-Rtd=1,w2100{i}-Flag=N", mn=OTHER)
+                 for i in range(2)]
+            # out of order, interleaved with another device's packet, one part sent twice
+            for p in (a[2], b[0], a[0], a[2], b[1], a[1]):
+                writer.write(frames.encode(p))
+            await writer.drain()
+            got = await _answers(reader, 5)
+            assert [(x.cn, x.qn, x.mn) for x in got] == [
+                ("9014", other, OTHER), ("9014", other, OTHER),
+                ("9014", qn, MN), ("9014", qn, MN), ("9014", qn, MN)]
+            assert [(p.mn, p.qn) for p in keeper.kept] == [(OTHER, other), (MN, qn)]
+            stored = keeper.kept[1]
+            assert (stored.flag, stored.pnum, stored.pno, stored.split) == (5, None, None, False)
+            area = cp.parse(stored.cp)
+            assert area.fields == {"DataTime": "20260101080000"}
+            assert {c: area.values(c)["Rtd"] for c in area.items} == {
+                "w01010": 0.5, "w01011": 1.5, "w01012": 2.5}
+            # a part alone is neither stored nor answered; its connection's end forgets it
+            writer.write(frames.encode(_part("20260101080000003", 1, 2, "w01018-Rtd=9")))
+            writer.write(frames.encode(upload("20260101080000004")))
+            assert [x.qn for x in await _answers(reader, 1)] == ["20260101080000004"]
+            assert [p.qn for p in keeper.kept][2:] == ["20260101080000004"]
+            writer.close()
+        finally:
+            await rx.stop()
+
+    _run(main())
+
+
+def test_split_packets_held_per_connection_are_bounded() -> None:
+    parts = Parts("test")
+    for i in range(MAX_SPLIT_PENDING + 3):
+        assert parts.add(_part(f"202601010800000{i:02d}", 1, 2, "w01018-Rtd=1")) == []
+    assert len(parts.pending) == MAX_SPLIT_PENDING
+    assert (MN, "20260101080000000") not in parts.pending  # the oldest went first
+    assert parts.add(_part("20260101080000001", 1, MAX_SPLIT_PARTS + 1, "")) == []
+    last = _part(f"202601010800000{MAX_SPLIT_PENDING + 2:02d}", 2, 2, "w21003-Rtd=2")
+    assert [p.pno for p in parts.add(last)] == [1, 2]

@@ -14,6 +14,13 @@ where readings go); this module owns the protocol's rhythm:
   sending (many do) does not cancel a commit half-way; the answer is written only once the
   handler says the packet is durable;
 - notices (time calibration, stop, the 2025 heartbeat) are answered 9013;
+- a split packet (Flag bit 1, PNUM/PNO: each sub-packet a whole frame with its own CRC, all
+  with the QN of the one interaction) is put together per connection by MN and QN and stored
+  once, whole, when its last part arrives; every part is then answered 9014. Parts are not
+  answered on arrival, because an answer promises durability and a part held in memory is not
+  durable: a device that loses its connection before the last part resends them all. At most
+  ``MAX_SPLIT_PENDING`` unfinished packets of ``MAX_SPLIT_PARTS`` parts are held per
+  connection (the oldest dropped beyond, logged);
 - a connection idle for ``idle_s`` is closed, and at most ``max_connections`` are served at
   once (beyond that a new connection is closed at once, logged).
 """
@@ -23,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from onemap.live.hj212 import codes, frames
@@ -31,6 +38,9 @@ from onemap.live.hj212.frames import FrameError, FrameReader, Packet
 
 LOGGER = logging.getLogger(__name__)
 READ_SIZE = 4096
+#: Unfinished split packets held per connection, and the most parts one may have.
+MAX_SPLIT_PENDING = 8
+MAX_SPLIT_PARTS = 64
 
 
 class Handler(Protocol):
@@ -102,6 +112,7 @@ class Receiver:
         if task is not None:
             self._tasks.add(task)
         cutter = FrameReader()
+        parts = Parts(where)
         try:
             while True:
                 try:
@@ -112,11 +123,10 @@ class Receiver:
                 if not data:
                     break
                 for frame in cutter.feed(data):
-                    answer = await self._frame(frame, where)
-                    if answer is not None:
+                    for answer in await self._frame(frame, where, parts):
                         writer.write(frames.encode(answer))
                         self.stats.answers += 1
-                        await writer.drain()
+                    await writer.drain()
         except (ConnectionError, OSError) as exc:
             LOGGER.info("HJ 212: %s dropped (%s)", where, exc)
         except asyncio.CancelledError:
@@ -130,8 +140,9 @@ class Receiver:
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
 
-    async def _frame(self, frame: bytes, where: str) -> Packet | None:
-        """Handle one frame; the answer to send, if any."""
+    async def _frame(self, frame: bytes, where: str, parts: Parts) -> list[Packet]:
+        """Handle one frame; the answers to send (none, one, or every part of a split
+        packet once it is whole and stored)."""
         self.stats.frames += 1
         try:
             packet = frames.decode(frame)
@@ -142,41 +153,47 @@ class Receiver:
             self._count("refused", refusal)
             LOGGER.warning("HJ 212: %s MN=%s CN=%s QN=%s refused (QnRtn %d)", where,
                            packet.mn, packet.cn, packet.qn, refusal)
-            return packet.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={refusal}") \
-                if packet.wants_answer else None
+            return [packet.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={refusal}")] \
+                if packet.wants_answer else []
         if packet.cn in codes.NOTICES:
-            return packet.answer(codes.CN_NOTICE_ANSWER)
+            return [packet.answer(codes.CN_NOTICE_ANSWER)]
         if packet.cn in codes.UPLOADS:
+            received = [packet]
+            if packet.split:
+                received = parts.add(packet)
+                if not received:
+                    return []  # answered with the others once the packet is whole
+                packet = whole(received)
             try:  # shielded: a device hanging up does not cancel a commit half-way
                 await asyncio.shield(self.handler.store(packet))
             except ValueError as exc:  # a data area that cannot be read: like a bad frame
                 self._count("malformed", frames.QN_UNKNOWN)
                 LOGGER.warning("HJ 212: %s MN=%s CN=%s QN=%s: %s; not stored, not answered",
                                where, packet.mn, packet.cn, packet.qn, exc)
-                return None
+                return []
             except Exception:  # the store failed: no answer, so the device sends it again
                 self._count("failed", 0)
                 LOGGER.exception("HJ 212: %s MN=%s QN=%s could not be stored", where,
                                  packet.mn, packet.qn)
-                return None
+                return []
             self.stats.stored += 1
-            return packet.answer(codes.CN_DATA_ANSWER) if packet.wants_answer else None
+            return [p.answer(codes.CN_DATA_ANSWER) for p in received if p.wants_answer]
         if packet.cn.startswith("90"):
-            return None  # a device's answer to a request of ours
+            return []  # a device's answer to a request of ours
         self._count("refused", frames.QN_CN)
         LOGGER.warning("HJ 212: %s MN=%s sent CN=%s, which this receiver does not take",
                        where, packet.mn, packet.cn)
-        return packet.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={frames.QN_CN}") \
-            if packet.wants_answer else None
+        return [packet.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={frames.QN_CN}")] \
+            if packet.wants_answer else []
 
-    def _malformed(self, frame: bytes, exc: FrameError, where: str) -> Packet | None:
+    def _malformed(self, frame: bytes, exc: FrameError, where: str) -> list[Packet]:
         self._count("malformed", exc.qn_rtn)
         LOGGER.warning("HJ 212: %s sent a frame that cannot be used: %s (%r…)", where,
                        exc.reason, frame[:80])
         header = _readable_header(frame)
         if header is not None and header.wants_answer and header.qn is not None:
-            return header.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={exc.qn_rtn}")
-        return None
+            return [header.answer(codes.CN_REQUEST_ANSWER, f"QnRtn={exc.qn_rtn}")]
+        return []
 
     def _count(self, what: str, code: int) -> None:
         setattr(self.stats, what, getattr(self.stats, what) + 1)
@@ -192,3 +209,44 @@ def _readable_header(frame: bytes) -> Packet | None:
         return frames.parse_segment(body[6:-4])
     except FrameError:
         return None
+
+
+class Parts:
+    """The parts of split packets one connection has sent, by MN and QN, until each is whole."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.pending: dict[tuple[str, str | None], dict[int, Packet]] = {}
+
+    def add(self, part: Packet) -> list[Packet]:
+        """Keep ``part``; every part in PNO order once all PNUM have come, else []."""
+        assert part.pnum is not None and part.pno is not None  # parse_segment checked them
+        key = (part.mn, part.qn)
+        if part.pnum > MAX_SPLIT_PARTS:
+            LOGGER.warning("HJ 212: %s MN=%s QN=%s split in %d parts, more than %d: dropped",
+                           self.where, part.mn, part.qn, part.pnum, MAX_SPLIT_PARTS)
+            return []
+        held = self.pending.pop(key, {})  # popped and put back: the newest at the end
+        if any(p.pnum != part.pnum or p.cn != part.cn for p in held.values()):
+            LOGGER.warning("HJ 212: %s MN=%s QN=%s parts disagree on PNUM or CN: the earlier "
+                           "ones dropped", self.where, part.mn, part.qn)
+            held = {}
+        held[part.pno] = part  # a part sent again replaces the first
+        if len(held) == part.pnum:
+            return [held[n] for n in sorted(held)]
+        self.pending[key] = held
+        if len(self.pending) > MAX_SPLIT_PENDING:
+            (mn, qn), dropped = next(iter(self.pending.items()))
+            del self.pending[(mn, qn)]
+            LOGGER.warning("HJ 212: %s MN=%s QN=%s never got all its parts (%d of %d): dropped",
+                           self.where, mn, qn, len(dropped), next(iter(dropped.values())).pnum)
+        return []
+
+
+def whole(parts: list[Packet]) -> Packet:
+    """One packet of a split packet's parts: their data areas joined in PNO order (each part
+    repeats DataTime, which reads the same twice), no packet numbers, the split bit off."""
+    first = parts[0]
+    cp = ";".join(p.cp for p in parts if p.cp)
+    return replace(first, cp=cp, flag=(first.flag or 0) & ~frames.FLAG_SPLIT, pnum=None,
+                   pno=None)
