@@ -126,11 +126,10 @@ def test_readings_land_in_the_store(run) -> None:  # type: ignore[no-untyped-def
         hourly = {(r.pollutant, r.time): r for r in rows if r.interval == "hour"}
         assert {p for p, _ in hourly} == {m.code for m in dev.measures}
         times = {t for _, t in hourly}  # back-fill and the running hour, once each (upserted)
-        assert times == {(hour - timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                         for h in range(5)}
+        assert times == {readings.stamp(hour - timedelta(hours=h)) for h in range(5)}
         last = _hourly(kept[dev.mn])[hour]  # the running hour holds the last average sent
         for m in dev.measures:
-            assert hourly[(m.code, hour.strftime("%Y-%m-%dT%H:%M:%SZ"))].value \
+            assert hourly[(m.code, readings.stamp(hour))].value \
                 == last.values(m.code)["Avg"]
         assert sum(r.interval == "realtime" for r in rows) >= 6
 
