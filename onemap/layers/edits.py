@@ -176,9 +176,10 @@ def prepare(feature: dict[str, Any], layer_: Layer, table: Mapping[str, str],
         raise invalid(exc.problems[0].message) from None
     validator = Validator(family, file=_SOURCE)
     validator.check(chunk)
-    if validator.problems:
-        raise invalid("; ".join(f"{p.field or 'feature'}: {p.message}"
-                                for p in validator.problems))
+    if validator.problems:  # (the import's words for a file's columns, said of a feature)
+        raise invalid("; ".join(f"{p.field or 'feature'}: " + p.message.replace(
+            "the file needs a column named one of", "give it as one of the properties").replace(
+            " (column ", " (property ") for p in validator.problems))
     geom = chunk.frame.geometry.iloc[0]
     if extent is not None:
         minx, miny, maxx, maxy = geom.bounds
