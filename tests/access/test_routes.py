@@ -182,7 +182,8 @@ def test_write_and_process_rows(guarded: Guarded, callers: dict[str, Caller]) ->
             path = template
             for param, value in (("{dataset_id}", "ndvi_2024_07"), ("{layer_id}", "rivers"),
                                  ("{name}", "viewer"),
-                                 ("{key_id}", "0123456789ab"), ("{rule_id}", "1")):
+                                 ("{key_id}", "0123456789ab"), ("{rule_id}", "1"),
+                                 ("{collectionId}", "rivers"), ("{featureId}", "1")):
                 path = path.replace(param, value)
             assert _call(guarded, method, path, None, None).status_code == 401, row
             if gd != "self":
