@@ -41,9 +41,9 @@ CRS84 = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", "OGC:CRS84")
 
 def edit_of(method: str, parts: list[str], headers: list[tuple[bytes, bytes]]) -> str | None:
     """The edit a request to ``/collections/…`` asks for, or None (a read, a CQL2 search)."""
-    if len(parts) == 4 and parts[0] == "collections" and parts[2] == "items" and parts[3] \
+    if len(parts) >= 4 and parts[0] == "collections" and parts[2] == "items" and parts[3] \
             and method in ("PUT", "PATCH", "DELETE"):
-        return OPS[method]
+        return OPS[method]  # (an id holding "/" too: pygeoapi's route takes it as one id)
     if len(parts) == 3 and parts[0] == "collections" and parts[2] == "items" \
             and method == "POST":
         ctype = next((v for k, v in headers if k == b"content-type"), b"")
@@ -80,7 +80,7 @@ def _problem_headers(status: int, parts: list[str]) -> list[tuple[bytes, bytes]]
     if status == 401:
         return [(b"www-authenticate", CHALLENGE)]
     if status == 405:
-        return [(b"allow", b"GET, HEAD" if len(parts) == 4 else b"GET, HEAD, POST")]
+        return [(b"allow", b"GET, HEAD" if len(parts) >= 4 else b"GET, HEAD, POST")]
     return []
 
 
@@ -90,7 +90,7 @@ async def handle(op: str, parts: list[str], scope: dict, receive: Any, send: Any
     from onemap.mapserver.provider import OneMapProvider
 
     cid = parts[1]
-    fid = parts[3] if len(parts) == 4 else ""
+    fid = "/".join(parts[3:])
     hook: dict[str, Any] = {"action": f"feature_{op}", "target": f"{cid}/{fid}",
                             "detail": {"collection": cid, "feature": fid}}
     scope.setdefault("state", {})["audit"] = hook
