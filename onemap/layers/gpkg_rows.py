@@ -8,18 +8,20 @@ call the GeoPackage SQL functions ``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST
 GeoPackage geometry blob (header + WKB, GeoPackage 1.2 §2.1.3), so an INSERT, UPDATE or DELETE
 here moves the R-tree exactly as GDAL would, and a bbox query sees the edit at once.
 
-Every write runs in one ``BEGIN IMMEDIATE`` transaction (:func:`transaction`): the write lock
-is taken before anything is read, so a key checked for uniqueness stays unique until commit,
-and readers (other requests, on their own connections) see the layer before or after, never
-half-written. The file keeps SQLite's rollback journal (the store's files are not WAL), so a
-commit changes the file itself, and :func:`transaction` makes its modification time strictly
-newer: the caches keyed on it (layer schema, a region's visible ids) notice every edit.
+Every write is one transaction on a copy of the file, renamed over it (:func:`transaction`);
+editors take turns under a lock, so a key checked for uniqueness stays unique until the
+rename, and readers (other requests, GDAL, QGIS opening the file) see the layer before or
+after, never half-written. The rename gives the file a strictly newer modification time: the
+caches keyed on it (layer schema, a region's visible ids) notice every edit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import secrets
+import shutil
 import sqlite3
 import struct
 import time
@@ -97,20 +99,36 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def transaction(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on ``path``: committed when the block ends, rolled back when it
-    raises; afterwards the file's modification time is strictly newer than before."""
-    before = os.stat(path).st_mtime_ns
-    with contextlib.closing(connect(path)) as conn:
-        conn.execute("BEGIN IMMEDIATE")
+    """One write on ``path``, made on a copy renamed over it when the block ends (dropped when
+    it raises). Editors of one file take turns (an exclusive lock beside it); readers are never
+    blocked and never see a half-written file: GDAL opening a GeoPackage while SQLite commits
+    in place fails ("required GeoPackage tables … missing"), a renamed file is there whole or
+    not at all — as the store replaces a layer on import (:mod:`onemap.layers.store`). Meant for
+    the small layers people edit by hand: each edit copies the file. Afterwards the file's
+    modification time is strictly newer than before."""
+    path = Path(path)
+    with open(path.with_name(f".{path.name}.edit.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        before = os.stat(path).st_mtime_ns
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp.gpkg")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    stat = os.stat(path)
-    if stat.st_mtime_ns <= before:  # two edits within one tick of the file system's clock
-        os.utime(path, ns=(stat.st_atime_ns, max(before + 1_000, time.time_ns())))
+            shutil.copyfile(path, tmp)
+            with contextlib.closing(connect(tmp)) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            stamp = max(time.time_ns(), before + 1_000)  # caches keyed on it see the edit
+            os.utime(tmp, ns=(stamp, stamp))
+            os.replace(tmp, path)
+        finally:
+            for suffix in ("", "-journal"):
+                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -43,17 +42,6 @@ PROVIDER = "onemap.mapserver.provider.OneMapProvider"
 #: public tile server, so the default basemap draws nothing instead of failing requests.
 BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42"
               "mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
-
-
-def _when(text: str | None) -> datetime | None:
-    """An ISO time as an aware datetime (pygeoapi compares extents with aware times)."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _i18n(zh: str, en: str) -> dict[str, str]:
@@ -104,7 +92,7 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
     if time_field:
         res["providers"][0]["time_field"] = time_field
         if entry.time_extent:
-            begin, end = (_when(t) for t in (entry.time_extent + [None, None])[:2])
+            begin, end = (ogc_access.when(t) for t in (entry.time_extent + [None, None])[:2])
             res["extents"]["temporal"] = {"begin": begin, "end": end}
     if title_field:
         res["providers"][0]["title_field"] = title_field

@@ -113,7 +113,10 @@ class VisibleResources(dict):
         return super().get(key, default) if key in self else default
 
 
-def _when(text: str) -> datetime | None:
+def when(text: str | None) -> datetime | None:
+    """An ISO time as an aware datetime (pygeoapi compares extents with aware times)."""
+    if not text:
+        return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -128,7 +131,7 @@ def _current(resource: dict[str, Any], entry: Any) -> dict[str, Any]:
     if entry.bbox:
         extents["spatial"] = {**(extents.get("spatial") or {}), "bbox": entry.bbox}
     if "temporal" in extents and entry.time_extent:
-        begin, end = (_when(t) for t in (list(entry.time_extent) + [""])[:2])
+        begin, end = (when(t) for t in (list(entry.time_extent) + [None])[:2])
         extents["temporal"] = {**extents["temporal"], "begin": begin, "end": end}
     return {**resource, "extents": extents}
 

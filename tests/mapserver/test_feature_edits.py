@@ -280,3 +280,39 @@ def test_owslib_edits_incidents(editing: Editing, callers: dict[str, Caller]) ->
     assert client.collection_item_delete("incidents", key)
     with pytest.raises(RuntimeError):
         client.collection_item("incidents", key)
+
+
+def test_reports_at_once_get_distinct_keys(editing: Editing, callers: dict[str, Caller]
+                                           ) -> None:
+    """Eight commanders report at the same moment while others read the layer: eight
+    incidents, eight keys, none lost, and every read answered (never a half-written file)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    who = callers["commander"]
+    before = _count(editing, who)
+    lon, lat = editing.inside_a
+
+    def read(_: int) -> int:
+        return requests.get(editing.items, params={"f": "json", "limit": 50},
+                            headers=callers["viewer"].headers, timeout=60).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        reads = pool.map(read, range(24))
+        made = list(pool.map(lambda i: _create(editing, who, _incident(
+            lon + i * 0.001, lat, title=f"同时上报 {i}")), range(8)))
+        assert set(reads) == {200}
+    assert [m.status_code for m in made] == [201] * 8, [m.text for m in made]
+    keys = {m.json()["id"] for m in made}
+    assert len(keys) == 8
+    assert _count(editing, who) == before + 8
+    assert catalog.get("incidents", editing.settings).feature_count == before + 8
+    for key in keys:
+        assert requests.delete(f"{editing.items}/{key}", headers=who.headers,
+                               timeout=60).status_code == 204
+
+
+def test_features_are_written_in_crs84(editing: Editing, callers: dict[str, Caller]) -> None:
+    got = requests.post(editing.items, json=_incident(*editing.inside_a), timeout=60,
+                        headers={**callers["commander"].headers, **GEOJSON,
+                                 "Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/4490>"})
+    assert got.status_code == 400 and "CRS84" in got.json()["detail"], got.text
