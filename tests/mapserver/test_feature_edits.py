@@ -297,10 +297,13 @@ def test_reports_at_once_get_distinct_keys(editing: Editing, callers: dict[str, 
                             headers=callers["viewer"].headers, timeout=60).status_code
 
     with ThreadPoolExecutor(12) as pool:
-        reads = pool.map(read, range(24))
-        made = list(pool.map(lambda i: _create(editing, who, _incident(
-            lon + i * 0.001, lat, title=f"同时上报 {i}")), range(8)))
-        assert set(reads) == {200}
+        creating, reading = [], []
+        for i in range(8):  # interleaved: reads run while the reports are written
+            creating.append(pool.submit(_create, editing, who, _incident(
+                lon + i * 0.001, lat, title=f"同时上报 {i}")))
+            reading += [pool.submit(read, j) for j in range(3)]
+        made = [f.result() for f in creating]
+        assert {f.result() for f in reading} == {200}
     assert [m.status_code for m in made] == [201] * 8, [m.text for m in made]
     keys = {m.json()["id"] for m in made}
     assert len(keys) == 8
