@@ -97,6 +97,39 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def _locked_current(path: Path) -> int | None:
+    """A descriptor of ``path``'s file holding an exclusive ``flock``, taken only once that file
+    is still the one at ``path`` (a rename may replace it while we wait); None if none is."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            now = None
+        held = os.fstat(fd)
+        if now is not None and (now.st_ino, now.st_dev) == (held.st_ino, held.st_dev):
+            return fd
+        os.close(fd)  # replaced meanwhile: lock the new file instead
+
+
+@contextlib.contextmanager
+def edit_lock(path: Path) -> Iterator[None]:
+    """Held while the file at ``path`` is replaced: by an edit (:func:`transaction`) and by an
+    import (:meth:`onemap.layers.store.LayerWriter.commit`), so neither overwrites the other.
+    The lock is on the layer file itself (``flock``, apart from SQLite's own POSIX locks), so
+    no lock file is left in the store."""
+    fd = _locked_current(path)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def transaction(path: str | Path) -> Iterator[sqlite3.Connection]:
     """One write on ``path``, made on a copy renamed over it when the block ends (dropped when
@@ -107,8 +140,7 @@ def transaction(path: str | Path) -> Iterator[sqlite3.Connection]:
     the small layers people edit by hand: each edit copies the file. Afterwards the file's
     modification time is strictly newer than before."""
     path = Path(path)
-    with open(path.with_name(f".{path.name}.edit.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with edit_lock(path):
         before = os.stat(path).st_mtime_ns
         tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp.gpkg")
         try:
