@@ -64,6 +64,15 @@ async def _read(receive: Any) -> bytes:
     return b"".join(chunks)
 
 
+def _named(body: bytes) -> list[str]:
+    """The property names a body sets (what an edit changed, for the audit)."""
+    try:
+        props = json.loads(body.decode("utf-8")).get("properties")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return []
+    return sorted(str(k) for k in props)[:50] if isinstance(props, dict) else []
+
+
 async def _answer(send: Any, status: int, body: dict | None = None,
                   headers: list[tuple[bytes, bytes]] | None = None,
                   ctype: bytes = b"application/json") -> None:
@@ -101,6 +110,7 @@ async def handle(op: str, parts: list[str], scope: dict, receive: Any, send: Any
             "detail": "Content-Crs: features are written in CRS84 (longitude, latitude); "
                       f"send <{CRS84[0]}> or no Content-Crs"})
     body = await _read(receive) if op != "delete" else b""
+    hook["detail"]["properties"] = _named(body)
     loop = asyncio.get_running_loop()
 
     def run(method: str, *args: Any) -> Any:

@@ -5,6 +5,7 @@ collections (405), the conformance declaration and the audit."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -155,12 +156,17 @@ def test_writes_are_audited(editing: Editing, callers: dict[str, Caller]) -> Non
     made = _create(editing, callers["manager"], _incident(*editing.inside_a, title="审计"))
     assert made.status_code == 201, made.text
     key = made.json()["id"]
+    assert requests.patch(f"{editing.items}/{key}", json={"properties": {"level": "I"}},
+                          headers=callers["manager"].headers, timeout=60).status_code == 200
     assert requests.delete(f"{editing.items}/{key}", headers=callers["manager"].headers,
                            timeout=60).status_code == 204
     records = audit.query(editing.settings, user="manager", limit=20)
     seen = {(r["action"], r["target"], r["status"]) for r in records}
     assert ("feature_create", f"incidents/{key}", 201) in seen
+    assert ("feature_update", f"incidents/{key}", 200) in seen
     assert ("feature_delete", f"incidents/{key}", 204) in seen
+    update = next(r for r in records if r["action"] == "feature_update")
+    assert json.loads(update["detail"])["properties"] == ["level"]
 
 
 def test_who_may_edit(editing: Editing, callers: dict[str, Caller]) -> None:
