@@ -76,6 +76,9 @@ class Entry(BaseModel):
     time_extent: list[str] | None = None
     source: str = ""
     updated: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: Whether features may be created, replaced, changed and deleted one by one (OGC API
+    #: Features Part 4); None: as the family says (:attr:`onemap.layers.families.Family.editable`).
+    editable: bool | None = None
     #: Kind-specific extras, e.g. a raster's date, bands, default colormap and rescale.
     extra: dict[str, Any] = Field(default_factory=dict)
 

@@ -16,7 +16,9 @@ The defaults, for a bureau that publishes some data (信息公开) and keeps the
   so probing ids tells nothing;
 - **writes** need their role: rasters (upload, replace, remove) ``analyst``; vector layers and
   tables, and feeds of rows into tables, ``data_manager`` (a region-bound one only for
-  entries owned by its region); acknowledging and closing alarms ``commander`` (only alarms
+  entries owned by its region); single features of editable layers (incidents)
+  ``commander`` or ``data_manager``, a region-bound one only inside its region
+  (:func:`require_place`); acknowledging and closing alarms ``commander`` (only alarms
   they see);
   processes the role of :data:`PROCESS_ROLES`; users, keys, rules and the audit ``admin``;
 - a **job** and its results belong to the principal who started it, and to admins.
@@ -39,7 +41,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 
 Action = Literal["read", "upload_raster", "remove_raster", "import_layer", "remove_layer",
-                 "feed", "handle_alarm", "admin", "audit"]
+                 "feed", "edit_features", "handle_alarm", "admin", "audit"]
 
 #: Role needed to run each process. ``None``: whoever may read every dataset the process reads
 #: (the published AQI and PM2.5 products are 信息公开 content computed from public data).
@@ -53,13 +55,16 @@ PROCESS_ROLES: dict[str, str | None] = {
     "incident-assessment": "commander",
 }
 
-#: Role needed for each write action.
-ACTION_ROLES: dict[str, str] = {
+#: Role needed for each write action (a tuple: any one of them).
+ACTION_ROLES: dict[str, str | tuple[str, ...]] = {
     "upload_raster": "analyst",
     "remove_raster": "analyst",
     "import_layer": "data_manager",
     "remove_layer": "data_manager",
     "feed": "data_manager",  # rows appended to a time-series table (onemap.layers.feeds)
+    # single features of the editable layers (incidents): the commander who reports them
+    # from the field, the data manager who keeps the layer right
+    "edit_features": ("commander", "data_manager"),
     #: acknowledging and closing online-monitoring alarms: the officers who act on them
     "handle_alarm": "commander",
     "admin": "admin",
@@ -155,15 +160,28 @@ def require(principal: Principal, action: Action, settings: Settings,
     """
     if entry is not None:
         read(principal, entry, settings)
-    role = ACTION_ROLES[action] if action != "read" else None
-    if role is not None and not principal.has(role):
+    needed = ACTION_ROLES[action] if action != "read" else ()
+    roles = (needed,) if isinstance(needed, str) else needed
+    if roles and not any(principal.has(role) for role in roles):
         if principal.anonymous:
             raise Unauthenticated(f"{action.replace('_', ' ')} needs a login")
-        raise Forbidden(f"{action.replace('_', ' ')} needs the {role} role")
+        raise Forbidden(f"{action.replace('_', ' ')} needs the {' or '.join(roles)} role")
     if (entry is not None and principal.region is not None
             and action in ("import_layer", "remove_layer", "feed")
             and not (entry.region and regions.within(entry.region, principal.region))):
         raise Forbidden(f"{entry.id} is not owned by region {principal.region}")
+
+
+def require_place(principal: Principal, geometry: BaseGeometry, settings: Settings) -> None:
+    """Raise :class:`Forbidden` unless a feature at ``geometry`` (EPSG:4326) may be written by
+    ``principal``: anywhere for the whole territory, within its region for a region-bound one
+    (a county commander reports incidents in the county, not the neighbour's)."""
+    if principal.region is None:
+        return
+    area = regions.area(principal.region, settings)
+    if area is None or not area.covers(geometry):
+        raise Forbidden(f"the feature lies outside region {principal.region}, where this "
+                        "account may edit")
 
 
 def may(principal: Principal, action: Action, settings: Settings,

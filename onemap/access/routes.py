@@ -119,8 +119,14 @@ ROUTES: dict[str, str] = {
     "GET /ogc/collections": "listing",
     "GET /ogc/collections/{collectionId}": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/items": "dataset:collectionId",
+    # a CQL2 JSON search; with Content-Type application/geo+json a new feature (Part 4), which
+    # then also needs edit_features (the provider asks policy.require, onemap.mapserver.
+    # provider_edits) — one route template for both
     "POST /ogc/collections/{collectionId}/items": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/items/{featureId}": "dataset:collectionId",
+    "PUT /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
+    "PATCH /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
+    "DELETE /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
     "GET /ogc/collections/{collectionId}/queryables": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/schema": "dataset:collectionId",
     "GET /ogc/processes": "listing",

@@ -65,6 +65,12 @@ class Family:
     fields: tuple[FieldSpec, ...]
     #: The family's time field, if its records are a time series or events.
     time_field: str | None = None
+    #: Whether its layers take features edited one by one (OGC API Features Part 4) by
+    #: default; a catalogue entry may say otherwise (:attr:`onemap.catalog.Entry.editable`).
+    editable: bool = False
+    #: Prefix of the keys made for features created without one: prefix, year, a 4-digit
+    #: number (SJ20250001); "" means a created feature must bring its key.
+    key_prefix: str = ""
 
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
@@ -238,7 +244,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
           value_aliases={"已报告": "reported", "处置中": "responding", "已结束": "closed"}),
         F("pollutant", "str", "特征污染物", "Pollutant", "特征污染物", "污染物"),
         F("description", "str", "事件描述", "Description", "事件描述", "描述"),
-    ), time_field="time"),
+    ), time_field="time", editable=True, key_prefix="SJ"),
     Family("rivers", "河流水系", "Rivers", "LineString", "reach_id", (
         F("reach_id", "str", "河段编码", "Reach id", "河段编码", "编码", required=True),
         NAME,

@@ -26,6 +26,7 @@ import pyogrio
 
 from onemap import catalog
 from onemap.config import Settings, get_settings
+from onemap.layers import gpkg_rows
 from onemap.layers.families import Family
 from onemap.layers.normalise import TIMEZONE
 from onemap.layers.readers import Frame
@@ -260,7 +261,8 @@ class LayerWriter:
             except OSError:
                 shutil.copy2(self.path, backup)
         try:
-            os.replace(self.tmp, self.path)
+            with gpkg_rows.edit_lock(self.path):  # not under a single-feature edit's rename
+                os.replace(self.tmp, self.path)
             try:
                 catalog.put(entry, self.settings)
             except BaseException:

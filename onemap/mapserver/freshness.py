@@ -28,12 +28,18 @@ LOGGER = logging.getLogger(__name__)
 FEATURE_KINDS = ("vector", "table")
 
 
+#: Entry fields left out of the signature: what single-feature edits and appends change, which
+#: the served collections read from the catalogue at each request (their extents, see
+#: :class:`onemap.mapserver.ogc_access.VisibleResources`) — an edit must not reload pygeoapi.
+LIVE_FIELDS = {"extra", "feature_count", "bbox", "time_extent", "updated"}
+
+
 def signature(entries: dict[str, Entry]) -> str:
     """What of the catalogue pygeoapi's configuration depends on, as one hash."""
     digest = hashlib.sha256()
     for entry in sorted(entries.values(), key=lambda e: e.id):
         if entry.kind in FEATURE_KINDS:
-            digest.update(entry.model_dump_json(exclude={"extra"}).encode("utf-8"))
+            digest.update(entry.model_dump_json(exclude=LIVE_FIELDS).encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -27,8 +26,9 @@ import yaml
 from onemap import catalog
 from onemap.catalog import Entry
 from onemap.config import Settings
+from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import ogc_access
+from onemap.mapserver import ogc_access, ogc_edits
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
@@ -42,17 +42,6 @@ PROVIDER = "onemap.mapserver.provider.OneMapProvider"
 #: public tile server, so the default basemap draws nothing instead of failing requests.
 BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42"
               "mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
-
-
-def _when(text: str | None) -> datetime | None:
-    """An ISO time as an aware datetime (pygeoapi compares extents with aware times)."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _i18n(zh: str, en: str) -> dict[str, str]:
@@ -93,6 +82,8 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
         "providers": [{
             "type": "feature", "name": PROVIDER, "data": str(data or entry.file(settings)),
             "id_field": id_field,
+            # Part 4 writes (ogc_edits.py) go to the layer's own file, never to a view of it
+            "editable": data is None and editable(entry),
             # the provider asks the access policy, which reads the catalogue and the rules
             "options": {"table": entry.id, "data_dir": str(settings.data_dir),
                         "system_db": settings.system_db},
@@ -103,7 +94,7 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
     if time_field:
         res["providers"][0]["time_field"] = time_field
         if entry.time_extent:
-            begin, end = (_when(t) for t in (entry.time_extent + [None, None])[:2])
+            begin, end = (ogc_access.when(t) for t in (entry.time_extent + [None, None])[:2])
             res["extents"]["temporal"] = {"begin": begin, "end": end}
     if title_field:
         res["providers"][0]["title_field"] = title_field
@@ -155,6 +146,12 @@ def build_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def editable_collections(config: dict[str, Any]) -> dict[str, str]:
+    """The collections of ``config`` that take Part 4 edits: id → family."""
+    return {cid: res["onemap"]["family"] for cid, res in config["resources"].items()
+            if res.get("type") == "collection" and res["providers"][0].get("editable")}
+
+
 def write_runtime_files(settings: Settings) -> tuple[str, str]:
     """Write the config and its OpenAPI document; return their paths."""
     from pygeoapi.openapi import generate_openapi_document
@@ -164,9 +161,12 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     write_templates(settings)
     config_path = runtime / "pygeoapi-config.yml"
     openapi_path = runtime / "pygeoapi-openapi.yml"
-    text = yaml.safe_dump(build_config(settings), allow_unicode=True, sort_keys=False)
+    config = build_config(settings)
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(config_path, text.encode("utf-8"))
     doc = generate_openapi_document(config_path, "yaml", fail_on_invalid_collection=False)
+    doc = yaml.safe_dump(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)),
+                         allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(openapi_path, doc.encode("utf-8"))
     return str(config_path), str(openapi_path)
 
@@ -296,15 +296,17 @@ class RejectUnknownParams:
     items queries it would ignore or fail on (see :func:`items_problem`), and access: the
     request's principal carried into pygeoapi's threads, 404 for a collection it may not see
     (as for an unknown one), hidden collections' paths left out of the OpenAPI document (see
-    :mod:`onemap.mapserver.ogc_access`)."""
+    :mod:`onemap.mapserver.ogc_access`); and the writes of single features (Part 4), answered
+    by :mod:`onemap.mapserver.ogc_edits` (405 for a read-only collection)."""
 
     def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str],
-                 settings: Settings) -> None:
+                 settings: Settings, providers: dict[str, dict] | None = None) -> None:
         self.app = app
         self.queryables = queryables
         self.languages = languages
         self.settings = settings
         self.collections = set(queryables)
+        self.providers = providers or {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -321,6 +323,11 @@ class RejectUnknownParams:
             hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
             return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
                                                           hidden)
+        edit = ogc_edits.edit_of(scope["method"], parts, scope.get("headers", []))
+        if edit and parts[1] in self.providers:
+            return await ogc_edits.handle(edit, parts, scope, receive, send,
+                                          self.providers[parts[1]],
+                                          self.settings.public_url + OGC_PREFIX)
         problem = None
         if scope["method"] in ("GET", "POST") and len(parts) == 3 \
                 and parts[0] == "collections" and parts[2] == "items" \
@@ -330,8 +337,8 @@ class RejectUnknownParams:
             if scope["method"] == "POST" and not any(k == b"content-type"
                                                      for k, _ in scope.get("headers", [])):
                 # pygeoapi answers nothing at all (a 500) to a POST it cannot dispatch
-                problem = "a POST to items is a CQL2 JSON filter: send it with " \
-                          "Content-Type: application/json"
+                problem = "a POST to items is a CQL2 JSON filter (Content-Type: " \
+                          "application/json) or a new feature (application/geo+json)"
         elif scope["method"] == "POST" and len(parts) == 3 and parts[0] == "processes" \
                 and parts[2] == "execution":
             body, receive = await _read_body(receive)
@@ -362,6 +369,9 @@ def load_pygeoapi(settings: Settings) -> Any:
         importlib.import_module(name)
     module.APP.add_exception_handler(Exception, internal_error)  # JSON 500, not text
     queryables = _queryables(module.CONFIG)  # every collection, before access filters them
+    providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
+                 if res.get("type") == "collection"}
+    ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
     ogc_access.install(module, settings)
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
-                               settings)
+                               settings, providers)

@@ -26,6 +26,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from onemap.access import context, policy, scope
@@ -89,7 +90,8 @@ class VisibleResources(dict):
             limits = None if entry is None else policy.limits(principal, entry, self.settings)
             if limits is None:
                 continue
-            out.append((k, v if limits.whole else _limited(v, entry, limits, self.settings)))
+            out.append((k, _current(v, entry) if limits.whole
+                        else _limited(v, entry, limits, self.settings)))
         return out
 
     def keys(self) -> Any:  # type: ignore[override]
@@ -109,6 +111,29 @@ class VisibleResources(dict):
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         return super().get(key, default) if key in self else default
+
+
+def when(text: str | None) -> datetime | None:
+    """An ISO time as an aware datetime (pygeoapi compares extents with aware times)."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _current(resource: dict[str, Any], entry: Any) -> dict[str, Any]:
+    """A copy of ``resource`` with the extents the catalogue holds now: single-feature edits
+    and appends move them without reloading pygeoapi (see onemap.mapserver.freshness)."""
+    extents = dict(resource.get("extents") or {})
+    if entry.bbox:
+        extents["spatial"] = {**(extents.get("spatial") or {}), "bbox": entry.bbox}
+    if "temporal" in extents and entry.time_extent:
+        begin, end = (when(t) for t in (list(entry.time_extent) + [None])[:2])
+        extents["temporal"] = {**extents["temporal"], "begin": begin, "end": end}
+    return {**resource, "extents": extents}
 
 
 def _limited(resource: dict[str, Any], entry: Any, limits: policy.Limits,

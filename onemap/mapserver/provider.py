@@ -46,6 +46,7 @@ from onemap import catalog
 from onemap.access import scope
 from onemap.access.policy import Hidden
 from onemap.config import Settings
+from onemap.mapserver.provider_edits import FeatureEdits
 from onemap.mapserver.sql import CqlToSql, QueryError, coerce, interval_sql, literal, quote_ident
 
 LOGGER = logging.getLogger(__name__)
@@ -121,8 +122,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class OneMapProvider(BaseProvider):
+class OneMapProvider(FeatureEdits, BaseProvider):
     """A GeoPackage table behind OGC API Features; ``data`` is the absolute .gpkg path.
+    Editable layers also take single-feature writes (:class:`FeatureEdits`, Part 4).
 
     ``options.table`` names the table (the catalogue id); ``id_field`` is the family key, or
     ``fid`` for attribute tables whose key (e.g. station_id) repeats per time step.
