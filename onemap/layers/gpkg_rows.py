@@ -87,14 +87,18 @@ def _bound(index: int):  # noqa: ANN202 - a SQLite scalar function
     return func
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection to the GeoPackage ``path`` with the GeoPackage functions its R-tree
-    triggers call, in autocommit mode (transactions are explicit, see :func:`transaction`)."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None)
+def register(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Define on ``conn`` the GeoPackage functions GDAL's R-tree triggers call."""
     conn.create_function("ST_IsEmpty", 1, _empty, deterministic=True)
     for name, index in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
         conn.create_function(name, 1, _bound(index), deterministic=True)
     return conn
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection to the GeoPackage ``path`` with the GeoPackage functions its R-tree
+    triggers call, in autocommit mode (transactions are explicit, see :func:`transaction`)."""
+    return register(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None))
 
 
 def _locked_current(path: Path) -> int | None:

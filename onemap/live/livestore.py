@@ -9,14 +9,14 @@ layers in EPSG:4326, with their R-trees), so the server, GDAL and QGIS read it a
 layer; the catalogue names each table under its own id, all three pointing at this file. Rows
 are written with SQLite directly: WAL mode (readers never wait for the writer), full syncs (a
 commit is on disk when it returns), geometries as GeoPackage point blobs, and the ``ST_*``
-functions GDAL's R-tree triggers call registered on the connection.
+functions GDAL's R-tree triggers call registered on the connection
+(:mod:`onemap.layers.gpkg_rows`).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +24,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+from shapely.geometry import Point
 
 from onemap import catalog
 from onemap.config import Settings
+from onemap.layers import gpkg_rows
 
 PATH = "store/live.gpkg"
 READINGS, DEVICES, ALARMS = "outlet_readings", "devices", "alarms"
@@ -99,35 +101,14 @@ def create(target: Path) -> None:
 
 
 def point_blob(lon: float, lat: float) -> bytes:
-    """A GeoPackage geometry blob of a point in EPSG:4326 (no envelope, little-endian)."""
-    return b"GP\x00\x01" + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, lon, lat)
+    """A GeoPackage geometry blob of a point in EPSG:4326."""
+    return gpkg_rows.encode(Point(lon, lat))
 
 
 def blob_xy(blob: bytes | None) -> tuple[float, float] | None:
     """x, y of a point blob (the only geometries this file holds); None when empty or null."""
-    if not blob or len(blob) < 8 or blob[3] & 0x10:
-        return None
-    envelope = (0, 32, 48, 48, 64)[(blob[3] >> 1) & 0x07]
-    start = 8 + envelope
-    order = "<" if blob[start] == 1 else ">"
-    kind, = struct.unpack_from(order + "I", blob, start + 1)
-    if kind % 1000 != 1:
-        return None
-    return struct.unpack_from(order + "dd", blob, start + 5)
-
-
-def _register(conn: sqlite3.Connection) -> None:
-    """The SQL functions GDAL's R-tree triggers call (GDAL registers them in its own
-    connections; a plain SQLite connection must, or every insert fails)."""
-    def coord(i: int):
-        def f(blob: bytes | None) -> float | None:
-            xy = blob_xy(blob)
-            return None if xy is None else xy[i]
-        return f
-    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if blob_xy(b) is None else 0,
-                         deterministic=True)
-    for name, i in (("ST_MinX", 0), ("ST_MaxX", 0), ("ST_MinY", 1), ("ST_MaxY", 1)):
-        conn.create_function(name, 1, coord(i), deterministic=True)
+    point = gpkg_rows.decode(blob)
+    return None if point is None or point.is_empty else (point.x, point.y)
 
 
 def connect(target: Path) -> sqlite3.Connection:
@@ -138,7 +119,7 @@ def connect(target: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(target, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    _register(conn)
+    gpkg_rows.register(conn)
     conn.executescript(_SQL)
     return conn
 
