@@ -115,7 +115,9 @@ def evidence(conn: sqlite3.Connection, device: Device, reading: Reading, rules: 
                 held.append(Evidence("continuous_exceedance", p, last[-1][0], v, t, high, low))
         elif v is not None:
             gone += [("exceedance", p), ("continuous_exceedance", p)]
-    if reading.interval in SAMPLED and v is not None and rules.enabled("constant", p):
+    # a run of zeros is a stopped flow or a value under detection, not a stuck analyser: the
+    # zero-flow rule judges flows against the plant's state
+    if reading.interval in SAMPLED and v and rules.enabled("constant", p):
         n, tolerance = rules.constant(p)
         last = _recent(conn, device.mn, p, (reading.interval,), t, n)
         values = [val for _, val in last]

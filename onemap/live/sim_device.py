@@ -219,12 +219,15 @@ def values_at(dev: Device, at: Moment, rng: random.Random, spread: float = 0.08)
 
 # -- data areas -----------------------------------------------------------------------------
 
-def realtime_cps(when: datetime, values: Values, split: int = 1) -> list[str]:
+def realtime_cps(when: datetime, values: Values, split: int = 1, millis: bool = False
+                 ) -> list[str]:
     """CN 2011 data areas: ``DataTime`` then each pollutant's Rtd and Flag; ``split`` > 1
-    cuts the pollutants into that many data areas, each with the DataTime."""
+    cuts the pollutants into that many data areas, each with the DataTime. ``millis``: the
+    time to the millisecond (sub-second intervals, in tests: one second's readings would
+    otherwise share a time and overwrite each other in the store)."""
     items = [(code, {"Rtd": v, "Flag": f}) for code, (v, f) in values.items()]
     size = math.ceil(len(items) / split)
-    fields = {"DataTime": format_time(when)}
+    fields = {"DataTime": format_time(when, millis=millis)}
     return [format_cp(fields, dict(items[i:i + size])) for i in range(0, len(items), size)]
 
 

@@ -177,7 +177,7 @@ class Runner:
         if self.hour is None or self.hour.start != hour:
             self.hour = Hour(hour)
         self.hour.add(values)
-        cps = realtime_cps(now, values, parts(dev, n))
+        cps = realtime_cps(now, values, parts(dev, n), millis=self.opts.interval < 1)
         if len(cps) == 1:
             realtime = [self._packet(codes.CN_REALTIME, cps[0])]
         else:  # one interaction, one QN: each part a whole frame of its own

@@ -37,6 +37,9 @@ def test_rows_of_an_upload() -> None:
     rtd = readings.rows_of(_hourly("DataTime=20260101080000123;a21026-Rtd=35.2", cn="2011"))
     assert rtd[0].value == 35.2 and rtd[0].interval == "realtime"
     assert readings.rows_of(_hourly("QnRtn=1", cn="9011")) == []
+    status = readings.rows_of(_hourly("DataTime=20260101080000;SB1-RS=1;SB2-RS=0", cn="2021"))
+    assert [(r.pollutant, r.interval, r.value) for r in status] == [
+        ("SB1", "status", 1.0), ("SB2", "status", 0.0)]
     for bad, words in (("a21026-Avg=1", "DataTime"), ("DataTime=20260101080000;a21026-Avg=x",
                                                       "not a number"),
                        ("DataTime=20260101080000;a21026-Avg=1,a21026-Flag=Q", "Flag")):

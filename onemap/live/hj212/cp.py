@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 #: Beijing time: a device's DataTime is local time (the standard gives no zone; China is UTC+8).
 CST = timezone(timedelta(hours=8), "CST")
 #: Fields of a pollutant item (HJ 212-2017 Table 4).
-VALUE_FIELDS = ("Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax")
+VALUE_FIELDS = ("Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax",
+                "RS")  # RS: a facility's running state (CN 2021), 1 running
 #: Data flags (Table 8): N normal, F stopped, M maintenance, S manually set, D fault,
 #: C calibration, T over the measuring range, B communication with the instrument abnormal.
 FLAGS = {"N": "normal", "F": "stopped", "M": "maintenance", "S": "manual", "D": "fault",
