@@ -256,11 +256,11 @@ def test_cli_lists_scenarios_runs_and_refuses_bad_options(sample_settings) -> No
     assert all(len(line[0]) == 24 for line in lines)
 
     recorder = Recorder(devices_of(load_outlets(sample_settings).head(3), 0, 0))
-    loop = asyncio.new_event_loop()
-    rx = Receiver(recorder, "127.0.0.1", idle_s=30)
-    port = loop.run_until_complete(rx.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    loop = asyncio.new_event_loop()  # run in a thread of its own: a browser test's loop may
+    thread = threading.Thread(target=loop.run_forever, daemon=True)  # run in the main one
     thread.start()
+    rx = Receiver(recorder, "127.0.0.1", idle_s=30)
+    port = asyncio.run_coroutine_threadsafe(rx.start(), loop).result(30)
     try:
         done = _cli(sample_settings, "--devices", "3", "--share", "0", "--interval", "0.2",
                     "--duration", "2", "--backfill-hours", "2", "--port", str(port))
