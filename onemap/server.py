@@ -65,6 +65,10 @@ def create_asgi(settings: Settings) -> Any:
     return harden(app, settings, scripts)
 
 
+#: Seconds a stopping server waits for requests under way.
+GRACE_S = 10
+
+
 def serve(settings: Settings) -> None:
     """Run uvicorn on ``settings.host:settings.port`` (one worker, logs on stdout)."""
     import uvicorn
@@ -73,5 +77,7 @@ def serve(settings: Settings) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_asgi(settings)
     LOGGER.info("OneMap serving %s on %s:%s", settings.public_url, settings.host, settings.port)
+    # at a stop, requests under way get GRACE_S to finish; then the rest (browsers' alarm
+    # streams, which never end by themselves: they reconnect to the next server) are cut
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_config=None,
-                proxy_headers=True, access_log=True)
+                proxy_headers=True, access_log=True, timeout_graceful_shutdown=GRACE_S)

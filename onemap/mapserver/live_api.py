@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,9 @@ from onemap.mapserver.rasters import Catalogue
 #: Seconds between looks at the live file for changes, and between keep-alive comments.
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
+#: A stream ends after this long; the browser reconnects at once with its Last-Event-ID
+#: (spreads long-lived connections over restarted or added workers, misses nothing).
+STREAM_MAX_S = 600.0
 
 
 class AlarmAction(BaseModel):
@@ -113,7 +117,8 @@ def live_router(cat: Catalogue) -> APIRouter:
             nonlocal since
             yield b"retry: 2000\n\n"
             quiet = 0.0
-            while not await request.is_disconnected():
+            ends = time.monotonic() + STREAM_MAX_S
+            while time.monotonic() < ends and not await request.is_disconnected():
                 found = await run_in_threadpool(changes, entry, limits, since)
                 for event_id, doc in found:
                     since = event_id.split("|")[0]
