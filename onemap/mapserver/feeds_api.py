@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,16 +64,21 @@ def ingest(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
             raise catalog.UnknownDataset(table_id)
         fresh = views.fresh_views(entries, entry, settings) if feeds.feed_of(entry) else set()
         result = feeds.append(table_id, frame, settings, source=source, unit=unit)
+        entries = catalog.load(settings)
         if result.inserted or result.updated:
-            entries = catalog.load(settings)
             try:
                 views.refresh(entries, entries[table_id], settings, result.keys, fresh)
             except Exception:  # noqa: BLE001 - the data is committed; the view is derived
-                LOGGER.exception("views of %s could not be updated in place: rebuilt at the "
-                                 "next request", table_id)
+                LOGGER.exception("views of %s could not be updated in place: rebuilt whole",
+                                 table_id)
                 for target in fresh:
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{target}{suffix}").unlink(missing_ok=True)
+        else:  # nothing changed: the views still say what the table says (the table's file
+            for target in fresh:  # was touched by the checkpoint, its content was not)
+                os.utime(target)
+        if feeds.feed_of(entry):  # a view that was stale, or dropped above, is built whole now:
+            views.materialise(entries, settings)  # the server reads views, never rebuilds them
     return result
 
 

@@ -59,7 +59,8 @@ def editing(sample_settings: Settings, callers: dict[str, Caller],
     shutil.copytree(sample_settings.data_dir, data,
                     ignore=shutil.ignore_patterns("server.log", "runtime"))
     settings = Settings(data_dir=data)
-    accounts.add(settings, "commander_a", roles=["commander"], region="340181")
+    if accounts.get(settings, "commander_a") is None:  # another module may have made it
+        accounts.add(settings, "commander_a", roles=["commander"], region="340181")
     _, key = accounts.create_key(settings, "commander_a", "tests")
     who = Caller("commander_a", key, ("commander",), "340181")
     with run_server(data) as base:
