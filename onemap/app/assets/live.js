@@ -246,6 +246,34 @@
         }
     }
 
+    /* A live layer fetched again is drawn anew, which closes the popup open on one of its
+       alarms: open it again on the new marker (with the note being typed), or — the alarm
+       now closed and off the layer — where it was, as it was last shown. A popup the user
+       closed keeps its marker on the map and stays closed. */
+    function keepOpen(e) {
+        var el = e.popup.getElement && e.popup.getElement();
+        var box = el && el.querySelector('.om-popup[data-family="alarms"]');
+        var src = e.popup._source;
+        if (!box || !src) { return; }
+        var note = el.querySelector(".om-alarm-note");
+        var saved = {id: box.getAttribute("data-key"), note: note ? note.value : "",
+                     latlng: e.popup.getLatLng(),
+                     html: (el.querySelector(".leaflet-popup-content") || {}).innerHTML || ""};
+        setTimeout(function () {
+            if (src._map || !theMap) { return; }  // closed by the user
+            var m = markerOf(saved.id);
+            if (m) {
+                m.openPopup();
+            } else {
+                L.popup({maxWidth: 340, className: "om-popup-wrap"}).setLatLng(saved.latlng)
+                    .setContent(saved.html).openOn(theMap);
+            }
+            var again = theMap._popup && theMap._popup.getElement() &&
+                theMap._popup.getElement().querySelector(".om-alarm-note");
+            if (again && saved.note) { again.value = saved.note; }
+        }, 0);
+    }
+
     // ---- the dashboard's live card --------------------------------------------------------
     function loadSummary() {
         var card = document.getElementById("db-live");
@@ -548,7 +576,10 @@
         L.Map.addInitHook(function () {
             var map = this;
             map.whenReady(function () {
-                if (map.getContainer().id === "om-map") { theMap = map; }
+                if (map.getContainer().id === "om-map") {
+                    theMap = map;
+                    map.on("popupclose", keepOpen);
+                }
             });
         });
     }
