@@ -18,6 +18,16 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
+#: Open the popup of the outlet marker whose outlet_code is the argument, once it is drawn.
+OPEN_OUTLET = """(code) => {
+    let found = null;
+    window.onemap.tools.map().eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.outlet_code === code && !p.alarm_id && l.getPopup && l.getPopup()) found = l;
+    });
+    if (found && !found.isPopupOpen()) found.openPopup();
+    return !!found;
+}"""
 CARD_RATE = "() => (document.querySelector('#db-live [data-kpi=online_rate]') || {}).textContent"
 
 
@@ -113,6 +123,19 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
         raise AssertionError(f"the card shows {page.evaluate(CARD_RATE)!r}, the server {want!r}")
     assert want != "—"  # a device reported: the rate is a number
     page.screenshot(path=str(artifacts_dir / "live-dashboard.png"))
+    # an outlet's popup: its recent hourly averages against its permit limit, the excess marked
+    page.locator("#om-layer-list input[value=outlets]").check(force=True)
+    page.evaluate("([lat, lon]) => window.onemap.tools.map().setView([lat, lon], 16)",
+                  [device.lat, device.lon])
+    page.wait_for_function(OPEN_OUTLET, arg=device.outlet_code, timeout=60_000)
+    row = page.locator(f".leaflet-popup .om-popup[data-key='{device.outlet_code}'] "
+                       ".om-rd-row[data-pollutant=w01018]")
+    row.wait_for()
+    assert row.get_attribute("data-over") == "1"
+    assert row.locator(".om-rd-value.om-over").inner_text() == f"{over:,}"
+    assert row.locator(".om-rd-limit").inner_text() == f"{limit:g}"
+    page.screenshot(path=str(artifacts_dir / "live-outlet-readings.png"))
+
     # the one refused request is the Close that came too late (the browser logs it)
     assert [e for e in traffic.console_errors if "409" not in e] == [], traffic.console_errors
     assert [f.split()[0] for f in traffic.failed] == ["409"], traffic.failed
