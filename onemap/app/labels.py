@@ -304,5 +304,6 @@ def popup_spec(family: str, lang: str) -> dict:
               for f, codes in (VALUE_LABELS.get(family) or LIVE_VALUE_LABELS.get(family, {})
                                ).items()}
     return {"fields": fields, "values": values, "title_field": TITLE_FIELD.get(family, "name"),
-            "key_field": KEY_FIELD.get(family, ""), "block": list(BLOCK_FIELDS.get(family) or LIVE_BLOCK_FIELDS.get(family, ())),
+            "key_field": KEY_FIELD.get(family, ""),
+            "block": list(BLOCK_FIELDS.get(family) or LIVE_BLOCK_FIELDS.get(family, ())),
             "extra": _extra(family, en)}

@@ -98,8 +98,9 @@ LIVE_VALUE_LABELS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
 
 add_strings(
     zh={
-        "live_title": "在线监控报警", "live_empty": "暂无报警。", "live_lost": "连接中断，正在重连…",
-        "live_limit": "限值", "live_times": "超标 {n} 倍", "live_fold": "收起", "live_unfold": "展开",
+        "live_title": "在线监控报警", "live_empty": "暂无报警。",
+        "live_lost": "连接中断，正在重连…", "live_limit": "限值", "live_times": "超标 {n} 倍",
+        "live_fold": "收起", "live_unfold": "展开",
         "al_ack": "确认", "al_close": "关闭报警", "al_note": "处理说明（可选）",
         "al_busy": "正在提交…", "al_done_acknowledged": "已确认。", "al_done_closed": "已关闭。",
         "al_err_401": "请先登录后再处理报警。",

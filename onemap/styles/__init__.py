@@ -16,7 +16,8 @@ from onemap.styles.symbology import (
 )
 
 __all__ = [
-    "ALARM_RULES", "ALARM_STATUSES", "AQI_LEVELS", "DEVICE_STATUSES", "FAMILY_STYLES", "INCIDENT_LEVELS", "RASTER_STYLES", "WATER_CLASSES",
+    "ALARM_RULES", "ALARM_STATUSES", "AQI_LEVELS", "DEVICE_STATUSES",
+    "FAMILY_STYLES", "INCIDENT_LEVELS", "RASTER_STYLES", "WATER_CLASSES",
     "RasterStyle", "aqi_color", "aqi_level", "leaflet_style", "legend", "legend_stops",
     "rio_colormap",
 ]
