@@ -4,8 +4,9 @@
  *     the recent alarms, then each one as the server pushes it (EventSource on
  *     /api/alarms/events; a 404 — not allowed — hides the strip quietly and is retried later);
  *     a click flies the map to the alarm and opens its popup;
- *   - the live layers (alarms, devices) fetched again when an alarm arrives (debounced) and
- *     every 30 s, by giving their GeoJSON a new URL (dash-leaflet refetches on a URL change);
+ *   - the live layers fetched again by giving their GeoJSON a new URL (dash-leaflet refetches
+ *     on a URL change): alarms when one arrives (debounced), devices when the summary's
+ *     device counts change;
  *   - the dashboard's live card from /api/live/summary, on each alarm (debounced) and every 30 s;
  *   - an alarm's popup block and its Acknowledge / Close buttons (POST with the CSRF header);
  *   - an outlet's or a source's popup: its outlets' recent hourly readings against their
@@ -180,9 +181,6 @@
         render();
         later("alarms", DEBOUNCE_MS, function () { refreshLayer("alarms"); });
         later("summary", SUMMARY_DEBOUNCE_MS, loadSummary);
-        if ((f.properties || {}).rule === "offline") {
-            later("devices", DEBOUNCE_MS, function () { refreshLayer("devices"); });
-        }
     }
 
     function connect() {
@@ -275,11 +273,18 @@
     }
 
     // ---- the dashboard's live card --------------------------------------------------------
+    var lastDevices = null;
+
+    /* The summary, for the card; a change in the devices' counts also redraws the devices
+       layer (a device coming online raises no alarm, so the 30 s poll is what sees it). */
     function loadSummary() {
-        var card = document.getElementById("db-live");
-        if (!cfg || !card) { return; }
+        if (!cfg) { return; }
         getJson(cfg.base + "api/live/summary").then(function (doc) {
-            var dev = doc.devices, al = doc.alarms;
+            var dev = doc.devices, al = doc.alarms, card = document.getElementById("db-live");
+            var counts = JSON.stringify(dev || null);
+            if (lastDevices !== null && counts !== lastDevices) { refreshLayer("devices"); }
+            lastDevices = counts;
+            if (!card) { return; }
             if (!dev && !al) { card.hidden = true; return; }
             card.hidden = false;
             var rate = dev && dev.online_rate !== null && dev.online_rate !== undefined
@@ -533,10 +538,7 @@
         render();
         connect();
         loadSummary();
-        setInterval(function () {
-            loadSummary();
-            refreshLayer("devices");
-        }, REFRESH_MS);
+        setInterval(loadSummary, REFRESH_MS);
     }
 
     new MutationObserver(function (_, obs) {
