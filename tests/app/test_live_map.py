@@ -7,14 +7,13 @@ the summary's; a viewer of another county never sees the alarm."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browsing import watch
 from tests.conftest import Caller, LiveStack
 from tests.mapserver.test_live_api import _device, hourly, send
-
-import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -123,6 +122,11 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
         raise AssertionError(f"the card shows {page.evaluate(CARD_RATE)!r}, the server {want!r}")
     assert want != "—"  # a device reported: the rate is a number
     page.screenshot(path=str(artifacts_dir / "live-dashboard.png"))
+    # in English: the ticker's rule and pollutant, the card's labels
+    page.locator("#om-lang input[value=en]").check()
+    item.filter(has_text="Exceedance").filter(has_text="COD").wait_for()
+    page.locator("#db-live", has_text="Online rate").wait_for()
+    page.locator("#om-lang input[value=zh]").check()
     # an outlet's popup: its recent hourly averages against its permit limit, the excess marked
     page.locator("#om-layer-list input[value=outlets]").check(force=True)
     page.evaluate("([lat, lon]) => window.onemap.tools.map().setView([lat, lon], 16)",
