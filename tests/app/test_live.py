@@ -22,7 +22,7 @@ from onemap.app.live import (
 from onemap.app.sources import Z_ORDER
 from onemap.live import livestore, registry, rules
 from onemap.live.hj212 import codes
-from onemap.styles.symbology import ALARM_RULES, DEVICE_STATUSES, legend, leaflet_style
+from onemap.styles.symbology import ALARM_RULES, DEVICE_STATUSES, leaflet_style, legend
 
 
 def test_live_names_match_the_receiver() -> None:
