@@ -3,7 +3,7 @@ serve`` on one copy of the sample): an exceeding hourly average sent over TCP ap
 commander's alarm ticker and on the alarms layer without a reload; the commander opens it from
 the ticker, acknowledges it in its popup (checked through the API and the audit), and a change
 made meanwhile by someone else is told in the page's language; the dashboard's online rate is
-the summary's; a viewer of another county never sees the alarm."""
+the summary's; a viewer of another county never sees the alarm, only their county's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from onemap.live.registry import Device, Registry
 from tests.browsing import watch
 from tests.conftest import Caller, LiveStack
 from tests.mapserver.test_live_api import _device, hourly, send
@@ -28,6 +29,15 @@ OPEN_OUTLET = """(code) => {
     return !!found;
 }"""
 CARD_RATE = "() => (document.querySelector('#db-live [data-kpi=online_rate]') || {}).textContent"
+
+
+def _other_device(stack: LiveStack, county: str) -> Device:
+    """A wastewater device of ``county`` with a COD limit, not the one the API tests use (a
+    session runs both: their alarms stay apart)."""
+    taken = _device(stack, county).mn
+    return next(d for d in Registry(stack.settings).devices().values()
+                if d.medium == "water" and d.county_code == county and "w01018" in d.limits
+                and d.mn != taken)
 
 
 def _summary(stack: LiveStack, caller: Caller) -> dict:
@@ -54,11 +64,12 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
                                                    callers: dict[str, Caller],
                                                    artifacts_dir) -> None:
     base = live_stack.base
-    device = _device(live_stack, "340181")
+    device = _other_device(live_stack, "340181")
     limit = device.limits["w01018"][1]
     over = int(limit * 2) + 1
     page = _open_page(browser, login, live_stack, "commander")
     traffic = watch(page)
+    other = _open_page(browser, login, live_stack, "viewer_b")  # a viewer of county B
     assert page.locator("#om-layer-list input[value=alarms]").is_checked()
 
     assert send(live_stack.port, hourly(device, over, "w01018", "20261203120000101")).cn == "9014"
@@ -71,6 +82,15 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
     assert "限值" in text, text
     alarm_id = item.get_attribute("data-alarm")
     assert alarm_id and alarm_id.startswith(f"{device.outlet_code}-exceedance-w01018-")
+    # county B's viewer: an alarm of B arrives, A's never did (the stream is in order)
+    b = _other_device(live_stack, "340124")
+    send(live_stack.port, hourly(b, int(b.limits["w01018"][1] * 3) + 1, "w01018",
+                                 "20261203120000102"))
+    other.locator(f"#om-live .om-live-item:has(code:text-is('{b.outlet_code}'))").first.wait_for()
+    assert other.locator(f"#om-live [data-alarm='{alarm_id}']").count() == 0
+    assert other.locator(f"#om-live code:text-is('{device.outlet_code}')").count() == 0
+    assert other.locator("#om-live").get_attribute("data-handler") == ""
+    other.close()
     # … and on the map, without a reload: the layer was fetched again
     page.wait_for_selector(f".leaflet-om-alarms-pane .om-alarm-icon[title='{device.outlet_code}']")
 
@@ -144,10 +164,3 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
     assert [e for e in traffic.console_errors if "409" not in e] == [], traffic.console_errors
     assert [f.split()[0] for f in traffic.failed] == ["409"], traffic.failed
     page.close()
-
-    # a viewer of another county: the stream and the recent list hold none of county A's
-    other = _open_page(browser, login, live_stack, "viewer_b")
-    assert other.locator(f"#om-live [data-alarm='{alarm_id}']").count() == 0
-    assert other.locator(f"#om-live code:text-is('{device.outlet_code}')").count() == 0
-    assert other.locator("#om-live").get_attribute("data-handler") == ""
-    other.close()
