@@ -96,7 +96,8 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
 
     # from the ticker to the alarm's popup
     item.click()
-    popup = page.locator(f".leaflet-popup .om-popup[data-key='{alarm_id}']")
+    # the last popup: one closed a moment ago may still be fading out (more so under load)
+    popup = page.locator(f".leaflet-popup .om-popup[data-key='{alarm_id}']").last
     popup.wait_for()
     # (waited for, not counted: the layer is fetched again as alarms come, and the popup
     # opened again on the new marker)
@@ -125,7 +126,7 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
     popup.locator("button[data-act=close]").click()
     page.locator(".leaflet-popup .om-alarm-msg",
                  has_text="该报警的状态已变化").first.wait_for()
-    page.locator(".leaflet-popup .om-badge-status[data-status=closed]").wait_for()
+    page.locator(".leaflet-popup .om-badge-status[data-status=closed]").last.wait_for()
     assert "Conflict" not in page.locator(".leaflet-popup-pane").inner_text()
 
     # the dashboard's live card shows the summary's online rate (devices come and go: the
@@ -153,7 +154,7 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
                   [device.lat, device.lon])
     page.wait_for_function(OPEN_OUTLET, arg=device.outlet_code, timeout=60_000)
     row = page.locator(f".leaflet-popup .om-popup[data-key='{device.outlet_code}'] "
-                       ".om-rd-row[data-pollutant=w01018]")
+                       ".om-rd-row[data-pollutant=w01018]").last
     row.wait_for()
     assert row.get_attribute("data-over") == "1"
     assert row.locator(".om-rd-value.om-over").inner_text() == f"{over:,}"
