@@ -199,6 +199,7 @@ STRINGS: dict[str, dict[str, str]] = {
 #: Layer-list groups in display order: key -> (zh, en).
 GROUPS: dict[str, tuple[str, str]] = {
     "monitoring": ("监测", "Monitoring"),
+    "live": ("在线监控", "Online monitoring"),
     "pollution": ("污染源", "Pollution sources"),
     "ecology": ("生态", "Ecology"),
     "incidents": ("事件", "Incidents"),
@@ -213,6 +214,8 @@ FAMILY_GROUP: dict[str, str] = {
     "water_sections": "monitoring",
     "pollution_sources": "pollution",
     "outlets": "pollution",
+    "alarms": "live",
+    "devices": "live",
     "protected_areas": "ecology",
     "red_lines": "ecology",
     "water_source_zones": "ecology",

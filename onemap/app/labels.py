@@ -10,6 +10,14 @@ labels of ``onemap.styles.symbology`` where one exists.
 from __future__ import annotations
 
 from onemap.app.i18n import add_strings
+from onemap.app.live import (
+    ALARM_STRINGS,
+    LIVE_BLOCK_FIELDS,
+    LIVE_POPUP_FIELDS,
+    LIVE_VALUE_LABELS,
+    READING_STRINGS,
+    popup_extra,
+)
 from onemap.styles.symbology import (
     INCIDENT_LEVELS,
     PERMIT_CLASSES,
@@ -135,7 +143,8 @@ POPUP_FIELDS: dict[str, tuple[Field, ...]] = {
 
 #: The field that titles a popup, when it is not ``name``.
 TITLE_FIELD: dict[str, str] = {"incidents": "title", "water_source_zones": "source_name",
-                               "outlets": "outlet_code"}
+                               "outlets": "outlet_code", "alarms": "outlet_code",
+                               "devices": "outlet_code"}
 
 _ADMIN_LEVELS = {"national": ("国家级", "National"), "provincial": ("省级", "Provincial"),
                  "municipal": ("市级", "Municipal"), "county": ("县级", "County")}
@@ -183,7 +192,8 @@ POLLUTANTS: dict[str, str] = {"pm25": "PM2.5", "pm2_5": "PM2.5", "pm10": "PM10",
 
 #: The identifying field of a family's features (``data-key`` of the popup, for tests and links).
 KEY_FIELD: dict[str, str] = {"water_sections": "section_id", "pollution_sources": "source_id",
-                             "incidents": "incident_id", "air_stations": "station_id"}
+                             "incidents": "incident_id", "air_stations": "station_id",
+                             "outlets": "outlet_code", "alarms": "alarm_id", "devices": "mn"}
 
 # --- Richer popups (assets/popups.js, assets/water_history.js) -------------------------------
 # Fields a family's popup draws in its own block instead of the plain field table.
@@ -254,7 +264,10 @@ POPUP_STRINGS: dict[str, tuple[str, ...]] = {
                        "pp_exceeding", "pp_none", "wh_title", "wh_date", "wh_class",
                        "wh_loading", "wh_empty", "wh_error"),
     "pollution_sources": ("ps_permit", "ps_expired", "ps_expiring", "ps_valid", "ps_as_of",
-                          "ps_registration", "ps_emissions", "ps_outlet_other"),
+                          "ps_registration", "ps_emissions", "ps_outlet_other",
+                          *READING_STRINGS),
+    "outlets": READING_STRINGS,
+    "alarms": ALARM_STRINGS,
 }
 
 
@@ -278,16 +291,19 @@ def _extra(family: str, en: bool) -> dict:
     if family == "incidents":
         return {"level_colors": {c.value: c.color for c in INCIDENT_LEVELS},
                 "status_colors": INCIDENT_STATUS_COLORS}
-    return {}
+    return popup_extra(family, "en" if en else "zh")
 
 
 def popup_spec(family: str, lang: str) -> dict:
     """The JSON a popup needs for one family in one language (sent to the JS via ``hideout``)."""
     en = lang == "en"
     fields = [[name, en_label if en else zh, unit]
-              for name, zh, en_label, unit in POPUP_FIELDS.get(family, ())]
+              for name, zh, en_label, unit in POPUP_FIELDS.get(family)
+              or LIVE_POPUP_FIELDS.get(family, ())]
     values = {f: {code: (pair[1] if en else pair[0]) for code, pair in codes.items()}
-              for f, codes in VALUE_LABELS.get(family, {}).items()}
+              for f, codes in (VALUE_LABELS.get(family) or LIVE_VALUE_LABELS.get(family, {})
+                               ).items()}
     return {"fields": fields, "values": values, "title_field": TITLE_FIELD.get(family, "name"),
-            "key_field": KEY_FIELD.get(family, ""), "block": list(BLOCK_FIELDS.get(family, ())),
+            "key_field": KEY_FIELD.get(family, ""),
+            "block": list(BLOCK_FIELDS.get(family) or LIVE_BLOCK_FIELDS.get(family, ())),
             "extra": _extra(family, en)}

@@ -14,6 +14,7 @@ from dash.development.base_component import Component
 from onemap.app import timebar
 from onemap.app.i18n import pick, t
 from onemap.app.labels import POLLUTANTS, POPUP_STRINGS, popup_spec
+from onemap.app.live import ALARMS, readings_spec
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
 #: The hourly measurements of the air stations (a station popup charts its last days).
@@ -73,6 +74,11 @@ def hideout(spec: dict, lang: str, tile_basemap: bool, today: str | None = None)
                           "limit": HISTORY_SAMPLES}
     if family == "pollution_sources":
         out["today"] = today
+    readings = readings_spec(family, base, lang)
+    if readings:  # an outlet's (a source's outlets') recent online readings vs their limits
+        out["live"] = readings
+    if family == ALARMS:  # where the popup's Acknowledge / Close buttons post
+        out["actions"] = f"{base}api/alarms/"
     if family == "air_stations":
         # The popup's chart: the hourly table of the same server (relative URL).
         out["series"] = {"url": f"{base}ogc/collections/{HOURLY_TABLE}/items", "days": 7}
@@ -132,6 +138,9 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool,
         hide["view"] = {"url": spec["url"], "clusters": spec.get("clusters_url", ""),
                         "min_zoom": spec["min_zoom"], "title": t("view_cluster_title", lang)}
         points, each = fn("viewPoint"), fn("viewEach")
+    if family == ALARMS and not spec.get("min_zoom"):  # open alarms, signs by rule (live.js)
+        kw["filter"] = fn("liveOpen")
+        points = fn("alarmPoint")
     if spec.get("clustered"):
         kw.update(cluster=True, clusterToLayer=fn("clusterToLayer"),
                   superClusterOptions={"radius": 60, "maxZoom": 13}, zoomToBoundsOnClick=True)

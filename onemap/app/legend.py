@@ -13,7 +13,8 @@ from onemap.styles.colormaps import RASTER_STYLES, legend_stops
 from onemap.styles.symbology import NO_DATA_COLOR, leaflet_style, legend
 
 POINT_FAMILIES = frozenset({"air_stations", "water_sections", "pollution_sources", "outlets",
-                            "incidents", "sensitive_receptors", "water_intakes"})
+                            "incidents", "sensitive_receptors", "water_intakes", "devices",
+                            "alarms"})
 LINE_FAMILIES = frozenset({"rivers"})
 
 

@@ -27,12 +27,13 @@ Z_ORDER: dict[str, int] = {
     "protected_areas": 410, "red_lines": 420, "water_source_zones": 430,
     "sensitive_receptors": 500, "pollution_sources": 510, "outlets": 515, "water_intakes": 520,
     "water_sections": 530, "air_stations": 540, "incidents": 550,
+    "devices": 545, "alarms": 560,
 }
 #: Families whose points are clustered (thousands of them).
 CLUSTERED = frozenset({"pollution_sources", "outlets", "sensitive_receptors"})
 #: Layers on when the page opens: the offline basemap and the monitoring networks.
 DEFAULT_ON = frozenset({"admin_boundaries", "water_bodies", "rivers", "air_stations",
-                        "water_sections", "incidents"})
+                        "water_sections", "incidents", "alarms"})
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 from onemap.styles.colormaps import RASTER_STYLES, RasterStyle, legend_stops, rio_colormap
 from onemap.styles.symbology import (
+    ALARM_RULES,
+    ALARM_STATUSES,
     AQI_LEVELS,
+    DEVICE_STATUSES,
     FAMILY_STYLES,
     INCIDENT_LEVELS,
     WATER_CLASSES,
@@ -13,7 +16,8 @@ from onemap.styles.symbology import (
 )
 
 __all__ = [
-    "AQI_LEVELS", "FAMILY_STYLES", "INCIDENT_LEVELS", "RASTER_STYLES", "WATER_CLASSES",
+    "ALARM_RULES", "ALARM_STATUSES", "AQI_LEVELS", "DEVICE_STATUSES",
+    "FAMILY_STYLES", "INCIDENT_LEVELS", "RASTER_STYLES", "WATER_CLASSES",
     "RasterStyle", "aqi_color", "aqi_level", "leaflet_style", "legend", "legend_stops",
     "rio_colormap",
 ]

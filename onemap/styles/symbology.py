@@ -106,6 +106,31 @@ OUTLET_MEDIA: tuple[Class, ...] = (
     Class("water", "#00838F", "废水排放口", "Wastewater outlet"),
 )
 
+#: Online-monitoring devices (HJ 212) by their state: reporting, silent past the offline time
+#: (断线), registered but never heard from.
+DEVICE_STATUSES: tuple[Class, ...] = (
+    Class("online", "#2E7D32", "在线", "Online"),
+    Class("offline", "#616161", "离线（断线）", "Offline"),
+    Class("unseen", "#B0BEC5", "未上线", "Never reported"),
+)
+
+#: Alarm rules (onemap/live/rules.py RULES): exceedances red, data-quality alarms apart.
+ALARM_RULES: tuple[Class, ...] = (
+    Class("exceedance", "#D50000", "超标", "Exceedance"),
+    Class("continuous_exceedance", "#8E0000", "连续超标", "Continuous exceedance"),
+    Class("offline", "#455A64", "断线", "Device offline"),
+    Class("constant", "#FF6D00", "数据恒值", "Constant value"),
+    Class("zero_flow", "#1565C0", "零流量", "Zero flow while producing"),
+    Class("abnormal_flag", "#F9A825", "异常标记", "Abnormal data flag"),
+)
+
+#: An alarm's handling status (new: nobody has acted yet).
+ALARM_STATUSES: tuple[Class, ...] = (
+    Class("new", "#D50000", "新告警", "New"),
+    Class("acknowledged", "#EF6C00", "已确认", "Acknowledged"),
+    Class("closed", "#2E7D32", "已关闭", "Closed"),
+)
+
 WATER_SOURCE_GRADES: tuple[Class, ...] = (
     Class("primary", "#0D47A1", "一级保护区", "Primary zone"),
     Class("secondary", "#1E88E5", "二级保护区", "Secondary zone"),
@@ -136,6 +161,10 @@ FAMILY_STYLES: dict[str, dict] = {
                   "by": "level", "classes": INCIDENT_LEVELS},
     "sensitive_receptors": {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.9,
                             "by": "kind", "classes": RECEPTOR_KINDS},
+    "devices": {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.95,
+                "by": "status", "classes": DEVICE_STATUSES},
+    "alarms": {"radius": 9, "weight": 2, "color": "#ffffff", "fillOpacity": 0.95,
+               "by": "rule", "classes": ALARM_RULES},
     "water_intakes": {"radius": 6, "weight": 2, "color": "#0D47A1", "fillColor": "#ffffff",
                       "fillOpacity": 1.0},
 }

@@ -206,6 +206,9 @@
                 }
             });
         }
+        if (h.live && window.onemap.livePopupOpened) {  // recent readings (assets/live.js)
+            layer.on("popupopen", function (e) { window.onemap.livePopupOpened(e, props, h); });
+        }
         if (h.family === "air_stations" && h.series) {  // the chart is fetched when it opens
             layer.on("popupopen", function (e) {
                 var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-chart");

@@ -212,6 +212,9 @@
     function popupBlock(props, h) {
         if (h.family === "water_sections") { return waterBlock(props, h); }
         if (h.family === "incidents") { return incidentBlock(props, h); }
+        if (h.family === "alarms" && window.onemap.alarmBlock) {  // assets/live.js
+            return window.onemap.alarmBlock(props, h);
+        }
         return "";
     }
 
@@ -219,7 +222,11 @@
        an incident's description. */
     function popupTail(props, h) {
         var esc = u().esc;
-        if (h.family === "pollution_sources") { return sourceBlock(props, h); }
+        // online monitoring (assets/live.js): an alarm's buttons, an outlet's recent readings
+        var live = window.onemap.readingsTail ? window.onemap.readingsTail(props, h) : "";
+        if (h.family === "alarms" && window.onemap.alarmTail) { return window.onemap.alarmTail(props, h); }
+        if (h.family === "outlets") { return live; }
+        if (h.family === "pollution_sources") { return sourceBlock(props, h) + live; }
         if (h.family === "water_sections" && h.history) {
             // Sized as when loaded, so that the popup opens (and pans) at its final size.
             return '<div class="om-wh om-wh-loading" data-section="' + esc(props.section_id || "") +
@@ -235,7 +242,7 @@
     window.onemap = Object.assign(window.onemap || {}, {
         popupBlock: popupBlock,
         popupTail: popupTail,
-        popupParts: {classChip: classChip, waterClass: waterClass, exceedText: exceedText,
+        popupParts: {chip: chip, classChip: classChip, waterClass: waterClass, exceedText: exceedText,
                      validity: validity, ink: ink}
     });
 }());

@@ -26,6 +26,7 @@ from dash.exceptions import PreventUpdate
 
 from onemap.app.dock import text
 from onemap.app.i18n import t
+from onemap.app.live import dashboard_card
 from onemap.app.ogcclient import OgcError
 from onemap.app.panels import Panel, PanelContext, dashboard_year
 from onemap.app.panels import dashboard_fetch as fetch
@@ -86,6 +87,7 @@ def layout(lang: str, context: PanelContext) -> html.Div:
         ], className="db-head"),
         dcc.Store(id="db-now"),
         dcc.Store(id="db-air-year"),
+        dashboard_card(lang),
         _card("air", "db_air_title", lang, before=[
             dcc.RadioItems(id="db-period", options=period_options(None, lang), value="recent",
                            inline=True, className="db-period"),
