@@ -131,6 +131,8 @@
             '<span class="om-live-time">' + esc(u().formatTime(p.start || p.last || "")) + "</span>" +
             '<span class="om-live-rule" style="background:' + esc(color) + '">' +
             esc(label("rules", p.rule)) + "</span>" +
+            (p.source_name ? '<span class="om-live-source">' + esc(p.source_name) + "</span>"
+                           : "") +
             '<code class="om-live-outlet">' + esc(p.outlet_code || "") + "</code>" +
             '<span class="om-live-pollutant">' + esc(label("pollutants", p.pollutant) ||
                                                       p.pollutant_name || "") + "</span>" +
