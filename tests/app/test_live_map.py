@@ -165,3 +165,42 @@ def test_live_alarm_ticker_map_popup_and_dashboard(live_stack: LiveStack, browse
     assert [e for e in traffic.console_errors if "409" not in e] == [], traffic.console_errors
     assert [f.split()[0] for f in traffic.failed] == ["409"], traffic.failed
     page.close()
+
+
+def test_simulated_device_alarm_reaches_the_page(live_stack: LiveStack, browser, login,  # type: ignore[no-untyped-def]
+                                                 callers: dict[str, Caller]) -> None:
+    """The chain the demo runs: ``onemap simulate``'s device (an exceedance episode, over
+    TCP) → ``onemap hj212`` → the live store → the alarm → the event stream → the commander's
+    page, who acknowledges it there."""
+    import threading
+
+    from onemap.live.sim_device import device_of
+    from onemap.live.simulate import Options, load_outlets, simulate
+    from tests.live.test_hj212_server import _run
+
+    used = {_device(live_stack, "340181").mn, _other_device(live_stack, "340181").mn}
+    county = {d.mn for d in Registry(live_stack.settings).devices().values()
+              if d.county_code == "340181" and d.medium == "water" and "w01018" in d.limits}
+    rows = load_outlets(live_stack.settings)
+    row = next(r for r in rows.to_dict("records") if r["mn"] in county - used)
+    device = device_of(row, 3, "exceedance")
+    page = _open_page(browser, login, live_stack, "commander")
+    run = threading.Thread(target=_run, args=(simulate(
+        [device], Options("127.0.0.1", live_stack.port, "123456", interval=1.0,
+                          backfill_hours=4, answer_timeout=5.0), duration=6.0),), daemon=True)
+    run.start()
+    item = page.locator(f"#om-live .om-live-item[data-rule=exceedance]:has(code:text-is("
+                        f"'{device.outlet_code}'))").first
+    item.wait_for()
+    alarm_id = item.get_attribute("data-alarm")
+    item.click()
+    popup = page.locator(f".leaflet-popup .om-popup[data-key='{alarm_id}']").last
+    popup.locator("button[data-act=acknowledge]").click()
+    popup.locator(".om-badge-status[data-status=acknowledged]").wait_for()
+    run.join(60)
+    got = requests.get(f"{live_stack.base}/ogc/collections/alarms/items/{alarm_id}",
+                       params={"f": "json"}, headers=callers["commander"].headers,
+                       timeout=30).json()["properties"]
+    assert (got["status"], got["acknowledged_by"], got["pollutant"]) == (
+        "acknowledged", "commander", device.target)
+    page.close()
