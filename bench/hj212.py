@@ -114,6 +114,7 @@ class Load:
         self.sent = self.acked = self.lost = 0
         self.latency: list[float] = []
         self.connected = 0
+        self.first_send = self.last_ack = 0.0
 
     async def device(self, i: int, mn: str, medium: str, rate: float, until: float,
                      start: datetime) -> None:
@@ -128,9 +129,11 @@ class Load:
                 moment = start + timedelta(minutes=n)  # each packet a minute of its own
                 writer.write(packet(mn, medium, n, moment))
                 self.sent += 1
+                self.first_send = self.first_send or began
                 try:
                     await asyncio.wait_for(reader.readuntil(b"\r\n"), 30)
                     self.acked += 1
+                    self.last_ack = time.monotonic()
                     self.latency.append(time.monotonic() - began)
                 except (TimeoutError, asyncio.IncompleteReadError):
                     self.lost += 1
@@ -142,12 +145,12 @@ class Load:
             writer.close()
 
     async def run(self, rate: float, seconds: float, start: datetime) -> float:
-        """Answered packets per second of the phase."""
+        """Answered packets per second, from the first packet sent to the last answer (the
+        devices' connecting, before, is not the receiver's throughput)."""
         until = time.monotonic() + seconds
-        began = time.monotonic()
         await asyncio.gather(*(self.device(i, mn, medium, rate, until, start)
                                for i, (mn, medium) in enumerate(self.devices)))
-        return self.acked / max(seconds, time.monotonic() - began)
+        return self.acked / max(1e-9, self.last_ack - self.first_send)
 
 
 def phase(port: int, devices: list[tuple[str, str]], rate: float, seconds: float,
