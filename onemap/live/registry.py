@@ -68,7 +68,8 @@ class Device:
         return codes.ST_AIR_SOURCE if self.medium == "air" else codes.ST_WATER_SOURCE
 
 
-def _number(value: object) -> float | None:
+def number(value: object) -> float | None:
+    """A layer's value as a finite float; None for empty, NaN or not a number."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -96,10 +97,10 @@ def _devices(settings: Settings) -> dict[str, Device]:
     for row in frame.itertuples(index=False):
         limits: dict[str, tuple[float | None, float | None]] = {}
         for column, code in LIMIT_COLUMNS.items():
-            upper = _number(getattr(row, column, None))
+            upper = number(getattr(row, column, None))
             if upper is not None:
                 limits[code] = (None, upper)
-        low, high = _number(getattr(row, "ph_min", None)), _number(getattr(row, "ph_max", None))
+        low, high = number(getattr(row, "ph_min", None)), number(getattr(row, "ph_max", None))
         if low is not None or high is not None:
             limits[PH] = (low, high)
         point = row.geometry

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from onemap.live.hj212 import codes
 from onemap.live.hj212.cp import format_cp, format_time
+from onemap.live.registry import number
 
 #: What an outlet's analysers measure, by medium: (pollutant code, column of its limit).
 MEASURED: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -109,23 +110,15 @@ class Moment:
 Values = dict[str, tuple[float, str]]
 
 
-def _number(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def device_of(row: Mapping[str, object], seed: int, scenario: str | None = None) -> Device:
     """The device of an outlet row (``mn``, ``outlet_code``, ``medium``, limit columns)."""
     mn, medium = str(row["mn"]), str(row["medium"])
     rng = random.Random(f"{seed}:{mn}:device")
     measures = []
     for code, column in MEASURED[medium]:
-        limit = _number(row.get(column)) if column else None
+        limit = number(row.get(column)) if column else None
         if code == "w01001":
-            low, high = _number(row.get("ph_min")), _number(row.get("ph_max"))
+            low, high = number(row.get("ph_min")), number(row.get("ph_max"))
             level = rng.uniform(*TYPICAL[code])
             if low is not None and high is not None:
                 level = min(max(level, low + 0.3), high - 0.3)
