@@ -57,6 +57,7 @@ LIVE_POPUP_FIELDS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("value", "监测值", "Measured", ""),
         ("threshold", "许可限值", "Permit limit", ""),
         ("status", "处理状态", "Status", ""),
+        ("source_name", "排污单位名称", "Company", ""),
         ("outlet_code", "排放口编码", "Outlet code", ""),
         ("source_id", "排污单位编码", "Source code (HJ 608)", ""),
         ("mn", "数采仪编码", "Device code (MN)", ""),
@@ -72,6 +73,7 @@ LIVE_POPUP_FIELDS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     ),
     DEVICES: (
         ("mn", "数采仪编码", "Device code (MN)", ""),
+        ("source_name", "排污单位名称", "Company", ""),
         ("outlet_code", "排放口编码", "Outlet code", ""),
         ("source_id", "排污单位编码", "Source code (HJ 608)", ""),
         ("medium", "排放类型", "Discharge", ""),
