@@ -10,6 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 import morecantile
+from rio_tiler.utils import CRS_to_urn
 
 from onemap.catalog import Entry
 from onemap.config import Settings
@@ -35,7 +36,9 @@ def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str,
             f"<TopLeftCorner>{x!r} {y!r}</TopLeftCorner><TileWidth>{m.tileWidth}</TileWidth>"
             f"<TileHeight>{m.tileHeight}</TileHeight><MatrixWidth>{m.matrixWidth}</MatrixWidth>"
             f"<MatrixHeight>{m.matrixHeight}</MatrixHeight></TileMatrix>")
-    epsg = tms.rasterio_crs.to_epsg()
+    # the CRS as a URN of its authority: urn:ogc:def:crs:EPSG::3857, and OGC::CRS84 for
+    # WorldCRS84Quad (which has no EPSG code: "EPSG::None" made clients draw nothing)
+    crs_urn = CRS_to_urn(tms.rasterio_crs)
     legend = (f'<LegendURL format="image/png" xlink:href={quoteattr(legend_url)} '
               'width="256" height="20"/>' if legend_url else "")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -55,7 +58,7 @@ def capabilities(entry: Entry, settings: Settings, tms_id: str, query: str,
 <ResourceURL format="image/png" resourceType="tile" template={quoteattr(tiles)}/>
 </Layer>
 <TileMatrixSet><ows:Identifier>{escape(tms_id)}</ows:Identifier>
-<ows:SupportedCRS>urn:ogc:def:crs:EPSG::{epsg}</ows:SupportedCRS>
+<ows:SupportedCRS>{crs_urn}</ows:SupportedCRS>
 {"".join(matrices)}
 </TileMatrixSet>
 </Contents>

@@ -69,12 +69,13 @@ def test_vsicurl_reads_the_cog_with_ranges(live_server: str, raster_entries: lis
     assert out.stat().st_size < size
 
 
+@pytest.mark.parametrize("tms", ["WebMercatorQuad", "WorldCRS84Quad"])
 def test_gdal_translate_renders_the_wmts(live_server: str, raster_entries: list[Entry],
-                                         tmp_path: Path) -> None:
+                                         tmp_path: Path, tms: str) -> None:
     entry = _ndvi(raster_entries)
     w, s, e, n = entry.bbox
     cx, cy = (w + e) / 2, (s + n) / 2
-    url = f"WMTS:{live_server}/raster/{entry.id}/WebMercatorQuad/WMTSCapabilities.xml"
+    url = f"WMTS:{live_server}/raster/{entry.id}/{tms}/WMTSCapabilities.xml"
     out = tmp_path / "wmts.png"
     _run("gdal_translate", "-q", "-of", "PNG", "-outsize", "256", "256",
          "-projwin_srs", "EPSG:4326", "-projwin", str(cx - 0.2), str(cy + 0.2), str(cx + 0.2),
