@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from onemap.live.companions import stop
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,13 +50,7 @@ def start_server(data_dir: Path, timeout: float = 120, **env: str
         time.sleep(0.3)
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+stop_server = stop  # SIGTERM, then SIGKILL after 15 s
 
 
 @contextmanager

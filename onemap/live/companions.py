@@ -26,7 +26,8 @@ def _listening(host: str, port: int) -> bool:
     return False
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
     proc.terminate()
     try:
         proc.wait(timeout=15)
@@ -61,4 +62,4 @@ def companions(settings: Settings, simulate: bool = True) -> Iterator[None]:
         yield
     finally:
         for proc in reversed(started):
-            _stop(proc)
+            stop(proc)
