@@ -225,7 +225,8 @@ def wmts_api_router(cat: Catalogue) -> APIRouter:
                         "capabilities are at /wmts/1.0.0/WMTSCapabilities.xml").response()
 
     @router.get("/cube/{dataset_id}/{tms_id}/WMTSCapabilities.xml", response_class=Response,
-                responses={200: {"content": {XML: {}}}}, tags=["cube"])
+                responses={200: {"content": {XML: {}}}, 400: {"content": {XML: {}}}},
+                tags=["cube"])
     def cube_wmts(dataset_id: Annotated[str, Path(description="Catalogue id of a data cube")],
                   tms_id: str, request: Request) -> Response:
         """WMTS capabilities of one cube: its layer with the Time dimension of its steps

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 
@@ -34,7 +35,7 @@ def _window(entry: Entry, half: float = 0.2) -> list[float]:
     return [cx - half, cy - half, cx + half, cy + half]
 
 
-def _gdal_render(url: str, window: list[float], out: Path) -> "rasterio.io.DatasetReader":
+def _gdal_render(url: str, window: list[float], out: Path) -> np.ndarray:
     w, s, e, n = window
     proc = subprocess.run(["gdal_translate", "-q", "-of", "PNG", "-outsize", "128", "128",
                            "-projwin_srs", "EPSG:4326", "-projwin", str(w), str(n), str(e),
