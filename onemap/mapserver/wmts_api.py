@@ -17,13 +17,23 @@ from typing import Annotated
 import morecantile
 from fastapi import APIRouter, Path, Request, Response
 
+from onemap.access import policy
 from onemap.access.policy import Hidden
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.cubes import cube_entry
 from onemap.mapserver.errors import ApiError
 from onemap.mapserver.rasters import Catalogue, DatasetNotFound
 from onemap.mapserver.wmts import MAX_ZOOM, document, exception_report
-from onemap.mapserver.wmts_layers import NO_TIME, Source, layer_doc, pick, render, sources, step
+from onemap.mapserver.wmts_layers import (
+    NO_TIME,
+    Source,
+    layer_doc,
+    named,
+    pick,
+    render,
+    sources,
+    step,
+)
 
 #: The tile matrix sets of the service-wide document (CGCS2000 users take WorldCRS84Quad:
 #: CRS84 and CGCS2000 differ by less than a metre).
@@ -84,7 +94,8 @@ def _tile_args(tms_id: str, matrix: str, row: str, col: str
 
 
 def _source(cat: Catalogue, request: Request, layer: str) -> Source:
-    found = sources(cat.visible(principal_of(request), ("raster", "cube"))).get(layer)
+    candidates = named(cat.entries().values(), layer)
+    found = sources(policy.visible(principal_of(request), candidates, cat.settings)).get(layer)
     if found is None:  # unknown or hidden: the same answer
         raise OwsError(404, "InvalidParameterValue", f"unknown layer {layer!r}", "layer")
     return found

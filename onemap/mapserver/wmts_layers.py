@@ -18,6 +18,7 @@ listing.cube_params) — so a WMTS tile is the web map's tile of the same step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import morecantile
@@ -36,6 +37,7 @@ from onemap.mapserver.defaults import entry_rescale
 from onemap.mapserver.errors import ApiError
 from onemap.mapserver.rasters import COLORMAPS, Catalogue, default_bidx
 from onemap.mapserver.wmts import WmtsLayer
+from onemap.raster.stac import series_title
 
 #: What a client sends when it names no time: nothing, the template's own placeholder (QGIS
 #: 3.22 does not substitute ``<Default>``), or the word.
@@ -83,6 +85,13 @@ def sources(entries: list[Entry]) -> dict[str, Source]:
     return out
 
 
+def named(entries: Iterable[Entry], layer: str) -> list[Entry]:
+    """The entries that can make the layer ``layer``: ``sources(named(es, x))[x]`` is
+    ``sources(es)[x]``, with the access policy asked about a few entries, not all, per tile."""
+    return [e for e in entries if e.kind in ("raster", "cube")
+            and (e.id == layer or (e.extra or {}).get("collection") == layer)]
+
+
 def _instant(value: str) -> pd.Timestamp:
     """An ISO 8601 time as a naive UTC timestamp (``2025-07`` is the month's first instant)."""
     try:
@@ -113,7 +122,8 @@ def pick(source: Source, time: str | None) -> tuple[Entry, str | None]:
             raise ApiError(400, "InvalidParameterValue",
                            f"time: layer {source.id!r} has no Time dimension")
         return source.entries[0], None
-    assert time is not None
+    if time is None:  # a series or cube always has times: this is for the type checker
+        raise ApiError(400, "InvalidParameterValue", f"time: layer {source.id!r} has none")
     if source.kind == "cube":
         entry = source.entries[0]
         try:
@@ -138,8 +148,6 @@ def layer_doc(source: Source, public_url: str, template: str, default: str | Non
     extra = first.extra or {}
     title, abstract = first.title, first.title_en
     if source.kind == "series" and len(source.entries) > 1:
-        from onemap.raster.stac import series_title
-
         title = series_title(source.id, list(source.entries), "title")
         abstract = series_title(source.id, list(source.entries), "title_en")
     boxes = np.array([e.bbox for e in source.entries if e.bbox] or [[-180, -85, 180, 85]])
