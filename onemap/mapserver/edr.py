@@ -140,6 +140,11 @@ class OneMapEDRProvider(BaseEDRProvider):
         self.stations_path = options["stations_path"]
         self.table = options["table"]
         self.params: dict[str, Param] = {p.id: p for p in self.series.params}
+        if not self.series.interval:  # a wide table imported without some columns
+            with _read_only(str(self.data)) as conn:
+                columns = {r[1] for r in conn.execute(
+                    f"PRAGMA table_info({quote_ident(self.table)})")}
+            self.params = {k: v for k, v in self.params.items() if k in columns}
         self.settings = _settings(options.get("data_dir"), options.get("system_db", ""))
 
     def get_fields(self) -> dict[str, dict[str, str]]:
@@ -304,6 +309,10 @@ class OneMapEDRProvider(BaseEDRProvider):
         """Without an id the stations (GeoJSON); with one, its series."""
         if not location_id:
             return self._locations_list(bbox)
+        try:
+            str(location_id).encode("utf-8")
+        except UnicodeEncodeError:  # a path that was not UTF-8: no station has that id
+            raise ProviderItemNotFoundError(user_msg="no such location") from None
         stations = self._stations([str(location_id)])
         if stations.empty:  # unknown, or outside the caller's region: the same answer
             raise ProviderItemNotFoundError(user_msg=f"no location {location_id!r}")

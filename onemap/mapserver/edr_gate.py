@@ -25,7 +25,8 @@ from onemap.mapserver.edr import OUTPUT, time_bounds
 from onemap.mapserver.edr_params import params_of
 
 QUERIES = ("position", "area", "cube", "locations")
-_COMMON = {"f", "lang", "datetime", "parameter-name", "crs"}
+#: ``z`` is in pygeoapi's OpenAPI document of every query: taken, and refused with a reason
+_COMMON = {"f", "lang", "datetime", "parameter-name", "crs", "z"}
 ALLOWED = {"position": _COMMON | {"coords"}, "area": _COMMON | {"coords"},
            "cube": _COMMON | {"bbox"}, "locations": _COMMON | {"bbox"}, "location": _COMMON}
 SHAPES = {"position": ("Point", "MultiPoint"), "area": ("Polygon", "MultiPolygon")}
@@ -93,6 +94,8 @@ def problem(query: str, pairs: list[tuple[str, str]], params: set[str]) -> str |
     ]
     if given.get("f", "json") not in FORMATS:
         checks.append(f"f: {given['f']!r} — EDR answers f=json (CoverageJSON) or f=geojson")
+    if given.get("z"):
+        checks.append("z: these series have no vertical axis (stations at the surface)")
     if given.get("crs") and given["crs"] not in CRS84:
         checks.append(f"crs: only {sorted(CRS84)[0]} (coordinates are lon,lat)")
     if given.get("datetime"):

@@ -214,6 +214,7 @@ def test_water_cube_and_geojson(edr: Edr) -> None:
     ("air_stations/locations/1270A", {"f": "html"}, 400),
     ("air_stations/locations/1270A", {"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"},
      400),
+    ("air_stations/locations/1270A", {"z": "10"}, 400),
     ("air_stations/locations/NOPE", {}, 404),
     ("rivers/position", {"coords": "POINT(117 31)"}, 400),
     ("no_such/position", {"coords": "POINT(117 31)"}, 404),
