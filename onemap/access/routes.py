@@ -140,6 +140,13 @@ ROUTES: dict[str, str] = {
     "DELETE /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
     "GET /ogc/collections/{collectionId}/queryables": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/schema": "dataset:collectionId",
+    # OGC API EDR on station layers (onemap.mapserver.edr): the stations as the layer's
+    # limits cut them, their series only if the series table is readable too
+    "GET /ogc/collections/{collectionId}/position": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/area": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/cube": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/locations": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/locations/{locId}": "dataset:collectionId",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",
     "POST /ogc/processes/{processId}/execution": "process",

@@ -17,8 +17,6 @@ from onemap.app.labels import POLLUTANTS, POPUP_STRINGS, popup_spec
 from onemap.app.live import ALARMS, readings_spec
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
-#: The hourly measurements of the air stations (a station popup charts its last days).
-HOURLY_TABLE = "air_hourly"
 #: The samples of the water sections (a section popup lists its recent classes).
 SAMPLES_TABLE = "water_samples"
 #: How many recent samples a section popup lists.
@@ -80,8 +78,10 @@ def hideout(spec: dict, lang: str, tile_basemap: bool, today: str | None = None)
     if family == ALARMS:  # where the popup's Acknowledge / Close buttons post
         out["actions"] = f"{base}api/alarms/"
     if family == "air_stations":
-        # The popup's chart: the hourly table of the same server (relative URL).
-        out["series"] = {"url": f"{base}ogc/collections/{HOURLY_TABLE}/items", "days": 7}
+        # The popup's chart: the station's series from the same server's OGC API EDR
+        # (``…/locations/{station_id}``, CoverageJSON; relative URL).
+        out["series"] = {"url": f"{base}ogc/collections/{spec.get('id') or family}/locations",
+                         "days": 7}
         out["aqi_levels"] = [[lv.high, lv.color, lv.label if lang == "zh" else lv.label_en]
                              for lv in AQI_LEVELS]
         out["pollutants"] = POLLUTANTS

@@ -183,7 +183,7 @@ def readings_spec(family: str, base: str, lang: str) -> dict | None:
     """Where an outlet's or a source's popup reads recent readings and limits (None: none)."""
     if family not in ("outlets", "pollution_sources"):
         return None
-    return {"readings": f"{base}ogc/collections/outlet_readings/items",
+    return {"series": f"{base}ogc/collections/outlets/locations",  # OGC API EDR
             "outlets": f"{base}ogc/collections/outlets/items", "hours": 48,
             "pollutants": pollutant_names(lang), "ph": list(PH)}
 

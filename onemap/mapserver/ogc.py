@@ -28,7 +28,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import ogc_access, ogc_edits
+from onemap.mapserver import edr, edr_gate, ogc_access, ogc_edits
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
@@ -104,9 +104,15 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
 def build_config(settings: Settings) -> dict[str, Any]:
     """The whole pygeoapi config for ``settings``' catalogue."""
     entries = catalog.load(settings)
+    # before the views: an index made in a series table moves its file's time
+    series = {e.id: edr.provider_config(e, entries, settings) for e in entries.values()
+              if e.kind == "vector" and e.file(settings).exists()}
     views = materialise(entries, settings)
     resources = {e.id: collection(e, settings, views.get(e.id)) for e in entries.values()
                  if e.kind in ("vector", "table") and e.file(settings).exists()}
+    for cid, provider in series.items():
+        if provider:  # OGC API EDR beside the features (pygeoapi picks providers by type)
+            resources[cid]["providers"].append(provider)
     resources.update(process_resources(settings))  # OGC API Processes (ids have a hyphen)
     return {
         "server": {
@@ -300,8 +306,10 @@ class RejectUnknownParams:
     by :mod:`onemap.mapserver.ogc_edits` (405 for a read-only collection)."""
 
     def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str],
-                 settings: Settings, providers: dict[str, dict] | None = None) -> None:
+                 settings: Settings, providers: dict[str, dict] | None = None,
+                 edr_families: dict[str, str] | None = None) -> None:
         self.app = app
+        self.edr = edr_families or {}
         self.queryables = queryables
         self.languages = languages
         self.settings = settings
@@ -323,6 +331,16 @@ class RejectUnknownParams:
             hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
             return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
                                                           hidden)
+        query = edr_gate.query_of(parts)
+        if query and scope["method"] == "GET" and parts[1] in self.queryables:
+            problem = f"{parts[1]} has no EDR queries (station layers with time series do)"
+            if parts[1] in self.edr:
+                problem = await edr_gate.handle(self.app, scope, receive, send, query,
+                                                self.edr[parts[1]])
+            return await _refuse(send, problem) if problem else None
+        if scope["method"] == "GET" and parts[:1] == ["collections"] and len(parts) <= 2 \
+                and self.edr:
+            return await edr_gate.describe(self.app, scope, receive, send, self.edr)
         edit = ogc_edits.edit_of(scope["method"], parts, scope.get("headers", []))
         if edit and parts[1] in self.providers:
             return await ogc_edits.handle(edit, parts, scope, receive, send,
@@ -371,7 +389,10 @@ def load_pygeoapi(settings: Settings) -> Any:
     queryables = _queryables(module.CONFIG)  # every collection, before access filters them
     providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
                  if res.get("type") == "collection"}
+    families = {cid: p["options"]["family"] for cid, res in module.CONFIG["resources"].items()
+                if res.get("type") == "collection" for p in res["providers"][1:]
+                if p.get("type") == "edr"}  # every EDR collection, before access filters them
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
     ogc_access.install(module, settings)
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
-                               settings, providers)
+                               settings, providers, families)

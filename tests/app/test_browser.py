@@ -76,7 +76,8 @@ def test_map_page(live_server: str, browser, artifacts_dir: Path, login) -> None
         params={"f": "json", "limit": 1000}, timeout=30).json()["features"]}
     assert latest == {"2025-12-31T15:00:00Z"}
     assert "2025-12-31 23:00" in text, text
-    # …and charts the station's last 7 days of valid hourly PM2.5 from the items endpoint.
+    # …and charts the station's last 7 days of valid hourly PM2.5 from its EDR series
+    # (counted here from the items endpoint).
     chart = page.wait_for_selector(".leaflet-popup-content .om-chart[data-points]")
     station = chart.get_attribute("data-station")
     hours = requests.get(f"{live_server}/ogc/collections/air_hourly/items", timeout=30, params={

@@ -38,6 +38,19 @@ EXTERNAL_PARAMETERS = {
                "explode": False,
                "schema": {"type": "array", "minItems": 1,
                           "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}}},
+    # OGC API EDR 1.0 (ogcapi/edr/1.0/openapi/parameters)
+    "positionCoords": {"name": "coords", "in": "query", "required": True,
+                       "schema": {"type": "string"}},
+    "areaCoords": {"name": "coords", "in": "query", "required": True,
+                   "schema": {"type": "string"}},
+    "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
+             "explode": False, "schema": {"type": "array", "minItems": 4, "maxItems": 6,
+                                          "items": {"type": "number"}}},
+    "locationId": {"name": "locId", "in": "path", "required": True,
+                   "schema": {"type": "string"}},
+    "parameter-name": {"name": "parameter-name", "in": "query", "required": False,
+                       "style": "form", "explode": False, "schema": {"type": "string"}},
+    "z": {"name": "z", "in": "query", "required": False, "schema": {"type": "string"}},
 }
 
 

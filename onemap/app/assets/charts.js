@@ -1,6 +1,8 @@
 /* A station's last days of hourly PM2.5 as a small SVG chart in its popup, fetched when the
- * popup opens from the OGC API items of the hourly table (the same request QGIS could make).
- * Hours that are missing or not valid (HJ 212 flag other than N) are gaps, not zeros.
+ * popup opens from the station's OGC API EDR series (the same request QGIS or OWSLib could
+ * make): <series.url>/<station_id>?f=json&parameter-name=pm25&datetime=<start>/<end>, a
+ * CoverageJSON PointSeries. Hours that are missing, or null because not valid (HJ 212 flag
+ * other than N: the server nulls them), are gaps, not zeros.
  * Called by onemap.js; see onemap/app/layers.py (hideout.series) for the URL and strings. */
 (function () {
     "use strict";
@@ -62,17 +64,17 @@
             return;
         }
         var start = end - (series.days || 7) * 24 * HOUR + HOUR;
-        var url = series.url + "?f=json&limit=1000&sortby=time&properties=time,pm25,flag" +
-            "&station_id=" + encodeURIComponent(id) + "&datetime=" + iso(start) + "/" + iso(end);
+        var url = series.url + "/" + encodeURIComponent(id) + "?f=json&parameter-name=pm25" +
+            "&datetime=" + iso(start) + "/" + iso(end);
         el.textContent = s.loading;
-        fetch(url, {headers: {Accept: "application/geo+json"}})
+        fetch(url, {headers: {Accept: "application/prs.coverage+json, application/json"}})
             .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-            .then(function (doc) {
-                var byHour = {};
-                (doc.features || []).forEach(function (f) {
-                    var p = f.properties || {}, t = Date.parse(p.time);
-                    var ok = p.flag === undefined || p.flag === null || p.flag === "N";
-                    if (!isNaN(t)) { byHour[t] = ok && typeof p.pm25 === "number" ? p.pm25 : null; }
+            .then(function (cov) {
+                var byHour = {}, times = ((cov.domain || {}).axes || {}).t || {};
+                var values = ((cov.ranges || {}).pm25 || {}).values || [];
+                (times.values || []).forEach(function (text, i) {
+                    var t = Date.parse(text), v = values[i];
+                    if (!isNaN(t)) { byHour[t] = typeof v === "number" ? v : null; }
                 });
                 var points = [];
                 for (var t = start; t <= end; t += HOUR) {

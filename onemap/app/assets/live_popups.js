@@ -3,7 +3,8 @@
  *   - an alarm's block (rule and status badges, the value against its permit limit) and, for
  *     a commander while it is not closed, a note and the Acknowledge / Close buttons;
  *   - an outlet's or a source's popup: its outlets' last hourly averages against their permit
- *     limits (outlet_readings and the outlets layer over OGC API Features), a bar per hour,
+ *     limits (each outlet's series from OGC API EDR, outlets/locations/{outlet_code} as
+ *     CoverageJSON; a source's outlets from OGC API Features), a bar per hour,
  *     the excess in red; fetched when the popup opens, and only on a server with live
  *     monitoring that this user may read.
  */
@@ -143,6 +144,20 @@
             "</th></tr></thead><tbody>" + out + "</tbody></table>";
     }
 
+    /* A CoverageJSON PointSeries (one outlet's hourly averages, one range per pollutant
+     * code) as the rows the table draws: {outlet_code, pollutant, time, value}. */
+    function coverageRows(cov, code) {
+        var times = (((cov.domain || {}).axes || {}).t || {}).values || [], rows = [];
+        Object.keys(cov.ranges || {}).forEach(function (pollutant) {
+            (cov.ranges[pollutant].values || []).forEach(function (v, i) {
+                if (typeof v === "number") {
+                    rows.push({outlet_code: code, pollutant: pollutant, time: times[i], value: v});
+                }
+            });
+        });
+        return rows;
+    }
+
     function drawReadings(el, props, h) {
         var live = h.live;
         var since = new Date(Date.now() - live.hours * 3600 * 1000).toISOString().slice(0, 19) + "Z";
@@ -155,11 +170,9 @@
             list = list.filter(function (o) { return o.mn; });
             if (!list.length) { el.remove(); return null; }
             return Promise.all(list.map(function (o) {
-                return getJson(live.readings + "?f=json&limit=2000&interval=hour&outlet_code=" +
-                               encodeURIComponent(o.outlet_code) + "&datetime=" +
-                               encodeURIComponent(since + "/..")).then(function (doc) {
-                    return (doc.features || []).map(function (f) { return f.properties; });
-                });
+                return getJson(live.series + "/" + encodeURIComponent(o.outlet_code) +
+                               "?f=json&datetime=" + encodeURIComponent(since + "/.."))
+                    .then(function (cov) { return coverageRows(cov, o.outlet_code); });
             })).then(function (parts) {
                 el.classList.remove("om-wh-loading");
                 el.innerHTML = readingsTable(list, [].concat.apply([], parts), h);
