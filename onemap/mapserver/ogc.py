@@ -28,7 +28,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import ogc_access, ogc_edits
+from onemap.mapserver import ogc_access, ogc_edits, records
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
@@ -107,6 +107,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
     views = materialise(entries, settings)
     resources = {e.id: collection(e, settings, views.get(e.id)) for e in entries.values()
                  if e.kind in ("vector", "table") and e.file(settings).exists()}
+    resources[records.RECORDS_ID] = records.resource(settings)  # the 数据资源目录 (Records)
     resources.update(process_resources(settings))  # OGC API Processes (ids have a hyphen)
     return {
         "server": {
@@ -149,7 +150,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
 def editable_collections(config: dict[str, Any]) -> dict[str, str]:
     """The collections of ``config`` that take Part 4 edits: id → family."""
     return {cid: res["onemap"]["family"] for cid, res in config["resources"].items()
-            if res.get("type") == "collection" and res["providers"][0].get("editable")}
+            if res.get("type") == "collection" and res["providers"][0].get("editable")
+            and "onemap" in res}
 
 
 def write_runtime_files(settings: Settings) -> tuple[str, str]:
@@ -354,6 +356,9 @@ def _queryables(config: dict[str, Any]) -> dict[str, set[str]]:
         if res.get("type") != "collection":
             continue
         prov = res["providers"][0]
+        if prov["type"] == "record":
+            out[cid] = set(records.FIELDS)
+            continue
         names = set(pyogrio.read_info(prov["data"], layer=prov["options"]["table"])["fields"])
         out[cid] = {str(n) for n in names} | {prov["id_field"]}
     return out
@@ -370,7 +375,7 @@ def load_pygeoapi(settings: Settings) -> Any:
     module.APP.add_exception_handler(Exception, internal_error)  # JSON 500, not text
     queryables = _queryables(module.CONFIG)  # every collection, before access filters them
     providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
-                 if res.get("type") == "collection"}
+                 if res.get("type") == "collection" and res["providers"][0]["type"] == "feature"}
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
     ogc_access.install(module, settings)
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
