@@ -129,6 +129,13 @@ ROUTES: dict[str, str] = {
     "DELETE /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
     "GET /ogc/collections/{collectionId}/queryables": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/schema": "dataset:collectionId",
+    # the data-resource catalogue (OGC API Records, onemap.mapserver.records): its records
+    # are the datasets'; one whose datasets are hidden is absent from lists and 404 by id
+    "GET /ogc/collections/data-catalog": "public",
+    "GET /ogc/collections/data-catalog/items": "listing",
+    "GET /ogc/collections/data-catalog/items/{featureId}": "listing",
+    "GET /ogc/collections/data-catalog/queryables": "public",
+    "GET /ogc/collections/data-catalog/sortables": "public",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",
     "POST /ogc/processes/{processId}/execution": "process",

@@ -167,8 +167,8 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(config_path, text.encode("utf-8"))
     doc = generate_openapi_document(config_path, "yaml", fail_on_invalid_collection=False)
-    doc = yaml.safe_dump(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)),
-                         allow_unicode=True, sort_keys=False)
+    doc = records.document(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)))
+    doc = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(openapi_path, doc.encode("utf-8"))
     return str(config_path), str(openapi_path)
 
@@ -284,6 +284,16 @@ async def _read_body(receive: Any) -> tuple[bytes, Any]:
     return body, replay
 
 
+async def _send_json(send: Any, doc: dict[str, Any], status: int = 200,
+                     ctype: bytes = b"application/schema+json",
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
+        *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _refuse(send: Any, problem: str) -> None:
     """400 in pygeoapi's exception form, with our ``detail`` too."""
     body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue",
@@ -319,13 +329,23 @@ class RejectUnknownParams:
         path = path[len(root):] if root and path.startswith(root) else path
         parts = path.strip("/").split("/")
         ogc_access.carry_principal()
+        records.LANGUAGE.set(records.language_of(scope))
         if ogc_access.collection_problem(parts, self.collections, self.settings):
             return await ogc_access.not_found(send)
         if parts == ["openapi"] and scope["method"] == "GET":
             hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
             return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
                                                           hidden)
+        if parts == ["collections", records.RECORDS_ID, "sortables"] \
+                and scope["method"] in ("GET", "HEAD"):
+            return await _send_json(send, records.sortables(self.settings.public_url
+                                                             + OGC_PREFIX))
         edit = ogc_edits.edit_of(scope["method"], parts, scope.get("headers", []))
+        if edit and parts[1] == records.RECORDS_ID:  # pygeoapi: 400 "not editable"
+            return await _send_json(send, {
+                "code": "MethodNotAllowed", "detail": "the catalogue's records are made from "
+                "the datasets; import, replace or remove the dataset instead"}, 405,
+                b"application/json", [(b"allow", b"GET, HEAD")])
         if edit and parts[1] in self.providers:
             return await ogc_edits.handle(edit, parts, scope, receive, send,
                                           self.providers[parts[1]],
@@ -357,7 +377,7 @@ def _queryables(config: dict[str, Any]) -> dict[str, set[str]]:
             continue
         prov = res["providers"][0]
         if prov["type"] == "record":
-            out[cid] = set(records.FIELDS)
+            out[cid] = set(records.FIELDS) | set(records.QUERY_ONLY)
             continue
         names = set(pyogrio.read_info(prov["data"], layer=prov["options"]["table"])["fields"])
         out[cid] = {str(n) for n in names} | {prov["id_field"]}
@@ -377,6 +397,7 @@ def load_pygeoapi(settings: Settings) -> Any:
     providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
                  if res.get("type") == "collection" and res["providers"][0]["type"] == "feature"}
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
+    records.declare_conformance()
     ogc_access.install(module, settings)
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
                                settings, providers)

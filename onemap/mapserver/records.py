@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import json
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,35 @@ PROVIDER = "onemap.mapserver.records.OneMapRecordsProvider"
 FIELDS = {"type": "string", "title": "string", "description": "string",
           "publisher": "string", "updateFrequency": "string", "sharingType": "string",
           "openType": "string", "created": "string", "updated": "string"}
+#: Query parameters that are not record properties: the record ids to return (comma-separated,
+#: Records core ``ids``).
+QUERY_ONLY = {"ids": "string"}
+#: pygeoapi declares OpenSearch for every record provider; nothing here serves an OpenSearch
+#: description document, so the class is not declared (see :func:`declare_conformance`).
+OPENSEARCH = "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/opensearch"
 #: Localised by ``lang`` from the record's ``_i18n``.
 TEXTS = ("title", "description", "publisher", "updateFrequency", "sharingType", "openType")
 MAX_Q = 256
 _LOCK = threading.Lock()
+#: The request's language for the records ("zh" or "en"), set by the gate in front of pygeoapi
+#: (onemap.mapserver.ogc): pygeoapi 0.21 hands a provider its default language whatever the
+#: request asks (l10n.get_plugin_locale passes the raw string where a list is expected), and a
+#: provider ``languages: [zh-CN, …]`` is a babel error (no zh_CN locale without a script).
+LANGUAGE: ContextVar[str] = ContextVar("onemap_records_language", default="zh")
 _WRITTEN: dict[str, int] = {}  # records file → catalogue mtime it was written from
+
+
+def language_of(scope: dict) -> str:
+    """"en" when the request's ``lang`` parameter (else its Accept-Language) is English; "zh"
+    otherwise — the precedence pygeoapi uses for its own Content-Language."""
+    for part in scope.get("query_string", b"").decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        if name == "lang" and value:
+            return "en" if value.lower().startswith("en") else "zh"
+    for name, value in scope.get("headers", []):
+        if name == b"accept-language" and value:
+            return "en" if value.lower().startswith(b"en") else "zh"
+    return "zh"
 
 
 def records_path(settings: Settings) -> Path:
@@ -102,8 +127,7 @@ def resource(settings: Settings) -> dict[str, Any]:
                                 "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
         "providers": [{
             "type": "record", "name": PROVIDER, "data": str(path), "id_field": "id",
-            "title_field": "title", "time_field": "updated",
-            "languages": ["zh-CN", "en-US"],
+            "title_field": "title",
             "options": {"settings": _settings_options(settings)},
         }],
     }
@@ -152,6 +176,10 @@ def matches(rec: dict[str, Any], q_terms: list[list[str]], bbox: list[float] | N
     p = rec["properties"]
     for name, value in props:
         wanted = {v.strip() for v in str(value).split(",")}
+        if name == "ids":
+            if rec["id"] not in wanted:
+                return False
+            continue
         have = {str(p.get(name))} | {str(t.get(name)) for t in p["_i18n"].values()}
         if not wanted & have:
             return False
@@ -171,6 +199,37 @@ def matches(rec: dict[str, Any], q_terms: list[list[str]], bbox: list[float] | N
         if when[1] and te[0] and te[0] > when[1] or when[0] and te[1] and te[1] < when[0]:
             return False
     return True
+
+
+def declare_conformance() -> None:
+    """pygeoapi's Records conformance classes without OpenSearch (module-level lists that its
+    ``conformance`` extends in place: both are cut at each load)."""
+    from pygeoapi import api
+    from pygeoapi.api import itemtypes
+
+    for classes in (itemtypes.CONFORMANCE_CLASSES_RECORDS, api.CONFORMANCE_CLASSES):
+        classes[:] = [c for c in classes if c != OPENSEARCH]
+
+
+def sortables(ogc_url: str) -> dict[str, Any]:
+    """The catalogue's sortables (Records sorting: ``/collections/{catalogId}/sortables``),
+    the properties ``sortby`` takes."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{ogc_url}/collections/{RECORDS_ID}/sortables", "type": "object",
+            "title": "数据资源目录 sortables",
+            "properties": {k: {"title": k, "type": v} for k, v in FIELDS.items()}}
+
+
+def document(doc: dict[str, Any]) -> dict[str, Any]:
+    """pygeoapi's OpenAPI document with the sortables path of the records collection."""
+    paths = doc.get("paths") or {}
+    if f"/collections/{RECORDS_ID}" in paths:
+        paths[f"/collections/{RECORDS_ID}/sortables"] = {"get": {
+            "summary": "Sortable properties of the data-resource catalogue",
+            "operationId": "getDataCatalogSortables", "tags": [RECORDS_ID],
+            "responses": {"200": {"description": "JSON Schema of the sortable properties",
+                                  "content": {"application/schema+json": {}}}}}}
+    return doc
 
 
 def sort(records: list[dict], sortby: list[dict]) -> list[dict]:
@@ -196,11 +255,13 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
         # not TinyDBProvider.__init__: it opens the file for writing; records are only read
         BaseProvider.__init__(self, provider_def)
         self._excludes = []
+        self._fields = self.get_fields()
         with TinyDB(self.data, access_mode="r") as db:
             self._all = [json.loads(json.dumps(dict(d))) for d in db.all()]
 
     def get_fields(self) -> dict[str, dict[str, str]]:
-        return {k: {"type": v} for k, v in FIELDS.items()} | {"q": {"type": "string"}}
+        return {k: {"type": v} for k, v in (FIELDS | QUERY_ONLY).items()} | {
+            "q": {"type": "string"}}
 
     def _visible(self, rec: dict[str, Any]) -> dict[str, Any] | None:
         """``rec`` as the request's principal may see it, or None when it is hidden."""
@@ -235,9 +296,9 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
         return rec
 
     @staticmethod
-    def _public(rec: dict[str, Any], language: Any) -> dict[str, Any]:
+    def _public(rec: dict[str, Any]) -> dict[str, Any]:
         """The record as it leaves the server: texts in the asked language, no ``_`` keys."""
-        lang = getattr(language, "language", None) or "zh"
+        lang = LANGUAGE.get()
         p = rec["properties"]
         texts = p["_i18n"].get(lang) or p["_i18n"]["zh"]
         p.update({k: texts[k] for k in TEXTS})
@@ -263,7 +324,7 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
         terms = _terms(q) if q else []
         found = [r for r in (self._visible(r) for r in self._all) if r is not None
                  and matches(r, terms, box, when, properties or [])]
-        found = [self._public(r, kwargs.get("language")) for r in found]
+        found = [self._public(r) for r in found]
         found = sort(found, sortby or [])  # else the catalogue's order (by id)
         page = [] if resulttype == "hits" else found[offset:offset + limit]
         for rec in page:
@@ -280,5 +341,5 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
             if rec["id"] == identifier:
                 seen = self._visible(rec)
                 if seen is not None:
-                    return self._public(seen, kwargs.get("language"))
+                    return self._public(seen)
         raise ProviderItemNotFoundError(user_msg="record not found")
