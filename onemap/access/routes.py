@@ -135,6 +135,7 @@ ROUTES: dict[str, str] = {
     "GET /ogc/collections/data-catalog/items": "listing",
     "GET /ogc/collections/data-catalog/items/{featureId}": "listing",
     "GET /ogc/collections/data-catalog/queryables": "public",
+    "GET /ogc/collections/data-catalog/schema": "public",
     "GET /ogc/collections/data-catalog/sortables": "public",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",

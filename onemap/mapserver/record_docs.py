@@ -219,11 +219,12 @@ def record(kind: str, entry: Entry, members: list[Entry], settings: Settings,
     attrs = attributes(entry, members)
     updated = max(m.updated for m in group)
     keywords = [k for k in dict.fromkeys([entry.family, kind, TYPE_NAMES[kind][0],
-                                          TYPE_NAMES[kind][1], zh["sharingType"],
-                                          zh["openType"]]) if k]
+                                          TYPE_NAMES[kind][1]]) if k]
+    keywords += [zh["sharingType"], zh["openType"]]
     anytext = " ".join([rid, *title, zh["description"], texts["en"]["description"],
                         settings.catalog_publisher, settings.catalog_publisher_en,
-                        *keywords, *(a["name"] for a in attrs)])
+                        *keywords[:-2], *(a["name"] for a in attrs)])  # not the sharing:
+    # a series' may change with what the caller sees (see records._relabel)
     return {
         "id": rid, "type": "Feature", "conformsTo": [RECORD_CORE],
         "geometry": polygon(bbox),

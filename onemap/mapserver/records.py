@@ -245,6 +245,22 @@ def sort(records: list[dict], sortby: list[dict]) -> list[dict]:
     return out
 
 
+def _relabel(p: dict[str, Any], seen: list[Entry]) -> None:
+    """Sharing and openness as the members the caller sees say (a series whose internal step
+    is hidden from the caller must not tell that it has one)."""
+    i18n = p["_i18n"]
+    if i18n["en"]["sharingType"] != "none":
+        sharing = "unconditional" if all(e.access == "public" for e in seen) else "conditional"
+        i18n["en"]["sharingType"], i18n["zh"]["sharingType"] = \
+            sharing, record_docs.SHARING[sharing]
+    opened = "open" if all(e.access == "public" for e in seen) else "closed"
+    i18n["en"]["openType"], i18n["zh"]["openType"] = opened, record_docs.OPENNESS[opened]
+    p["zh"]["共享属性"], p["zh"]["开放属性"] = i18n["zh"]["sharingType"], i18n["zh"]["openType"]
+    p["keywords"] = [k for k in p["keywords"] if k not in record_docs.SHARING.values()
+                     and k not in record_docs.OPENNESS.values()] + [
+        i18n["zh"]["sharingType"], i18n["zh"]["openType"]]
+
+
 class OneMapRecordsProvider(TinyDBCatalogueProvider):
     """pygeoapi's TinyDB catalogue with safe searches and the access policy (module doc)."""
 
@@ -262,6 +278,20 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
     def get_fields(self) -> dict[str, dict[str, str]]:
         return {k: {"type": v} for k, v in (FIELDS | QUERY_ONLY).items()} | {
             "q": {"type": "string"}}
+
+    def get_domains(self, properties: list | None = None, current: bool = False
+                    ) -> tuple[dict, bool]:
+        """Values of the properties among the records the caller sees (queryables'
+        ``profile=actual-domain``); pygeoapi's looks at the first page only."""
+        found = self.query(limit=max(1, len(self._all)))["features"]
+        keys = properties or list(FIELDS)
+        domains = {}
+        for key in keys:
+            values = {f["properties"].get(key) for f in found}
+            values = sorted(str(v) for v in values if isinstance(v, str | int | float))
+            if values:
+                domains[key] = values
+        return domains, True
 
     def _visible(self, rec: dict[str, Any]) -> dict[str, Any] | None:
         """``rec`` as the request's principal may see it, or None when it is hidden."""
@@ -291,6 +321,7 @@ class OneMapRecordsProvider(TinyDBCatalogueProvider):
             p["temporalExtent"] = p["zh"]["时间范围"] = te if any(te) else None
             p["zh"]["空间范围"] = bbox
             rec["time"] = {"interval": [te[0] or "..", te[1] or ".."]} if any(te) else None
+            _relabel(p, [entries[m] for m in seen])
         rec["links"] = [lk for lk in rec["links"] if not lk.get("_dataset")
                         or lk["_dataset"] in seen or lk["_dataset"] not in members]
         return rec

@@ -188,6 +188,14 @@ def test_hidden_datasets_have_no_record(guarded: Guarded, callers: dict[str, Cal
             assert got.json() == unknown.json()
         assert not secret & _ids(guarded, who, q="secret")
     assert _get(guarded, "/items/outlets").status_code == 404
+    # the queryables' actual domains are taken from the records the caller sees
+    domain = _get(guarded, "/queryables", f="json", profile="actual-domain").json()
+    assert domain["properties"]["sharingType"]["enum"] == ["无条件共享"]
+    assert "cube" in domain["properties"]["type"]["enum"]
+    assert _ids(guarded, q="有条件共享") == set()
+    assert _client(guarded).collection_item(CAT, "ndvi")["properties"]["zh"]["共享属性"] == \
+        "无条件共享"  # its internal step is hidden: nothing says there is one
+    assert "outlets" in _ids(guarded, callers["viewer_a"], sharingType="有条件共享")
     # a county officer's record of an internal layer has the county's extent, not the layer's
     whole = catalog.get("outlets", guarded.settings).bbox
     mine = _get(guarded, "/items/outlets", callers["viewer_a"]).json()["properties"]["bbox"]
