@@ -109,6 +109,16 @@ class Settings:
     hj212_password: str = "123456"
     hj212_offline_minutes: float = 10.0
     hj212_idle_seconds: float = 600.0
+    #: The data-resource catalogue (OGC API Records at ``/ogc/collections/data-catalog``):
+    #: the providing unit (提供单位) in Chinese and English, the contact (联系方式: a
+    #: department and phone number, free text) and e-mail, and the dataset ids or families
+    #: (comma-separated) that are not shared (共享属性 不予共享; the others are 无条件共享
+    #: when public, 有条件共享 when internal).
+    catalog_publisher: str = "OneMap"
+    catalog_publisher_en: str = ""
+    catalog_contact: str = ""
+    catalog_email: str = ""
+    catalog_unshared: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -203,4 +213,9 @@ def get_settings() -> Settings:
         hj212_password=env.get("ONEMAP_HJ212_PASSWORD", "123456"),
         hj212_offline_minutes=max(0.05, float(env.get("ONEMAP_HJ212_OFFLINE_MINUTES", "10"))),
         hj212_idle_seconds=max(1.0, float(env.get("ONEMAP_HJ212_IDLE_SECONDS", "600"))),
+        catalog_publisher=env.get("ONEMAP_CATALOG_PUBLISHER", "OneMap"),
+        catalog_publisher_en=env.get("ONEMAP_CATALOG_PUBLISHER_EN", ""),
+        catalog_contact=env.get("ONEMAP_CATALOG_CONTACT", ""),
+        catalog_email=env.get("ONEMAP_CATALOG_EMAIL", ""),
+        catalog_unshared=env.get("ONEMAP_CATALOG_UNSHARED", ""),
     )

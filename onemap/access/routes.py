@@ -147,6 +147,14 @@ ROUTES: dict[str, str] = {
     "GET /ogc/collections/{collectionId}/cube": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/locations": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/locations/{locId}": "dataset:collectionId",
+    # the data-resource catalogue (OGC API Records, onemap.mapserver.records): its records
+    # are the datasets'; one whose datasets are hidden is absent from lists and 404 by id
+    "GET /ogc/collections/data-catalog": "public",
+    "GET /ogc/collections/data-catalog/items": "listing",
+    "GET /ogc/collections/data-catalog/items/{featureId}": "listing",
+    "GET /ogc/collections/data-catalog/queryables": "public",
+    "GET /ogc/collections/data-catalog/schema": "public",
+    "GET /ogc/collections/data-catalog/sortables": "public",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",
     "POST /ogc/processes/{processId}/execution": "process",

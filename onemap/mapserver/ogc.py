@@ -28,7 +28,7 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import edr, edr_gate, ogc_access, ogc_edits
+from onemap.mapserver import edr, edr_gate, ogc_access, ogc_edits, records
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.processing import MANAGER, process_resources
@@ -113,6 +113,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
     for cid, provider in series.items():
         if provider:  # OGC API EDR beside the features (pygeoapi picks providers by type)
             resources[cid]["providers"].append(provider)
+    resources[records.RECORDS_ID] = records.resource(settings)  # the 数据资源目录 (Records)
     resources.update(process_resources(settings))  # OGC API Processes (ids have a hyphen)
     return {
         "server": {
@@ -155,7 +156,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
 def editable_collections(config: dict[str, Any]) -> dict[str, str]:
     """The collections of ``config`` that take Part 4 edits: id → family."""
     return {cid: res["onemap"]["family"] for cid, res in config["resources"].items()
-            if res.get("type") == "collection" and res["providers"][0].get("editable")}
+            if res.get("type") == "collection" and res["providers"][0].get("editable")
+            and "onemap" in res}
 
 
 def write_runtime_files(settings: Settings) -> tuple[str, str]:
@@ -171,8 +173,8 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(config_path, text.encode("utf-8"))
     doc = generate_openapi_document(config_path, "yaml", fail_on_invalid_collection=False)
-    doc = yaml.safe_dump(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)),
-                         allow_unicode=True, sort_keys=False)
+    doc = records.document(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)))
+    doc = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(openapi_path, doc.encode("utf-8"))
     return str(config_path), str(openapi_path)
 
@@ -288,6 +290,16 @@ async def _read_body(receive: Any) -> tuple[bytes, Any]:
     return body, replay
 
 
+async def _send_json(send: Any, doc: dict[str, Any], status: int = 200,
+                     ctype: bytes = b"application/schema+json",
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
+        *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _refuse(send: Any, problem: str) -> None:
     """400 in pygeoapi's exception form, with our ``detail`` too."""
     body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue",
@@ -325,12 +337,17 @@ class RejectUnknownParams:
         path = path[len(root):] if root and path.startswith(root) else path
         parts = path.strip("/").split("/")
         ogc_access.carry_principal()
+        records.LANGUAGE.set(records.language_of(scope))
         if ogc_access.collection_problem(parts, self.collections, self.settings):
             return await ogc_access.not_found(send)
         if parts == ["openapi"] and scope["method"] == "GET":
             hidden = ogc_access.hidden_collections(self.settings, list(self.collections))
             return await ogc_access.send_filtered_openapi(self.app, scope, receive, send,
                                                           hidden)
+        if parts == ["collections", records.RECORDS_ID, "sortables"] \
+                and scope["method"] in ("GET", "HEAD"):
+            return await _send_json(send, records.sortables(self.settings.public_url
+                                                             + OGC_PREFIX))
         query = edr_gate.query_of(parts)
         if query and scope["method"] == "GET" and parts[1] in self.queryables:
             problem = f"{parts[1]} has no EDR queries (station layers with time series do)"
@@ -342,6 +359,11 @@ class RejectUnknownParams:
                 and self.edr:
             return await edr_gate.describe(self.app, scope, receive, send, self.edr)
         edit = ogc_edits.edit_of(scope["method"], parts, scope.get("headers", []))
+        if edit and parts[1] == records.RECORDS_ID:  # pygeoapi: 400 "not editable"
+            return await _send_json(send, {
+                "code": "MethodNotAllowed", "detail": "the catalogue's records are made from "
+                "the datasets; import, replace or remove the dataset instead"}, 405,
+                b"application/json", [(b"allow", b"GET, HEAD")])
         if edit and parts[1] in self.providers:
             return await ogc_edits.handle(edit, parts, scope, receive, send,
                                           self.providers[parts[1]],
@@ -372,6 +394,9 @@ def _queryables(config: dict[str, Any]) -> dict[str, set[str]]:
         if res.get("type") != "collection":
             continue
         prov = res["providers"][0]
+        if prov["type"] == "record":
+            out[cid] = set(records.FIELDS) | set(records.QUERY_ONLY)
+            continue
         names = set(pyogrio.read_info(prov["data"], layer=prov["options"]["table"])["fields"])
         out[cid] = {str(n) for n in names} | {prov["id_field"]}
     return out
@@ -388,11 +413,12 @@ def load_pygeoapi(settings: Settings) -> Any:
     module.APP.add_exception_handler(Exception, internal_error)  # JSON 500, not text
     queryables = _queryables(module.CONFIG)  # every collection, before access filters them
     providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
-                 if res.get("type") == "collection"}
+                 if res.get("type") == "collection" and res["providers"][0]["type"] == "feature"}
     families = {cid: p["options"]["family"] for cid, res in module.CONFIG["resources"].items()
                 if res.get("type") == "collection" for p in res["providers"][1:]
                 if p.get("type") == "edr"}  # every EDR collection, before access filters them
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
+    records.declare_conformance()
     ogc_access.install(module, settings)
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
                                settings, providers, families)

@@ -32,6 +32,7 @@ from typing import Any
 from onemap.access import context, policy, scope
 from onemap.access.context import CopyingExecutor
 from onemap.config import Settings
+from onemap.mapserver.records import RECORDS_ID
 
 #: Same answer for an unknown and a hidden collection (probing ids tells nothing).
 NOT_FOUND = {"code": "NotFound", "type": "NotFound", "description": "Collection not found",
@@ -39,6 +40,9 @@ NOT_FOUND = {"code": "NotFound", "type": "NotFound", "description": "Collection 
 
 
 _INSTALL_LOCK = threading.Lock()
+#: Collections of no catalogue entry that everyone sees: the records (数据资源目录), whose
+#: provider leaves out the records of hidden datasets itself (onemap.mapserver.records).
+SHARED = frozenset({RECORDS_ID})
 
 
 def carry_principal() -> None:
@@ -84,6 +88,9 @@ class VisibleResources(dict):
         out = []
         for k, v in super().items():
             if v.get("type") != "collection":
+                out.append((k, v))
+                continue
+            if k in SHARED:
                 out.append((k, v))
                 continue
             entry = entries.get(k)
@@ -155,6 +162,8 @@ def hidden_collections(settings: Settings, ids: list[str]) -> set[str]:
     entries = scope.entries(settings)
     out = set()
     for cid in ids:
+        if cid in SHARED:
+            continue
         entry = entries.get(cid)
         if entry is None or policy.limits(principal, entry, settings) is None:
             out.add(cid)
