@@ -140,14 +140,18 @@ def links(kind: str, entry: Entry, members: list[Entry], settings: Settings,
     if kind == "vector" and served:
         out += [_link(f"{ogc}/tiles", "tiles", JSON, "OGC API Tiles (vector tiles)", rid), wms]
     if rid in EDR_COLLECTIONS:
-        out += [_link(f"{ogc}/{q}", "data", "application/prs.coverage+json",
-                      f"OGC API EDR {q}", rid) for q in ("position", "area", "locations")]
+        # the stations; position, area and cube queries are listed in the collection's
+        # data_queries (they need coordinates, so no fixed link answers them)
+        out += [_link(f"{ogc}/locations", "data", GEOJSON, "OGC API EDR locations", rid)]
     stac = entry.extra.get("collection") or rid
     if kind in ("raster", "raster-series", "cube"):
         out += [_link(f"{base}/stac/collections/{stac}", "alternate", JSON, "STAC collection",
                       own),
                 _link(f"{base}/stac/collections/{stac}/items", "items", GEOJSON, "STAC items",
                       own), wms]
+    if kind in ("raster", "raster-series", "cube"):  # the service-wide WMTS names it rid
+        out.append(_link(f"{base}/wmts/1.0.0/WMTSCapabilities.xml", "service", XML,
+                         f"WMTS (layer {rid})", own))
     if kind == "raster":
         out += raster_links(entry, base)
     elif kind == "raster-series":

@@ -21,9 +21,9 @@ from tests.conftest import Caller, Guarded
 pytestmark = pytest.mark.server
 
 CAT = "data-catalog"
-#: Links to routes other engineers of issue 14 are building (vector tiles, WMS, EDR, the
-#: cube's WMTS): present in the records, not requested here.
-PENDING = ("/tiles", "/wms?", "/position", "/area", "/locations", "/cube/")
+#: Links to routes other engineers of issue 14 are building (vector tiles, WMS): present in
+#: the records, not requested here.
+PENDING = ("/tiles", "/wms?")
 
 
 def _client(g: Guarded, who: Caller | None = None) -> Records:
@@ -131,8 +131,7 @@ def test_a_vector_layers_record(guarded: Guarded) -> None:
     assert en["title"] == "Rivers" and en["sharingType"] == "unconditional"
     assert en["zh"]["资源名称"] == "河流水系"  # the Chinese catalogue fields stay Chinese
     edr = _client(guarded).collection_item(CAT, "air_stations")
-    assert f"{guarded.base}/ogc/collections/air_stations/position" in \
-        [lk["href"] for lk in edr["links"]]
+    assert f"{guarded.base}/ogc/collections/air_stations/locations" in _check_links(edr)
     table = _client(guarded).collection_item(CAT, "air_hourly")
     assert table["geometry"] is None and table["properties"]["zh"]["更新周期"] == "每小时"
 
@@ -145,6 +144,7 @@ def test_a_raster_series_record(guarded: Guarded, callers: dict[str, Caller]) ->
     assert rec["time"]["interval"] == ["2024-07-01T00:00:00Z", "2025-10-31T23:59:59Z"]
     hrefs = _check_links(rec)
     assert f"{guarded.base}/stac/collections/ndvi" in hrefs
+    assert f"{guarded.base}/wmts/1.0.0/WMTSCapabilities.xml" in hrefs
     for month in ("2024_07", "2025_10"):
         raster = f"{guarded.base}/raster/ndvi_{month}"
         assert {f"{raster}/WebMercatorQuad/WMTSCapabilities.xml",
