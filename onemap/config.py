@@ -109,6 +109,11 @@ class Settings:
     hj212_password: str = "123456"
     hj212_offline_minutes: float = 10.0
     hj212_idle_seconds: float = 600.0
+    #: WMS/WFS (MapServer at ``/wms`` and ``/wfs``): worker processes started with the server
+    #: (each answers one request at a time), and the longest a request may take in seconds
+    #: before its worker is killed and replaced.
+    wms_workers: int = 2
+    wms_timeout: float = 60.0
 
     @property
     def store_dir(self) -> Path:
@@ -203,4 +208,6 @@ def get_settings() -> Settings:
         hj212_password=env.get("ONEMAP_HJ212_PASSWORD", "123456"),
         hj212_offline_minutes=max(0.05, float(env.get("ONEMAP_HJ212_OFFLINE_MINUTES", "10"))),
         hj212_idle_seconds=max(1.0, float(env.get("ONEMAP_HJ212_IDLE_SECONDS", "600"))),
+        wms_workers=max(0, int(env.get("ONEMAP_WMS_WORKERS", "2"))),
+        wms_timeout=max(1.0, float(env.get("ONEMAP_WMS_TIMEOUT", "60"))),
     )

@@ -112,6 +112,10 @@ ROUTES: dict[str, str] = {
     **{f"GET /cube/{{dataset_id}}{p}": "dataset:dataset_id" for p in _TILER},
     **{f"POST /cube/{{dataset_id}}{p}": "dataset:dataset_id" for p in _TILER_POST},
     "GET /cube/{rest:path}": "public",
+    # -- WMS 1.3.0 / WFS 2.0 (MapServer): the map holds only the layers the caller may see
+    # (onemap.mapserver.wms.scope); a hidden layer is LayerNotDefined, as an unknown one
+    "GET /wms": "listing",
+    "GET /wfs": "listing",
     # -- pygeoapi (/ogc) -------------------------------------------------------------------
     "GET /ogc/": "public",
     "GET /ogc/openapi": "public",
