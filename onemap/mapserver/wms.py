@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -91,6 +92,36 @@ def note_reads(principal: Principal, query: list[tuple[str, str]],
                     policy.read(principal, entry, settings)
 
 
+def _instant(text: str) -> datetime | str:
+    """A TIME value as a comparable instant (UTC), or the text itself (``2025-07``)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text.strip()
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def check_time(query: list[tuple[str, str]], entries: dict[str, Entry]) -> str | None:
+    """Why the request's TIME is not one of its layers' steps, or None. MapServer would
+    quietly draw the default step for a time it does not have; a client asking for an hour
+    the cube lacks must be told (InvalidDimensionValue: the dimension has no nearest value)."""
+    params = {k.lower(): v for k, v in query}
+    if "time" not in params:
+        return None
+    steps = wms_mapfile.time_steps(entries)
+    names = [n.strip() for n in params.get("layers", params.get("query_layers", "")).split(",")]
+    for name in names:
+        if name not in steps:
+            continue
+        known = {_instant(t) for t in steps[name]}
+        for value in params["time"].split(","):
+            ends = value.split("/")
+            if len(ends) > 3 or not all(_instant(e) in known for e in ends[:2]):
+                return (f"TIME {value!r} is not a time of layer {name!r} (see the Dimension "
+                        "of its capabilities)")
+    return None
+
+
 def _is_exception(ctype: str, head: bytes) -> bool:
     return "xml" in ctype and (b"ServiceExceptionReport" in head or b"ExceptionReport" in head)
 
@@ -133,6 +164,9 @@ def wms_router(cat: Catalogue, pool: Pool) -> APIRouter:
         entries = cat.entries()
         layers, filters = scope(principal, entries, settings)
         note_reads(principal, query, entries, settings)
+        wrong_time = check_time(query, entries) if service == "wms" else None
+        if wrong_time:
+            return ows_error(service, "InvalidDimensionValue", wrong_time)
         try:
             folder = await mapfiles.current(entries)
             answer, body = await pool.request({
@@ -145,7 +179,9 @@ def wms_router(cat: Catalogue, pool: Pool) -> APIRouter:
             first = chunk
             break
         status = 200
-        if answer.status != 0 or _is_exception(answer.content_type, first[:2048]):
+        image = answer.content_type.startswith("image/")  # a drawing (or EXCEPTIONS=INIMAGE)
+        if (answer.status != 0 and not image) or _is_exception(answer.content_type,
+                                                                 first[:2048]):
             status = 400
             LOGGER.info("%s exception: %s", service.upper(), first[:300])
 

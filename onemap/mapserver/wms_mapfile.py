@@ -393,6 +393,19 @@ def series_members(entries: dict[str, Entry]) -> dict[str, list[str]]:
     return out
 
 
+def time_steps(entries: dict[str, Entry]) -> dict[str, list[str]]:
+    """WMS layer name → its TIME values (cubes' hours, raster series' dates), as advertised."""
+    out: dict[str, list[str]] = {}
+    for entry in entries.values():
+        if entry.kind == "cube" and entry.extra.get("times"):
+            out[entry.id] = list(entry.extra["times"])
+        collection = (entry.extra or {}).get("collection")
+        if (entry.kind == "raster" and collection and collection not in entries
+                and entry.extra.get("date")):
+            out.setdefault(collection, []).append(str(entry.extra["date"]))
+    return {k: sorted(v) for k, v in out.items() if len(v) > 1 or k in entries}
+
+
 def write(settings: Settings, entries: dict[str, Entry]) -> Path:
     """Write the mapfiles for ``entries`` into a new folder named by their signature (the
     old one stays whole for workers still drawing from it), then point ``current.json`` at it.
