@@ -9,11 +9,13 @@ Protocol, on its stdin and stdout (its real stdout: MapServer and GDAL print to 
 so fd 1 is pointed at stderr and the protocol uses a copy):
 
 - request: one JSON line ``{"mapfile", "query": [[k, v], …], "layers": [names],
-  "filters": {name: expression}, "online": url}`` — the mapfile and every layer's data come from the
-  server (the catalogue), never from the query; layers not in ``layers`` are removed from
-  this request's copy of the map (hidden means absent: MapServer itself then answers
-  LayerNotDefined, as for an unknown name); ``filters`` (MapServer expressions) cut a layer
-  to a region;
+  "filters": {name: expression}, "metadata": {name: {key: value}}, "online": url}`` — the
+  mapfile and every layer's data come from the server (the catalogue), never from the
+  query; layers not in ``layers`` are removed from this request's copy of the map (hidden
+  means absent: MapServer itself then answers LayerNotDefined, as for an unknown name);
+  ``filters`` (MapServer expressions) cut a layer
+  to a region or a series to the rasters the caller may see, ``metadata`` (the TIME values
+  of such a series) replaces the layer's;
 - answer: one JSON line ``{"status", "content_type", "length"}`` then ``length`` bytes.
 
 The map is parsed once per mapfile and cloned per request: OWSDispatch changes the map it is
@@ -71,6 +73,10 @@ def answer(cache: dict, req: dict) -> tuple[int, str, bytes]:
         layer = m.getLayerByName(name)
         if layer is not None:
             layer.setFilter(expression)
+    for name, pairs in (req.get("metadata") or {}).items():
+        layer = m.getLayerByName(name)
+        for key, value in pairs.items() if layer is not None else ():
+            layer.metadata.set(key, value)
     m.web.metadata.set("ows_onlineresource", req["online"])
     ows = mapscript.OWSRequest()
     for key, value in req["query"]:

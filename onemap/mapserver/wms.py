@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -61,21 +62,49 @@ def region_filter(limits: policy.Limits) -> str:
     return f"(intersects([shape], fromText('{limits.area.wkt}')))"
 
 
-def scope(principal: Principal, entries: dict[str, Entry], settings: Settings
-          ) -> tuple[list[str], dict[str, str]]:
-    """The map layers ``principal`` may see, and the region filter of each cut one."""
+@dataclass
+class Scope:
+    """What of the map a caller may see: its layers, a filter per cut layer (a region, or
+    the visible members of a series), the capabilities' TIME values of series it sees only
+    in part, and the TIME values of every time layer (checked before MapServer)."""
+
+    layers: list[str] = field(default_factory=list)
+    filters: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    times: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _series_part(scoped: Scope, name: str, members: list[Entry], settings: Settings) -> None:
+    """A raster series of which the caller sees only ``members``: MapServer's filter on its
+    tile index keeps their rasters, and its TIME dimension lists only their dates."""
+    members = sorted(members, key=lambda e: str(e.extra["date"]))
+    dates = [str(e.extra["date"]) for e in members]
+    scoped.filters[name] = "(" + " OR ".join(
+        f"('[location]' eq '{e.file(settings)}' AND '[time]' eq '{e.extra['date']}')"
+        for e in members) + ")"
+    scoped.metadata[name] = {"wms_timeextent": ",".join(dates), "wms_timedefault": dates[-1]}
+    scoped.times[name] = dates
+
+
+def scope(principal: Principal, entries: dict[str, Entry], settings: Settings) -> Scope:
+    """The part of the map ``principal`` may see (hidden means absent)."""
     seen: dict[str, policy.Limits | None] = {}
-    layers, filters = [], {}
+    scoped = Scope(times=wms_mapfile.time_steps(entries))
     for name, ids in wms_mapfile.series_members(entries).items():
-        found = [seen.setdefault(i, policy.limits(principal, entries[i], settings))
-                 for i in ids]
-        if not found or any(f is None for f in found):
+        found = {i: seen.setdefault(i, policy.limits(principal, entries[i], settings))
+                 for i in ids}
+        visible = [entries[i] for i, f in found.items() if f is not None]
+        if not visible:
             continue
-        layers.append(name)
-        cut = [f for f in found if f is not None and not f.whole]
+        if len(visible) < len(ids):
+            if name in entries:  # a layer of one dataset is all or nothing
+                continue
+            _series_part(scoped, name, visible, settings)
+        scoped.layers.append(name)
+        cut = [f for f in found.values() if f is not None and not f.whole]
         if cut:
-            filters[name] = region_filter(cut[0])
-    return layers, filters
+            scoped.filters[name] = region_filter(cut[0])
+    return scoped
 
 
 def note_reads(principal: Principal, query: list[tuple[str, str]],
@@ -101,14 +130,13 @@ def _instant(text: str) -> datetime | str:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def check_time(query: list[tuple[str, str]], entries: dict[str, Entry]) -> str | None:
+def check_time(query: list[tuple[str, str]], steps: dict[str, list[str]]) -> str | None:
     """Why the request's TIME is not one of its layers' steps, or None. MapServer would
     quietly draw the default step for a time it does not have; a client asking for an hour
     the cube lacks must be told (InvalidDimensionValue: the dimension has no nearest value)."""
     params = {k.lower(): v for k, v in query}
     if "time" not in params:
         return None
-    steps = wms_mapfile.time_steps(entries)
     names = [n.strip() for n in params.get("layers", params.get("query_layers", "")).split(",")]
     for name in names:
         if name not in steps:
@@ -162,16 +190,17 @@ def wms_router(cat: Catalogue, pool: Pool) -> APIRouter:
             query.append(("SERVICE", service.upper()))
         principal = principal_of(request)
         entries = cat.entries()
-        layers, filters = scope(principal, entries, settings)
+        scoped = scope(principal, entries, settings)
         note_reads(principal, query, entries, settings)
-        wrong_time = check_time(query, entries) if service == "wms" else None
+        wrong_time = check_time(query, scoped.times) if service == "wms" else None
         if wrong_time:
             return ows_error(service, "InvalidDimensionValue", wrong_time)
         try:
             folder = await mapfiles.current(entries)
             answer, body = await pool.request({
-                "mapfile": f"{folder}/{service}.map", "query": query, "layers": layers,
-                "filters": filters, "online": f"{settings.public_url}/{service}?"})
+                "mapfile": f"{folder}/{service}.map", "query": query, "layers": scoped.layers,
+                "filters": scoped.filters, "metadata": scoped.metadata,
+                "online": f"{settings.public_url}/{service}?"})
         except Unavailable as exc:
             return ows_error(service, "ServiceUnavailable", str(exc), 503)
         first = b""

@@ -256,14 +256,25 @@ def time_index(folder: Path, name: str, steps: list[tuple[str, Path, str]]) -> P
     return out
 
 
-def cube_steps(entry: Entry, settings: Settings, folder: Path) -> list[tuple[str, Path, str]]:
+def cube_steps(entry: Entry, settings: Settings) -> tuple[Path, list[tuple[str, Path, str]]]:
     """One GeoTIFF per hour of a cube (written by us from the catalogued zarr store), so
-    MapServer's GDAL reads plain rasters: no VRT, no zarr driver differences."""
+    MapServer's GDAL reads plain rasters: no VRT, no zarr driver differences. Written once
+    per version of the entry (a folder named by its hash, reused by later builds) and
+    returned with that folder."""
     import numpy as np
     import rasterio
     import xarray as xr
     from rasterio.transform import from_bounds
 
+    version = hashlib.sha256(entry.model_dump_json().encode("utf-8")).hexdigest()[:12]
+    folder = wms_dir(settings) / "steps" / f"{entry.id}-{version}"
+    times = list(entry.extra.get("times") or [])
+    crs = entry.extra.get("crs") or "EPSG:4326"
+    steps = [(when, folder / f"{entry.id}_{i:05d}.tif", crs) for i, when in enumerate(times)]
+    if (folder / "done").exists():
+        return folder, steps
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     ds = xr.open_zarr(entry.file(settings), consolidated=False, decode_coords="all")
     var = ds[entry.extra.get("variable") or next(iter(ds.data_vars))]
     xs, ys = var[var.dims[-1]].values, var[var.dims[-2]].values
@@ -272,18 +283,15 @@ def cube_steps(entry: Entry, settings: Settings, folder: Path) -> list[tuple[str
                             float(xs.max()) + dx / 2, float(ys.max()) + dy / 2,
                             len(xs), len(ys))
     flip = ys[0] < ys[-1]
-    crs = entry.extra.get("crs") or "EPSG:4326"
-    steps = []
-    for i, when in enumerate(entry.extra.get("times") or []):
+    for i, (_when, path, _crs) in enumerate(steps):
         data = np.asarray(var.isel({var.dims[0]: i}).values, dtype="float32")
         data = data[::-1] if flip else data
-        path = folder / f"{entry.id}_{i:05d}.tif"
         with rasterio.open(path, "w", driver="GTiff", width=len(xs), height=len(ys), count=1,
                            dtype="float32", crs=crs, transform=transform, nodata=float("nan"),
                            compress="deflate") as dst:
             dst.write(data, 1)
-        steps.append((when, path, crs))
-    return steps
+    (folder / "done").write_text("")
+    return folder, steps
 
 
 def _extent(times: list[str]) -> str:
@@ -334,7 +342,8 @@ def header(settings: Settings, entries: list[Entry], service: str, fontset: str 
 
 def build(settings: Settings, entries: dict[str, Entry], folder: Path
           ) -> dict[str, str]:
-    """Mapfile texts by service, writing the time indexes and cube steps into ``folder``."""
+    """Mapfile texts by service, writing the time indexes into ``folder`` (and the cube
+    steps it uses, listed in its ``uses.txt``)."""
     font = font_file()
     fontset = None
     if font:
@@ -360,7 +369,9 @@ def build(settings: Settings, entries: dict[str, Entry], folder: Path
             if collection and (entry.extra or {}).get("date"):
                 series.setdefault(collection, []).append(entry)
         elif entry.kind == "cube" and entry.extra.get("times") and entry.file(settings).exists():
-            steps = cube_steps(entry, settings, folder)
+            used, steps = cube_steps(entry, settings)
+            with open(folder / "uses.txt", "a", encoding="utf-8") as fh:
+                fh.write(used.name + "\n")
             index = time_index(folder, entry.id, steps)
             times = [s[0] for s in steps]
             wms.append(raster_layer(entry, entry.id, str(index), {
@@ -423,8 +434,14 @@ def write(settings: Settings, entries: dict[str, Entry]) -> Path:
     current = base / "current.json"
     previous = json.loads(current.read_text())["signature"] if current.exists() else ""
     atomic_write_bytes(current, json.dumps({"folder": str(folder), "signature": sig}).encode())
+    keep = {sig, previous, "steps"}
     for old in base.iterdir():  # the previous build stays for requests still drawing from it
-        if old.is_dir() and old.name not in (sig, previous):
+        if old.is_dir() and old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+    uses = {line for name in (sig, previous) if (base / name / "uses.txt").exists()
+            for line in (base / name / "uses.txt").read_text().split()}
+    for old in (base / "steps").glob("*") if (base / "steps").exists() else ():
+        if old.name not in uses:
             shutil.rmtree(old, ignore_errors=True)
     return folder
 

@@ -17,7 +17,7 @@ from rasterio.io import MemoryFile
 
 from onemap.catalog import Entry
 from onemap.config import Settings
-from tests.conftest import Caller
+from tests.conftest import Caller, Guarded
 
 QGIS_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("qgis_wms.py")
@@ -172,6 +172,28 @@ def test_hidden_layer_is_as_unknown(live_server: str, callers: dict[str, Caller]
     assert hidden.status_code == unknown.status_code == 400
     assert hidden.content == unknown.content and b"LayerNotDefined" in hidden.content
     assert getmap(live_server, "pollution_sources", caller=callers["viewer"]).status_code == 200
+
+
+def test_series_shows_only_the_dates_a_caller_may_see(guarded: Guarded,
+                                                      callers: dict[str, Caller]) -> None:
+    """An internal step of the public NDVI series: absent from an anonymous caller's TIME
+    values (and refused as a TIME), drawn for a viewer; internal cubes absent altogether."""
+    anon = WebMapService(f"{guarded.base}/wms", version="1.3.0")
+    viewer = WebMapService(f"{guarded.base}/wms", version="1.3.0",
+                           headers=callers["viewer"].headers)
+    assert "2026-01" not in anon.contents["ndvi"].timepositions
+    assert viewer.contents["ndvi"].timepositions[-1] == "2026-01"
+    assert anon.contents["ndvi"].timepositions[-1] == "2025-10"
+    assert guarded.cube not in anon.contents and guarded.cube in viewer.contents
+    hidden = getmap(guarded.base, "ndvi", TIME="2026-01")
+    assert hidden.status_code == 400 and b"InvalidDimensionValue" in hidden.content
+    mine = getmap(guarded.base, "ndvi", TIME="2026-01", caller=callers["viewer"])
+    assert mine.status_code == 200 and painted(mine.content) > 1000
+    # no TIME: the newest date the caller may see
+    assert getmap(guarded.base, "ndvi").content == getmap(guarded.base, "ndvi",
+                                                          TIME="2025-10").content
+    assert getmap(guarded.base, guarded.cube).content == getmap(guarded.base,
+                                                                "no_such_layer").content
 
 
 def _wfs_count(base: str, layer: str, caller: Caller | None) -> int:
