@@ -7,8 +7,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver import wms_mapfile
@@ -22,23 +20,14 @@ print(json.dumps([[m.getLayer(i).name, m.getLayer(i).type, m.getLayer(i).data or
 """
 
 
-@pytest.fixture()
-def settings(sample_settings: Settings, tmp_path: Path) -> Settings:
-    """A data dir of its own (its runtime folder is the test's) on the sample's files."""
-    data = tmp_path / "data"
-    data.mkdir()
-    for name in ("store", "rasters", "cubes", "catalog.json"):
-        (data / name).symlink_to(sample_settings.data_dir / name)
-    return Settings(data_dir=data)
-
-
 def parsed(mapfile: Path) -> list[list]:
     out = subprocess.run(["/usr/bin/python3", "-c", PARSE, str(mapfile)], capture_output=True,
                          text=True, timeout=120, check=True, env={"PATH": "/usr/bin:/bin"})
     return json.loads(out.stdout)
 
 
-def test_mapfiles_name_only_catalogued_files(settings: Settings) -> None:
+def test_mapfiles_name_only_catalogued_files(own_runtime: Settings) -> None:
+    settings = own_runtime
     entries = catalog.load(settings)
     folder = wms_mapfile.write(settings, entries)
     layers = {row[0]: row for row in parsed(folder / "wms.map")}
@@ -61,7 +50,8 @@ def test_mapfiles_name_only_catalogued_files(settings: Settings) -> None:
     assert '"wms_sld_enabled" "false"' in text
 
 
-def test_mapfiles_follow_the_catalogue(settings: Settings) -> None:
+def test_mapfiles_follow_the_catalogue(own_runtime: Settings) -> None:
+    settings = own_runtime
     entries = catalog.load(settings)
     first = wms_mapfile.write(settings, entries)
     assert wms_mapfile.write(settings, entries) == first  # unchanged: nothing rewritten
