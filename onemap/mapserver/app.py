@@ -8,6 +8,7 @@ type, so clients can tell "no such dataset" (404) from "bad request" (400).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,7 +58,7 @@ from onemap.mapserver.rasters import (
 from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
-from onemap.mapserver.wms import wms_router
+from onemap.mapserver.wms import Mapfiles, wms_router
 from onemap.mapserver.wms_pool import Pool
 from onemap.mapserver.zonal import zonal_router
 from onemap.recovery import recover
@@ -145,7 +146,9 @@ def create_app(settings: Settings) -> FastAPI:
         # carries the request's principal into the thread (asyncio's own does not)
         carry_principal()
         await wms_pool.start()  # MapServer's worker processes, stopped with the server
+        warm = asyncio.create_task(wms_maps.warm())  # mapfiles ready before the first request
         yield
+        warm.cancel()
         await wms_pool.stop()
         # SIGTERM: queued jobs failed, running ones stop and say why
         await run_in_threadpool(stop_jobs, settings)
@@ -186,7 +189,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(wmts_router(cat))
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
     app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
-    app.include_router(wms_router(cat, wms_pool))  # /wms, /wfs (MapServer worker processes)
+    wms_maps = Mapfiles(cat)
+    app.include_router(wms_router(cat, wms_pool, wms_maps))  # /wms, /wfs (MapServer workers)
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 

@@ -171,11 +171,19 @@ class Mapfiles:
                 self._seen = entries
         return str(self.folder)
 
+    async def warm(self) -> None:
+        """Write the mapfiles of the catalogue as it is (at server start: the first WMS
+        request then finds them; a cube's hours take a few seconds to write)."""
+        try:
+            await self.current(self.cat.entries())
+        except Exception:  # the first request will try again, and answer the error
+            LOGGER.exception("could not write the WMS/WFS mapfiles")
 
-def wms_router(cat: Catalogue, pool: Pool) -> APIRouter:
+
+def wms_router(cat: Catalogue, pool: Pool, mapfiles: Mapfiles | None = None) -> APIRouter:
     router = APIRouter(tags=["wms"])
     settings = cat.settings
-    mapfiles = Mapfiles(cat)
+    mapfiles = mapfiles or Mapfiles(cat)
 
     async def serve(service: str, request: Request) -> Response:
         if len(request.url.query) > MAX_QUERY:
