@@ -198,7 +198,8 @@ def wms_router(cat: Catalogue, pool: Pool, mapfiles: Mapfiles | None = None) -> 
             query.append(("SERVICE", service.upper()))
         principal = principal_of(request)
         entries = cat.entries()
-        scoped = scope(principal, entries, settings)
+        # the policy reads the system database (rules): not on the event loop
+        scoped = await run_in_threadpool(scope, principal, entries, settings)
         note_reads(principal, query, entries, settings)
         wrong_time = check_time(query, scoped.times) if service == "wms" else None
         if wrong_time:

@@ -69,6 +69,7 @@ class Pool:
         self.size, self.timeout, self.python = size, timeout, python
         self._free: asyncio.Queue[Worker] | None = None
         self._all: list[Worker] = []
+        self._restarts: set[asyncio.Task] = set()
 
     @property
     def available(self) -> bool:
@@ -89,6 +90,8 @@ class Pool:
         LOGGER.info("MapServer: %d worker processes (%s)", self.size, self.python)
 
     async def stop(self) -> None:
+        for task in list(self._restarts):
+            task.cancel()
         for worker in self._all:
             await worker.kill()
         self._all.clear()
@@ -125,8 +128,11 @@ class Pool:
             answer = Answer(int(head["status"]), str(head["content_type"]), int(head["length"]))
         except (TimeoutError, OSError, ValueError, KeyError) as exc:
             LOGGER.warning("MapServer worker failed (%s): restarting it", type(exc).__name__)
-            await self._replace(worker)
+            self._restart(worker)
             raise Unavailable("MapServer did not answer in time") from exc
+        except asyncio.CancelledError:  # the request went away mid-exchange
+            self._restart(worker)
+            raise
         return answer, self._body(worker, answer.length)
 
     async def _body(self, worker: Worker, length: int) -> AsyncIterator[bytes]:
@@ -146,4 +152,15 @@ class Pool:
             if whole and self._free is not None:
                 self._free.put_nowait(worker)
             else:  # the client left mid-answer, or the worker died: its pipe is out of step
-                await self._replace(worker)
+                self._restart(worker)
+
+    def _restart(self, worker: Worker) -> None:
+        """Replace ``worker`` in a task of its own: this may run in a request being cancelled
+        (the client went away), where any await would be cancelled too and the pool would
+        lose the worker."""
+        if worker.proc is not None and worker.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                worker.proc.kill()
+        task = asyncio.get_running_loop().create_task(self._replace(worker))
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
