@@ -52,6 +52,38 @@ def test_workers_answer_and_a_dead_one_is_replaced(own_runtime: Settings) -> Non
     asyncio.run(scenario())
 
 
+def test_a_worker_over_its_time_is_replaced(own_runtime: Settings) -> None:
+    """A drawing longer than the pool's timeout: Unavailable (503 at /wms), the worker killed
+    and replaced, the next request answered."""
+    folder = wms_mapfile.write(own_runtime, catalog.load(own_runtime))
+    big = {"mapfile": str(folder / "wms.map"), "layers": ["ndvi_2025_07", "rivers"],
+           "filters": {}, "online": "http://example.test/wms?", "query": [
+               ["SERVICE", "WMS"], ["VERSION", "1.3.0"], ["REQUEST", "GetMap"],
+               ["LAYERS", "ndvi_2025_07,rivers"], ["STYLES", ""], ["CRS", "EPSG:4490"],
+               ["BBOX", "30.9,116.7,32.2,118.2"], ["WIDTH", "4096"], ["HEIGHT", "4096"],
+               ["FORMAT", "image/png"]]}
+
+    async def scenario() -> None:
+        pool = Pool(1, 0.05)  # no 4096² drawing and PNG takes 50 ms
+        await pool.start()
+        try:
+            first = pool._all[0].proc.pid
+            try:
+                await _read(pool, big)
+            except Unavailable:
+                pass
+            else:
+                raise AssertionError("a drawing longer than the timeout was answered")
+            pool.timeout = 120
+            status, ctype, body = await _read(pool, {**big, "query": CAPS})
+            assert status == 0 and b"<Name>ndvi_2025_07</Name>" in body
+            assert len(pool._all) == 1 and pool._all[0].proc.pid != first
+        finally:
+            await pool.stop()
+
+    asyncio.run(scenario())
+
+
 def test_no_workers_is_unavailable() -> None:
     async def scenario() -> None:
         pool = Pool(0, 5)
