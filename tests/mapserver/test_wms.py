@@ -12,6 +12,7 @@ import pyogrio
 import pytest
 import rasterio
 import requests
+from owslib.wfs import WebFeatureService
 from owslib.wms import WebMapService
 from rasterio.io import MemoryFile
 
@@ -249,6 +250,12 @@ def test_wfs_2(live_server: str, entries: dict[str, Entry]) -> None:
         "SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature", "TYPENAMES": "rivers",
         "COUNT": "5", "STARTINDEX": "5", "OUTPUTFORMAT": "geojson"}).json()
     assert len(page["features"]) == 5
+    wfs = WebFeatureService(f"{live_server}/wfs", version="2.0.0")  # OWSLib's WFS client
+    names = {n.split(":")[-1] for n in wfs.contents}
+    assert "rivers" in names and "pollution_sources" not in names
+    got = json.loads(wfs.getfeature(typename=["rivers"], maxfeatures=3,
+                                    outputFormat="geojson").read())
+    assert len(got["features"]) == 3 and got["features"][0]["properties"]["name"]
 
 
 def test_gdal_reads_the_wms(live_server: str, tmp_path: Path) -> None:
