@@ -8,9 +8,12 @@ STAMP := .make
 # Debian packages: GDAL command-line tools (ogrinfo OAPIF: client used by the tests), Chromium
 # for the browser tests, a CJK font so Chinese renders in headless Chromium; QGIS's own Python
 # bindings and providers (without recommends: no desktop) so the tests open layers in real QGIS;
-# PostgreSQL 15, which the tests start on a free port (the system database on PostgreSQL).
+# PostgreSQL 15, which the tests start on a free port (the system database on PostgreSQL);
+# MapServer's Python bindings (WMS/WFS at /wms, /wfs: worker processes under /usr/bin/python3)
+# and its command-line tools (`mapserv -v`, map2img) for checking a generated mapfile.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
-APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15
+APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 python3-mapscript \
+	mapserver-bin
 
 .PHONY: run test apt venv sample lint bench bench-national bench-load bench-auth bench-hj212 fuzz clean
 

@@ -119,6 +119,11 @@ class Settings:
     catalog_contact: str = ""
     catalog_email: str = ""
     catalog_unshared: str = ""
+    #: WMS/WFS (MapServer at ``/wms`` and ``/wfs``): worker processes started with the server
+    #: (each answers one request at a time), and the longest a request may take in seconds
+    #: before its worker is killed and replaced.
+    wms_workers: int = 2
+    wms_timeout: float = 60.0
 
     @property
     def store_dir(self) -> Path:
@@ -218,4 +223,6 @@ def get_settings() -> Settings:
         catalog_contact=env.get("ONEMAP_CATALOG_CONTACT", ""),
         catalog_email=env.get("ONEMAP_CATALOG_EMAIL", ""),
         catalog_unshared=env.get("ONEMAP_CATALOG_UNSHARED", ""),
+        wms_workers=max(0, int(env.get("ONEMAP_WMS_WORKERS", "2"))),
+        wms_timeout=max(1.0, float(env.get("ONEMAP_WMS_TIMEOUT", "60"))),
     )

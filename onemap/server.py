@@ -29,7 +29,7 @@ def _dash_factory() -> Any:
 def _pages_only(flask_app: Any) -> None:
     """Dash answers its page for any path; keep its own routes (the page at "/", ``/_dash-*``,
     ``/_reload-hash``, ``/_favicon.ico``, ``/assets/…``, component suites) and answer every
-    other path a JSON 404 like the server's, so a mistyped URL (``/wms``) is not a blank map.
+    other path a JSON 404 like the server's, so a mistyped URL (``/wcs``) is not a blank map.
     The app has no client-side paths of its own: its state lives in the query string."""
     from flask import jsonify, request
 

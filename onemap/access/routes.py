@@ -123,6 +123,10 @@ ROUTES: dict[str, str] = {
     "GET /wmts/1.0.0/{layer}/{style}/{time}/{tms_id}/{tile_matrix}/{tile_row}/{tile_col}.png":
         "dataset:layer",
     "GET /wmts/{rest:path}": "public",
+    # -- WMS 1.3.0 / WFS 2.0 (MapServer): the map holds only the layers the caller may see
+    # (onemap.mapserver.wms.scope); a hidden layer is LayerNotDefined, as an unknown one
+    "GET /wms": "listing",
+    "GET /wfs": "listing",
     # -- pygeoapi (/ogc) -------------------------------------------------------------------
     "GET /ogc/": "public",
     "GET /ogc/openapi": "public",

@@ -8,6 +8,7 @@ type, so clients can tell "no such dataset" (404) from "bad request" (400).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,6 +58,8 @@ from onemap.mapserver.rasters import (
 from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
+from onemap.mapserver.wms import Mapfiles, wms_router
+from onemap.mapserver.wms_pool import Pool
 from onemap.mapserver.wmts_api import wmts_api_router
 from onemap.mapserver.zonal import zonal_router
 from onemap.recovery import recover
@@ -136,12 +139,18 @@ def create_app(settings: Settings) -> FastAPI:
     recover(settings)  # what a killed process left: temporary files, jobs still "running"
     first_login(settings)  # the first admin; sessions that timed out while we were down
 
+    wms_pool = Pool(settings.wms_workers, settings.wms_timeout)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # pygeoapi serves each request in the loop's default executor: make it one that
         # carries the request's principal into the thread (asyncio's own does not)
         carry_principal()
+        await wms_pool.start()  # MapServer's worker processes, stopped with the server
+        warm = asyncio.create_task(wms_maps.warm())  # mapfiles ready before the first request
         yield
+        warm.cancel()
+        await wms_pool.stop()
         # SIGTERM: queued jobs failed, running ones stop and say why
         await run_in_threadpool(stop_jobs, settings)
 
@@ -182,6 +191,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(wmts_api_router(cat))  # /wmts (KVP, RESTful), cubes' WMTS documents
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
     app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
+    wms_maps = Mapfiles(cat)
+    app.include_router(wms_router(cat, wms_pool, wms_maps))  # /wms, /wfs (MapServer workers)
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 

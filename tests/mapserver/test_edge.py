@@ -152,7 +152,7 @@ def test_basemap_is_an_allowed_image_source(edge_server: str, live_server: str) 
     assert _csp(requests.get(f"{live_server}/", timeout=60))["img-src"] == "'self' data: blob:"
 
 
-@pytest.mark.parametrize("path", ["/nope", "/wms", "/ogc-nope", "/assets/nope.js", "/a/b/c",
+@pytest.mark.parametrize("path", ["/nope", "/wcs", "/ogc-nope", "/assets/nope.js", "/a/b/c",
                                   "/static/vendor/leaflet/nope.js", "/_dash-nope", "/index.html"])
 def test_unknown_paths_are_a_json_404(live_server: str, path: str) -> None:
     for method in ("GET", "HEAD"):
