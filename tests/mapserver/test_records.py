@@ -21,9 +21,9 @@ from tests.conftest import Caller, Guarded
 pytestmark = pytest.mark.server
 
 CAT = "data-catalog"
-#: Links to routes other engineers of issue 14 are building (vector tiles, WMS): present in
+#: Links to routes other engineers of issue 14 are building (vector tiles): present in
 #: the records, not requested here.
-PENDING = ("/tiles", "/wms?")
+PENDING = ("/tiles",)
 
 
 def _client(g: Guarded, who: Caller | None = None) -> Records:
