@@ -4,9 +4,11 @@ document, so the requests for items tell whether QGIS picked it up.
 
 Run by Debian's /usr/bin/python3 (python3-qgis is not in the venv):
 ``qgis_paging.py LANDING_URL COLLECTION`` prints one JSON object: the features read, their
-distinct ids, and each items request's URL (as QGIS's network manager created it).
+distinct ids, and each items request's URL (as QGIS's network manager created it). With
+``OAPIF_USER`` and ``OAPIF_KEY`` in the environment QGIS logs in with them (basic auth).
 """
 import json
+import os
 import sys
 
 from qgis.core import QgsApplication, QgsNetworkAccessManager, QgsVectorLayer
@@ -21,7 +23,11 @@ def main(base: str, name: str) -> dict:
             urls.append(url)
 
     hook = QgsNetworkAccessManager.setRequestPreprocessor(seen)
-    layer = QgsVectorLayer(f"url='{base}' typename='{name}'", name, "OAPIF")
+    login = ""
+    if os.environ.get("OAPIF_USER"):
+        login = f" username='{os.environ['OAPIF_USER']}' password='{os.environ['OAPIF_KEY']}'"
+    # no pageSize: QGIS chooses it from the server's OpenAPI document
+    layer = QgsVectorLayer(f"url='{base}' typename='{name}'{login}", name, "OAPIF")
     out = {"valid": layer.isValid(), "error": None if layer.isValid()
            else layer.error().summary()}
     if layer.isValid():
