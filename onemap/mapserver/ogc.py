@@ -28,11 +28,10 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import ogc_access, ogc_edits, ogc_paging
+from onemap.mapserver import ogc_access, ogc_describe, ogc_edits, ogc_paging
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
 from onemap.mapserver.ogc_crs import crs_problem, provider_crs
-from onemap.mapserver.ogc_describe import describe, describes, geometry_format, rewrite_json
 from onemap.mapserver.processing import MANAGER, process_resources
 from onemap.mapserver.processing.manager import manager_settings
 from onemap.mapserver.views import materialise
@@ -67,7 +66,7 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
         time_field = None
     title_field = "name" if "name" in fields else ("title" if "title" in fields else None)
     description = entry.description or (family.title if family else entry.title)
-    shape = geometry_format(entry.geometry_type) if entry.kind == "vector" else None
+    shape = ogc_describe.geometry_format(entry.geometry_type) if entry.kind == "vector" else None
     res: dict[str, Any] = {
         "type": "collection",
         "title": _i18n(entry.title, entry.title_en),
@@ -181,6 +180,9 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     doc = generate_openapi_document(config_path, "yaml", fail_on_invalid_collection=False)
     doc = ogc_edits.document(yaml.safe_load(doc), editable_collections(config))
     doc = ogc_paging.advertise_limit(doc, page_items(settings), settings.max_items)
+    doc = ogc_describe.openapi_tables(doc, {cid for cid, res in config["resources"].items()
+                               if res.get("type") == "collection"
+                               and res["onemap"]["geometry"] is None})
     doc = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(openapi_path, doc.encode("utf-8"))
     return str(config_path), str(openapi_path)
@@ -375,9 +377,10 @@ class RejectUnknownParams:
             url = f"{self.settings.public_url}{OGC_PREFIX}/collections/{parts[1]}/items"
             with ogc_paging.requested(parts[1], pairs, url):
                 return await self.app(scope, receive, send)
-        if scope["method"] == "GET" and describes(parts):
-            return await rewrite_json(self.app, scope, receive, send,
-                                      lambda doc: describe(parts, doc, self.shapes))
+        if scope["method"] == "GET" and ogc_describe.describes(parts):
+            return await ogc_describe.rewrite_json(
+                self.app, scope, receive, send,
+                lambda doc: ogc_describe.describe(parts, doc, self.shapes))
         await self.app(scope, receive, send)
 
 

@@ -69,6 +69,19 @@ def describe(parts: list[str], doc: Any, shapes: dict[str, str | None]) -> Any:
     return doc
 
 
+def openapi_tables(doc: dict[str, Any], tables: set[str]) -> dict[str, Any]:
+    """pygeoapi's OpenAPI document without the CRS and bbox parameters of the attribute
+    tables' items paths (there is no geometry to place or reproject)."""
+    spatial = {f"#/components/parameters/{name}" for name in ("bbox", "crs", "bbox-crs")}
+    for cid in tables:
+        for path in (f"/collections/{cid}/items", f"/collections/{cid}/items/{{featureId}}"):
+            get = ((doc.get("paths") or {}).get(path) or {}).get("get")
+            if get and isinstance(get.get("parameters"), list):
+                get["parameters"] = [p for p in get["parameters"]
+                                     if not (isinstance(p, dict) and p.get("$ref") in spatial)]
+    return doc
+
+
 def describes(parts: list[str]) -> bool:
     """Whether a GET of ``parts`` (under /ogc) is one :func:`describe` edits."""
     return parts == ["collections"] or (len(parts) == 2 and parts[0] == "collections") or (

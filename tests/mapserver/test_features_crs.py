@@ -171,3 +171,10 @@ def test_tables_are_described_as_tables(live_server: str,
             props = _get(live_server, f"collections/{cid}/{what}").json()["properties"]
             assert props["geometry"]["format"] == fmt
         assert listed[cid]["extent"]["spatial"]["bbox"][0][0] > 100  # a real extent
+    paths = _get(live_server, "openapi").json()["paths"]
+    crs = {"$ref": "#/components/parameters/crs"}
+    assert crs in paths[f"/collections/{LAYER}/items"]["get"]["parameters"]
+    for entry in tables:
+        items = f"/collections/{entry.id}/items"
+        for path in (items, items + "/{featureId}"):
+            assert crs not in paths[path]["get"]["parameters"], path
