@@ -408,6 +408,7 @@ def load_pygeoapi(settings: Settings) -> Any:
     providers = {cid: res["providers"][0] for cid, res in module.CONFIG["resources"].items()
                  if res.get("type") == "collection"}
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
+    ogc_describe.undeclare_unserved()
     ogc_access.install(module, settings)
     shapes = {cid: res["onemap"]["geometry"] for cid, res in module.CONFIG["resources"].items()
               if res.get("type") == "collection"}

@@ -25,6 +25,22 @@ GEOMETRY_FORMATS = {"point": "geometry-point", "multipoint": "geometry-multipoin
                     "polygon": "geometry-polygon", "multipolygon": "geometry-multipolygon"}
 
 
+#: Conformance classes pygeoapi declares that OneMap does not serve: job callbacks to a
+#: subscriber's URL (the server never posts to an address a client chose, see
+#: onemap/mapserver/processing/manager.py).
+UNSERVED = ("http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",)
+
+
+def undeclare_unserved() -> None:
+    """Take :data:`UNSERVED` out of pygeoapi's conformance lists (module-level lists its
+    ``conformance`` extends in place, so they are cleaned at each load)."""
+    from pygeoapi import api
+    from pygeoapi.api import processes
+
+    for classes in (processes.CONFORMANCE_CLASSES, api.CONFORMANCE_CLASSES):
+        classes[:] = [c for c in classes if c not in UNSERVED]
+
+
 def geometry_format(geometry_type: str | None) -> str | None:
     """The Part 5 format of a layer's geometry type (None: a table without geometry)."""
     if not geometry_type:

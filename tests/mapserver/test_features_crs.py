@@ -42,6 +42,8 @@ def test_geometry_collections_declare_their_crs(live_server: str,
             assert {f"{EPSG}4326", f"{EPSG}4490", f"{EPSG}3857"} <= set(coll["crs"])
     conformance = _get(live_server, "conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conformance
+    # declared by pygeoapi, not served here (no callbacks to a client's URL)
+    assert not any(c.endswith("/conf/callback") for c in conformance)
 
 
 @pytest.mark.parametrize("crs", [CRS84, f"{EPSG}4326", f"{EPSG}4490", f"{EPSG}3857"])
