@@ -28,6 +28,9 @@ class Settings:
     basemap_attribution: str = ""
     #: Largest page an OGC API Features client may ask for.
     max_items: int = 10000
+    #: The page an OGC API Features client gets when it names no ``limit``; the OpenAPI
+    #: document states it (QGIS takes its page size from there), capped by ``max_items``.
+    page_items: int = 1000
     #: Largest upload accepted, in megabytes.
     max_upload_mb: int = 2048
     #: Largest raster accepted (width × height, pixels) and most bands, at upload or ingestion.
@@ -182,6 +185,7 @@ def get_settings() -> Settings:
         basemap_url=env.get("ONEMAP_BASEMAP_URL", ""),
         basemap_attribution=env.get("ONEMAP_BASEMAP_ATTRIBUTION", ""),
         max_items=int(env.get("ONEMAP_MAX_ITEMS", "10000")),
+        page_items=int(env.get("ONEMAP_PAGE_ITEMS", "1000")),
         max_upload_mb=int(env.get("ONEMAP_MAX_UPLOAD_MB", "2048")),
         max_raster_pixels=int(env.get("ONEMAP_MAX_RASTER_PIXELS", "2000000000")),
         max_raster_bands=int(env.get("ONEMAP_MAX_RASTER_BANDS", "64")),

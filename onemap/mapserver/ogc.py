@@ -28,9 +28,10 @@ from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.edits import editable
 from onemap.layers.families import FAMILIES
-from onemap.mapserver import edr, edr_gate, ogc_access, ogc_edits, records
+from onemap.mapserver import edr, edr_gate, ogc_access, ogc_describe, ogc_edits, ogc_paging, records
 from onemap.mapserver.errors import internal_error
 from onemap.mapserver.offline import write_templates
+from onemap.mapserver.ogc_crs import crs_problem, provider_crs
 from onemap.mapserver.processing import MANAGER, process_resources
 from onemap.mapserver.processing.manager import manager_settings
 from onemap.mapserver.views import materialise
@@ -65,6 +66,7 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
         time_field = None
     title_field = "name" if "name" in fields else ("title" if "title" in fields else None)
     description = entry.description or (family.title if family else entry.title)
+    shape = ogc_describe.geometry_format(entry.geometry_type) if entry.kind == "vector" else None
     res: dict[str, Any] = {
         "type": "collection",
         "title": _i18n(entry.title, entry.title_en),
@@ -87,9 +89,14 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
             # the provider asks the access policy, which reads the catalogue and the rules
             "options": {"table": entry.id, "data_dir": str(settings.data_dir),
                         "system_db": settings.system_db},
+            # Part 2: the CRSs a layer is served in (ogc_crs.py); a table has none
+            **provider_crs(shape is not None),
         }],
         # Carried for the role-based access issue: it filters on this without a migration.
-        "onemap": {"access": entry.access, "kind": entry.kind, "family": entry.family},
+        # ``geometry``: the Part 5 geometry format, None for an attribute table (a pygeoapi
+        # config needs a spatial extent; ogc_describe.py keeps the table's out of every answer)
+        "onemap": {"access": entry.access, "kind": entry.kind, "family": entry.family,
+                   "geometry": shape},
     }
     if time_field:
         res["providers"][0]["time_field"] = time_field
@@ -124,7 +131,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
             "gzip": False,
             "languages": ["zh-CN", "en-US"],
             "pretty_print": False,
-            "limits": {"default_items": 10, "max_items": settings.max_items},
+            # the same two numbers are the OpenAPI document's limit (ogc_paging.py)
+            "limits": {"default_items": page_items(settings), "max_items": settings.max_items},
             # Our copies of the templates that load CDN assets, rewritten to local ones.
             "templates": {"path": str(settings.runtime_dir / "templates")},
             "map": {"url": settings.basemap_url or BLANK_TILE,
@@ -153,6 +161,11 @@ def build_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def page_items(settings: Settings) -> int:
+    """The page a client gets without ``limit``: ``page_items``, at most ``max_items``."""
+    return max(1, min(settings.page_items, settings.max_items))
+
+
 def editable_collections(config: dict[str, Any]) -> dict[str, str]:
     """The collections of ``config`` that take Part 4 edits: id → family."""
     return {cid: res["onemap"]["family"] for cid, res in config["resources"].items()
@@ -173,7 +186,12 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(config_path, text.encode("utf-8"))
     doc = generate_openapi_document(config_path, "yaml", fail_on_invalid_collection=False)
-    doc = records.document(ogc_edits.document(yaml.safe_load(doc), editable_collections(config)))
+    doc = records.document(ogc_edits.document(yaml.safe_load(doc),
+                                              editable_collections(config)))
+    doc = ogc_paging.advertise_limit(doc, page_items(settings), settings.max_items)
+    doc = ogc_describe.openapi_tables(doc, {cid for cid, res in config["resources"].items()
+                               if res.get("type") == "collection"
+                               and "onemap" in res and res["onemap"]["geometry"] is None})
     doc = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(openapi_path, doc.encode("utf-8"))
     return str(config_path), str(openapi_path)
@@ -182,7 +200,7 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
 #: Query parameters pygeoapi's items endpoint understands besides property names.
 ITEMS_PARAMS = {"f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
                 "resulttype", "sortby", "properties", "skipGeometry", "q", "filter",
-                "filter-lang", "filter-crs"}
+                "filter-lang", "filter-crs", ogc_paging.AFTER}
 
 
 def best_language(value: str, languages: list[str]) -> str | None:
@@ -315,11 +333,16 @@ class RejectUnknownParams:
     request's principal carried into pygeoapi's threads, 404 for a collection it may not see
     (as for an unknown one), hidden collections' paths left out of the OpenAPI document (see
     :mod:`onemap.mapserver.ogc_access`); and the writes of single features (Part 4), answered
-    by :mod:`onemap.mapserver.ogc_edits` (405 for a read-only collection)."""
+    by :mod:`onemap.mapserver.ogc_edits` (405 for a read-only collection). Also ``crs`` and
+    ``bbox-crs`` checked (:mod:`onemap.mapserver.ogc_crs`), the items request handed to the
+    provider for keyset paging (:mod:`onemap.mapserver.ogc_paging`), and collections described
+    as what they are (:mod:`onemap.mapserver.ogc_describe`; ``shapes``: id → geometry format,
+    None for an attribute table)."""
 
     def __init__(self, app: Any, queryables: dict[str, set[str]], languages: list[str],
                  settings: Settings, providers: dict[str, dict] | None = None,
-                 edr_families: dict[str, str] | None = None) -> None:
+                 edr_families: dict[str, str] | None = None,
+                 shapes: dict[str, str | None] | None = None) -> None:
         self.app = app
         self.edr = edr_families or {}
         self.queryables = queryables
@@ -327,6 +350,7 @@ class RejectUnknownParams:
         self.settings = settings
         self.collections = set(queryables)
         self.providers = providers or {}
+        self.shapes = shapes or {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -369,11 +393,16 @@ class RejectUnknownParams:
                                           self.providers[parts[1]],
                                           self.settings.public_url + OGC_PREFIX)
         problem = None
-        if scope["method"] in ("GET", "POST") and len(parts) == 3 \
-                and parts[0] == "collections" and parts[2] == "items" \
-                and parts[1] in self.queryables:
-            problem = items_problem(parse_qsl(scope.get("query_string", b"").decode(
-                "latin-1"), keep_blank_values=True), self.queryables[parts[1]])
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                          keep_blank_values=True)
+        items = scope["method"] in ("GET", "POST") and len(parts) in (3, 4) \
+            and parts[0] == "collections" and parts[2] == "items" \
+            and parts[1] in self.queryables
+        if items:
+            problem = crs_problem(pairs, self.providers.get(parts[1], {}).get("crs") or [])
+        if items and len(parts) == 3:
+            problem = items_problem(pairs, self.queryables[parts[1]]) or problem \
+                or ogc_paging.after_problem(pairs)
             if scope["method"] == "POST" and not any(k == b"content-type"
                                                      for k, _ in scope.get("headers", [])):
                 # pygeoapi answers nothing at all (a 500) to a POST it cannot dispatch
@@ -385,6 +414,14 @@ class RejectUnknownParams:
             problem = execution_problem(body)
         if problem:
             return await _refuse(send, problem)
+        if items and len(parts) == 3:
+            url = f"{self.settings.public_url}{OGC_PREFIX}/collections/{parts[1]}/items"
+            with ogc_paging.requested(parts[1], pairs, url):
+                return await self.app(scope, receive, send)
+        if scope["method"] == "GET" and ogc_describe.describes(parts):
+            return await ogc_describe.rewrite_json(
+                self.app, scope, receive, send,
+                lambda doc: ogc_describe.describe(parts, doc, self.shapes))
         await self.app(scope, receive, send)
 
 
@@ -419,6 +456,9 @@ def load_pygeoapi(settings: Settings) -> Any:
                 if p.get("type") == "edr"}  # every EDR collection, before access filters them
     ogc_edits.declare_conformance(bool(editable_collections(module.CONFIG)))
     records.declare_conformance()
+    ogc_describe.undeclare_unserved()
     ogc_access.install(module, settings)
+    shapes = {cid: res["onemap"]["geometry"] for cid, res in module.CONFIG["resources"].items()
+              if res.get("type") == "collection" and "onemap" in res}
     return RejectUnknownParams(module.APP, queryables, module.CONFIG["server"]["languages"],
-                               settings, providers, families)
+                               settings, providers, families, shapes)

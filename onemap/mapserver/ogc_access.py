@@ -32,6 +32,7 @@ from typing import Any
 from onemap.access import context, policy, scope
 from onemap.access.context import CopyingExecutor
 from onemap.config import Settings
+from onemap.mapserver.ogc_describe import rewrite_json
 from onemap.mapserver.records import RECORDS_ID
 
 #: Same answer for an unknown and a hidden collection (probing ids tells nothing).
@@ -201,33 +202,11 @@ async def send_filtered_openapi(app: Any, scope_: dict, receive: Any, send: Any,
                                 hidden: set[str]) -> None:
     """Run pygeoapi's OpenAPI endpoint and pass its JSON on without ``hidden`` collections'
     paths (other formats, e.g. the Swagger page that fetches the JSON, pass unchanged)."""
-    start: dict[str, Any] = {}
-    chunks: list[bytes] = []
 
-    async def capture(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                await _forward(send, start, b"".join(chunks), hidden)
+    def edit(doc: Any) -> Any:
+        return filter_openapi(doc, hidden) if isinstance(doc, dict) else doc
 
-    await app(scope_, receive, capture)
-
-
-async def _forward(send: Any, start: dict, body: bytes, hidden: set[str]) -> None:
-    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-    ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-    if start.get("status") == 200 and b"json" in ctype:
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict):
-            body = json.dumps(filter_openapi(doc, hidden), ensure_ascii=False).encode("utf-8")
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({**start, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await rewrite_json(app, scope_, receive, send, edit)
 
 
 def install(module: Any, settings: Settings) -> None:

@@ -46,6 +46,8 @@ from onemap import catalog
 from onemap.access import scope
 from onemap.access.policy import Hidden
 from onemap.config import Settings
+from onemap.mapserver import ogc_paging
+from onemap.mapserver.ogc_crs import reproject
 from onemap.mapserver.provider_edits import FeatureEdits
 from onemap.mapserver.sql import CqlToSql, QueryError, coerce, interval_sql, literal, quote_ident
 
@@ -301,11 +303,13 @@ class OneMapProvider(FeatureEdits, BaseProvider):
 
     # -- features --------------------------------------------------------------------------
     def _features(self, frame: pd.DataFrame, columns: list[str],
-                  skip_geometry: bool) -> list[dict]:
+                  skip_geometry: bool, crs_spec: Any = None) -> list[dict]:
+        """GeoJSON features of ``frame``; geometries in the CRS of pygeoapi's transform spec
+        ``crs_spec`` (Part 2; None: CRS84 as stored)."""
         geoms = None
         if not skip_geometry and "geometry" in frame.columns:
-            geoms = [None if g is None else shapely.geometry.mapping(g)
-                     for g in frame["geometry"].values]
+            shapes = reproject(np.asarray(frame["geometry"].values, dtype=object), crs_spec)
+            geoms = [None if g is None else shapely.geometry.mapping(g) for g in shapes]
         fids = frame.index.values
         data = {c: frame[c].astype(object).where(frame[c].notna(), None).tolist()
                 for c in columns if c in frame.columns}
@@ -337,26 +341,43 @@ class OneMapProvider(FeatureEdits, BaseProvider):
               properties: list | None = None, sortby: list | None = None,
               select_properties: list | None = None, skip_geometry: bool = False,
               q: str | None = None, filterq: Any = None, **kwargs: Any) -> dict:
-        """One page of features matching every filter, plus the total number matched."""
+        """One page of features matching every filter, plus the total number matched.
+
+        Without ``sortby`` the page is in fid order and links to the next one by its last fid
+        (keyset paging, see :mod:`onemap.mapserver.ogc_paging`); a page so reached (``after``)
+        starts with an index seek and leaves out ``numberMatched`` rather than count again."""
         where = self._where(bbox, datetime_, properties, filterq, q)
         table = quote_ident(self.table)
+        fid = quote_ident(self.info.fid_column)
+        request = ogc_paging.current(self.table)
+        after = request.after if request is not None and not sortby else None
+        if after is not None:
+            where = " AND ".join(c for c in (where, f"({fid} > {int(after)})") if c)
         where_sql = f" WHERE {where}" if where else ""
-        count = self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")
-        matched = int(count["n"].iloc[0])
         result: dict[str, Any] = {"type": "FeatureCollection", "features": [],
-                                  "numberMatched": matched, "numberReturned": 0}
-        if resulttype == "hits" or limit == 0 or offset >= matched:
-            return result  # (an offset past the end is an empty page, not an SQL overflow)
+                                  "numberReturned": 0}
+        if after is None or resulttype == "hits":
+            count = self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")
+            result["numberMatched"] = int(count["n"].iloc[0])
+            if resulttype == "hits" or limit == 0 or offset >= result["numberMatched"]:
+                return result  # (an offset past the end is an empty page, not an SQL overflow)
         order = []
         for s in sortby or []:
             order.append(f"{self._col(s['property'])} {'DESC' if s['order'] == '-' else 'ASC'}")
-        order.append(quote_ident(self.info.fid_column))
+        order.append(fid)
         cols, names = self._select(select_properties, skip_geometry)
+        # one row more than the page tells whether a next page exists
         sql = (f"SELECT {cols} FROM {table}{where_sql} ORDER BY {', '.join(order)} "
-               f"LIMIT {int(limit)} OFFSET {int(offset)}")
+               f"LIMIT {int(limit) + 1} OFFSET {int(offset)}")
         frame = self._read(sql)
-        result["features"] = self._features(frame, names, skip_geometry)
+        more = len(frame) > limit
+        frame = frame.iloc[:limit]
+        result["features"] = self._features(frame, names, skip_geometry,
+                                            kwargs.get("crs_transform_spec"))
         result["numberReturned"] = len(result["features"])
+        if not sortby:
+            last = int(frame.index.values[-1]) if len(frame) else None
+            result["links"] = ogc_paging.keyset_links(request, more, last)
         return result
 
     def get(self, identifier: Any, **kwargs: Any) -> dict:
@@ -379,7 +400,7 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         frame = self._read(sql)
         if frame.empty:
             raise ProviderItemNotFoundError(user_msg="identifier not found")
-        return self._features(frame, names, False)[0]
+        return self._features(frame, names, False, kwargs.get("crs_transform_spec"))[0]
 
     def __repr__(self) -> str:
         return f"<OneMapProvider> {self.data}:{self.table}"

@@ -76,8 +76,11 @@ def test_clients_read_catalogued_counts(live_server: str, feature_entries: list[
     counts = {}
     for entry in feature_entries:
         if tool == "ogrinfo":
+            # a table has no extent to tell, and GDAL would read every row for one
+            extent = ["-noextent"] if entry.kind == "table" else []
             out = subprocess.run(
-                ["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{live_server}/ogc/collections/{entry.id}"],
+                ["ogrinfo", "-ro", "-so", "-al", *extent,
+                 f"OAPIF:{live_server}/ogc/collections/{entry.id}"],
                 capture_output=True, text=True, timeout=300, check=True,
                 env={**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: {AUTH['Authorization']}"}
             ).stdout
@@ -180,7 +183,9 @@ def test_paging_and_sorting(live_server: str, feature_entries: list[Entry],
     url: str | None = f"{live_server}/ogc/collections/{entry.id}/items?f=json&limit=7"
     while url:
         doc = HTTP.get(url, timeout=30).json()
-        assert doc["numberMatched"] == len(gdf)
+        # the first page counts; the keyset pages its next links lead to need not (Part 1)
+        assert doc["numberMatched" if not seen else "numberReturned"] is not None
+        assert doc.get("numberMatched", len(gdf)) == len(gdf)
         seen += [f["id"] for f in doc["features"]]
         url = next((lk["href"] for lk in doc["links"] if lk["rel"] == "next"), None)
         if url:

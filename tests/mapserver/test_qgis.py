@@ -15,12 +15,14 @@ QGIS_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("qgis_oapif.py")
 
 
-def qgis_open(base: str, collections: list[str], caller: Caller | None = None) -> dict:
+def qgis_open(base: str, collections: list[str], caller: Caller | None = None,
+              script: Path = SCRIPT) -> dict:
+    """What the QGIS ``script`` (run by Debian's Python) printed for ``collections``."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": "/tmp"}
     if caller is not None:
         env.update(OAPIF_USER=caller.user, OAPIF_KEY=caller.key)
     env.pop("PYTHONPATH", None)
-    out = subprocess.run([QGIS_PYTHON, str(SCRIPT), base, *collections], env=env,
+    out = subprocess.run([QGIS_PYTHON, str(script), base, *collections], env=env,
                          capture_output=True, text=True, timeout=600, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
