@@ -192,20 +192,13 @@ def _enrich(collection: dict, family: str) -> None:
         meta.setdefault("unit", {}).setdefault("label", {}).update({"zh": p.unit, "en": p.unit})
 
 
-async def describe(app: Any, scope: dict, receive: Any, send: Any,
-                   families: dict[str, str]) -> None:
-    """``/collections[/{id}]`` with the EDR parameters' zh labels and meanings."""
-    def edit(status: int, ctype: str, body: bytes) -> tuple[str, bytes]:
-        if status != 200 or "json" not in ctype:
-            return ctype, body
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            return ctype, body
-        items = doc.get("collections") if isinstance(doc.get("collections"), list) else [doc]
-        for item in items:
-            if isinstance(item, dict) and item.get("id") in families:
-                _enrich(item, families[item["id"]])
-        return ctype, json.dumps(doc, ensure_ascii=False).encode("utf-8")
-
-    await _relay(app, scope, receive, send, edit)
+def describe(doc: Any, families: dict[str, str]) -> Any:
+    """pygeoapi's ``/collections[/{id}]`` JSON with the EDR parameters' zh labels and
+    meanings."""
+    if not isinstance(doc, dict):
+        return doc
+    items = doc.get("collections") if isinstance(doc.get("collections"), list) else [doc]
+    for item in items:
+        if isinstance(item, dict) and item.get("id") in families:
+            _enrich(item, families[item["id"]])
+    return doc

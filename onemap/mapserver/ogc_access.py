@@ -14,7 +14,7 @@ pygeoapi knows nothing of principals; three pieces make it serve each caller wha
   were not configured. Processes are passed through unchanged (their visibility is the process
   manager's).
 - :func:`collection_problem` and :func:`filter_openapi` — the gate in front of pygeoapi
-  (:class:`onemap.mapserver.ogc.RejectUnknownParams`) answers ``/collections/{id}`` and
+  (:class:`onemap.mapserver.ogc_gate.RejectUnknownParams`) answers ``/collections/{id}`` and
   everything under it with the same 404 for a hidden id as for an unknown one, and removes
   hidden collections' paths from the OpenAPI document.
 """

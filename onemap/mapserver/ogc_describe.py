@@ -8,7 +8,7 @@ client must not be told of a world-spanning layer; and a layer's geometry has on
 Part 5 lets a schema say (``geometry-point``…), so clients know it before the first page.
 
 :func:`rewrite_json` runs pygeoapi and passes its JSON answer through an edit; the gate
-(:class:`onemap.mapserver.ogc.RejectUnknownParams`) applies :func:`describe` to the
+(:class:`onemap.mapserver.ogc_gate.RejectUnknownParams`) applies :func:`describe` to the
 collection documents, their schemas and queryables. Other formats (HTML) pass unchanged.
 """
 

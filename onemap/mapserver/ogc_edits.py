@@ -5,7 +5,7 @@
 Why in front of pygeoapi rather than through its transaction route: pygeoapi 0.21 routes no
 PATCH, creates only for exactly ``Content-Type: application/geo+json`` (not with a charset),
 answers a read-only collection with 400 instead of 405, and its error bodies have no
-``detail``. The gate (:class:`onemap.mapserver.ogc.RejectUnknownParams`) hands these requests
+``detail``. The gate (:class:`onemap.mapserver.ogc_gate.RejectUnknownParams`) hands these requests
 here after its 404 for hidden collections; the provider's write methods
 (:mod:`onemap.mapserver.provider_edits`) ask the policy and do the work, this module speaks
 HTTP: the body, the status (201 with ``Location``; 200 with the feature as stored; 204 after a

@@ -13,7 +13,7 @@
   ``offset`` keeps working for Part 1 clients; with ``sortby`` pygeoapi's offset links remain.
 
 pygeoapi never hands a parameter it does not know to the provider and the provider never sees
-the request, so the gate (:class:`onemap.mapserver.ogc.RejectUnknownParams`) puts the items
+the request, so the gate (:class:`onemap.mapserver.ogc_gate.RejectUnknownParams`) puts the items
 request's parameters in a context variable (:func:`requested`), which pygeoapi's executor
 threads inherit as they inherit the principal.
 """
