@@ -129,6 +129,15 @@ ROUTES: dict[str, str] = {
     "DELETE /ogc/collections/{collectionId}/items/{featureId}": "write:edit_features",
     "GET /ogc/collections/{collectionId}/queryables": "dataset:collectionId",
     "GET /ogc/collections/{collectionId}/schema": "dataset:collectionId",
+    # vector tiles (onemap.mapserver.vtiles, our routes ahead of the pygeoapi mount)
+    "GET /ogc/collections/{collectionId}/tiles": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json":
+        "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/style.json":
+        "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
+    "{tileCol}": "dataset:collectionId",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",
     "POST /ogc/processes/{processId}/execution": "process",

@@ -57,6 +57,7 @@ from onemap.mapserver.rasters import (
 from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
+from onemap.mapserver.vtiles import vector_tile_router
 from onemap.mapserver.zonal import zonal_router
 from onemap.recovery import recover
 
@@ -180,6 +181,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(wmts_router(cat))
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
     app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
+    # /ogc/collections/{id}/tiles/… (vector tiles): answered here, before the pygeoapi mount
+    app.include_router(vector_tile_router(cat))
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 
