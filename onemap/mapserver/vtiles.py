@@ -51,8 +51,7 @@ from onemap.mapserver.vtiles_data import (
     tile_frame,
     zoom_limits,
 )
-from onemap.styles import FAMILY_STYLES
-from onemap.styles.glstyle import style_document
+from onemap.styles.glstyle import style_document, style_fields
 
 PREFIX = "/ogc/collections/{collectionId}/tiles"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -64,8 +63,8 @@ CRS = {"WebMercatorQuad": "http://www.opengis.net/def/crs/EPSG/0/3857",
 TILE_PARAMS = {"f", "properties"}
 _JSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
                "boolean": "Boolean"}
-CLUSTER_FIELDS = {"count": "Number", "minx": "Number", "miny": "Number", "maxx": "Number",
-                  "maxy": "Number", "cell": "String"}
+CLUSTER_FIELDS = {"count": "Number", "magnitude": "Number", "minx": "Number",
+                  "miny": "Number", "maxx": "Number", "maxy": "Number", "cell": "String"}
 
 
 def _error(status: int, code: str, detail: str) -> JSONResponse:
@@ -86,7 +85,7 @@ def default_columns(entry: Entry, src: Source) -> tuple[str, ...]:
     (the rest is one ``items/{id}`` away; every column costs time in a dense tile)."""
     family = FAMILIES.get(entry.family)
     key = family.key if family else (entry.extra or {}).get("key")
-    wanted = [key, "name", "title", FAMILY_STYLES.get(entry.family, {}).get("by")]
+    wanted = [key, "name", "title", *style_fields(entry.family)]
     have = {c for c, _ in src.columns}
     return tuple(dict.fromkeys(c for c in wanted if c and c in have))
 
@@ -180,7 +179,8 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
                                 "cells (the tiles of zoom + 4, named by cell), with the "
                                 "extent (lon/lat) of the features counted",
                  "propertiesSchema": {"type": "object", "properties": {
-                     "count": {"type": "integer"}, "minx": {"type": "number"},
+                     "count": {"type": "integer"}, "magnitude": {"type": "integer"},
+                     "minx": {"type": "number"},
                      "miny": {"type": "number"}, "maxx": {"type": "number"},
                      "maxy": {"type": "number"}, "cell": {"type": "string"}}}},
             ],

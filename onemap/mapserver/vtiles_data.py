@@ -7,7 +7,8 @@ buffered tile, simplified to half a pixel and snapped to the tile's integer grid
 simplification is per zoom because it is done in the tile's own units). Above that, the tile
 holds one point per cell of a :data:`GRID` × :data:`GRID` grid instead (16-pixel cells on a
 256-pixel tile) with the ``count`` of features and their extent (``minx … maxy``, lon/lat), in
-the layer ``<id>_clusters``. A feature is counted in exactly one cell of the whole world: the
+the layer ``<id>_clusters`` (with ``magnitude``, the count's digits less one, for styles that
+cannot interpolate on data). A feature is counted in exactly one cell of the whole world: the
 cell holding its box's centre — the cells of a zoom-z tile are the tiles of zoom z + 4 (named by
 ``cell``), so neighbouring tiles never share or split a cell, and the counts of all tiles of a
 zoom add up to the layer's feature count. The same grid counting as ``/api/clusters``
@@ -328,7 +329,8 @@ def cells(index: BoxIndex, frame: TileFrame, visible: np.ndarray | None, name: s
     used = counts > 0
     first, n = starts[used], counts[used]
     size = 1 << frame.z
-    props: dict[str, list] = {"count": n.tolist()}
+    props: dict[str, list] = {"count": n.tolist(),
+                              "magnitude": (np.log10(np.maximum(n, 1)) // 1).astype(int).tolist()}
     if len(first):
         mean_u = np.add.reduceat(index.u[take], first) / n
         mean_v = np.add.reduceat(index.v[take], first) / n

@@ -10,7 +10,8 @@ expression and the AQI levels a ``case`` of ``<=`` tests — the two forms QGIS 
 server, which an offline intranet does not have.
 
 Grid aggregates of a big layer (source layer ``<id>_clusters``, see
-:mod:`onemap.mapserver.vtiles_data`) are circles growing with their ``count``.
+:mod:`onemap.mapserver.vtiles_data`) are circles growing with their ``count`` (by its
+``magnitude``, the number of digits less one).
 """
 
 from __future__ import annotations
@@ -28,19 +29,33 @@ def color_expression(family: str, fields: set[str], fallback: str) -> Any:
     field, else the family's one colour (a layer without its class field is no data)."""
     style = FAMILY_STYLES.get(family, DEFAULT)
     by = style.get("by")
-    if by and by not in fields:
+    if by and by not in fields and family != "air_stations":
         return NO_DATA_COLOR
-    if family == "air_stations":
-        expr: list[Any] = ["case", ["==", ["get", by], None], NO_DATA_COLOR]
-        for level in AQI_LEVELS[:-1]:
-            expr += [["<=", ["get", by], level.high], level.color]
-        return expr + [AQI_LEVELS[-1].color]
+    if family == "air_stations":  # the level the station view computed (HJ 633)
+        if "aqi_level" not in fields:
+            return NO_DATA_COLOR
+        return match("aqi_level", [(lv.level, lv.color) for lv in AQI_LEVELS], NO_DATA_COLOR)
     if by and style.get("classes"):
-        expr = ["match", ["get", by]]
-        for cls in style["classes"]:
-            expr += [cls.value, cls.color]
-        return expr + [NO_DATA_COLOR]
+        return match(by, [(c.value, c.color) for c in style["classes"]], NO_DATA_COLOR)
     return fallback
+
+
+def match(field: str, pairs: list[tuple[Any, Any]], default: Any) -> list[Any]:
+    """``["match", ["get", field], [v1], out1, …, default]``: each label as a one-value array
+    (the style spec allows both; QGIS 3.22 reads only arrays and makes ``IN ()`` of a bare
+    value)."""
+    expr: list[Any] = ["match", ["get", field]]
+    for value, out in pairs:
+        expr += [[value], out]
+    return expr + [default]
+
+
+def style_fields(family: str) -> list[str]:
+    """The properties a family's style reads (tiles carry them by default)."""
+    if family == "air_stations":
+        return ["aqi", "aqi_level"]
+    by = FAMILY_STYLES.get(family, {}).get("by")
+    return [by] if by else []
 
 
 def _dashes(style: dict) -> list[float] | None:
@@ -59,12 +74,21 @@ def feature_layers(family: str, layer_id: str, source: str, dimension: int,
     fill = color_expression(family, fields, style.get("fillColor", stroke))
     base = {"source": source, "source-layer": layer_id}
     if dimension == 0:
-        return [{"id": layer_id, "type": "circle", **base, "paint": {
-            "circle-radius": style.get("radius", 5),
-            "circle-color": fill,
-            "circle-opacity": style.get("fillOpacity", 0.9),
-            "circle-stroke-color": stroke,
-            "circle-stroke-width": style.get("weight", 1)}}]
+        paint = {"circle-radius": style.get("radius", 5),
+                 "circle-opacity": style.get("fillOpacity", 0.9),
+                 "circle-stroke-color": stroke,
+                 "circle-stroke-width": style.get("weight", 1)}
+        if not (isinstance(fill, list) and fill[0] == "match"):
+            return [{"id": layer_id, "type": "circle", **base,
+                     "paint": {**paint, "circle-color": fill}}]
+        # one layer per class: QGIS 3.22 takes a circle's colour from a match's default only
+        field, pairs = fill[1][1], list(zip(fill[2:-1:2], fill[3:-1:2], strict=True))
+        layers = [{"id": f"{layer_id}-{values[0]}", "type": "circle", **base,
+                   "filter": ["==", field, values[0]], "paint": {**paint, "circle-color": color}}
+                  for values, color in pairs]
+        return [{"id": f"{layer_id}-other", "type": "circle", **base,
+                 "filter": ["!in", field, *[v[0] for v, _ in pairs]],
+                 "paint": {**paint, "circle-color": fill[-1]}}, *layers]
     by_class = fill if style.get("by") else None
     line = {"id": f"{layer_id}-line", "type": "line", **base, "paint": {
         "line-color": by_class or stroke,
@@ -86,8 +110,8 @@ def cluster_layer(layer_id: str, source: str) -> dict[str, Any]:
     """Grid aggregates: a circle per cell, its radius by the features it counts."""
     return {"id": f"{layer_id}_clusters", "type": "circle", "source": source,
             "source-layer": f"{layer_id}_clusters", "paint": {
-                "circle-radius": ["interpolate", ["linear"], ["get", "count"],
-                                  1, 4, 100, 8, 10000, 16, 1000000, 28],
+                # by the count's order of magnitude (QGIS 3.22 interpolates by zoom only)
+                "circle-radius": match("magnitude", [(m, 4 + 3 * m) for m in range(7)], 24),
                 "circle-color": CLUSTER_COLOR,
                 "circle-opacity": 0.6,
                 "circle-stroke-color": "#ffffff",

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from pyproj import Transformer
 
 from onemap.catalog import Entry
 from onemap.config import Settings
-from onemap.styles.symbology import PERMIT_CLASSES
+from onemap.styles.symbology import PERMIT_CLASSES, WATER_CLASSES
 from tests.conftest import Caller
 from tests.server import run_server
 
@@ -25,6 +28,12 @@ MVT = "application/vnd.mapbox-vector-tile"
 WM = morecantile.tms.get("WebMercatorQuad")
 TO_LONLAT = Transformer.from_crs(3857, 4326, always_xy=True)
 HTTP = requests.Session()
+QGIS_PYTHON = "/usr/bin/python3"
+
+
+def QColor(text: str) -> tuple[int, int, int]:  # noqa: N802 (QGIS's name for the same)
+    """``#rrggbb`` → (r, g, b)."""
+    return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
 
 
 @pytest.fixture(scope="module")
@@ -248,9 +257,12 @@ def test_tileset_tilejson_and_style(live_server: str, entries: dict[str, Entry])
     layers = {lyr["id"]: lyr for lyr in style["layers"]}
     assert {lyr["source-layer"] for lyr in style["layers"]} == {
         v["id"] for v in tj["vector_layers"]}
-    color = layers[entry.id]["paint"]["circle-color"]
-    assert color[:2] == ["match", ["get", "permit_class"]]
-    assert color[2:-1] == [x for c in PERMIT_CLASSES for x in (c.value, c.color)]
+    for cls in PERMIT_CLASSES:  # a circle layer per permit class, in its colour
+        layer = layers[f"{entry.id}-{cls.value}"]
+        assert layer["filter"] == ["==", "permit_class", cls.value]
+        assert layer["paint"]["circle-color"] == cls.color
+    assert layers[f"{entry.id}-other"]["filter"] == [
+        "!in", "permit_class", *(c.value for c in PERMIT_CLASSES)]
     polygons = HTTP.get(f"{tiles_url(live_server, 'protected_areas')}/style.json",
                         timeout=30).json()
     assert [lyr["type"] for lyr in polygons["layers"]] == ["fill", "line", "circle"]
@@ -274,3 +286,26 @@ def test_refusals_are_words(live_server: str) -> None:
         resp = HTTP.get(url, timeout=30)
         assert resp.status_code == status, (url, resp.text)
         assert resp.json()["code"] == code and resp.json()["detail"]
+
+
+def qgis_render(base: str, collections: list[str]) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": "/tmp"}
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([QGIS_PYTHON, str(Path(__file__).with_name("qgis_vtiles.py")), base,
+                          *collections], env=env, capture_output=True, text=True, timeout=600,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_qgis_draws_the_tiles_with_our_style(live_server: str) -> None:
+    seen = qgis_render(live_server, ["admin_boundaries", "water_sections", "protected_areas",
+                                     "rivers"])
+    for name, got in seen.items():
+        assert got["valid"] and got["crs"] == "EPSG:3857", (name, got)
+        assert got["converted"] and got["warnings"] == [], (name, got["warnings"])
+        assert got["drawn"] > got["sampled"] // 200, (name, got)  # not blank
+    # the sections are drawn in their GB 3838 class colours (as on the web map)
+    drawn = [QColor(c) for c, _ in seen["water_sections"]["colours"]]
+    near = {cls.value for cls in WATER_CLASSES for c in drawn
+            if max(abs(a - b) for a, b in zip(QColor(cls.color), c, strict=True)) < 40}
+    assert len(near) >= 3, seen["water_sections"]["colours"]
