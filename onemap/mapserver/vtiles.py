@@ -271,8 +271,12 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
                    settings.tile_max_features)
             out = cached(key, lambda: render(wanted, frame, visible,
                                              settings.tile_max_features))
-            return Response(out.data, media_type=MVT, headers={
-                "OneMap-Tile-Content": out.content, "OneMap-Tile-Count": str(out.count)})
+            headers = {"OneMap-Tile-Content": out.content, "OneMap-Tile-Count": str(out.count),
+                       "Vary": "Accept-Encoding"}
+            if len(out.data) >= 1024 and "gzip" in request.headers.get("accept-encoding", ""):
+                headers["Content-Encoding"] = "gzip"
+                return Response(out.gzipped, media_type=MVT, headers=headers)
+            return Response(out.data, media_type=MVT, headers=headers)
         return answer(make)
 
     return router

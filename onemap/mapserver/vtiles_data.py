@@ -24,12 +24,13 @@ Lon/lat layers only (the store keeps EPSG:4326, CGCS2000 being within a metre of
 
 from __future__ import annotations
 
+import gzip
 import math
 import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import shapely
@@ -292,7 +293,7 @@ def tile_frame(tms_id: str, z: int, x: int, y: int) -> TileFrame:
 
 
 # -- the tile --------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class Tile:
     """An encoded tile: ``content`` "features" or "clusters", ``count`` the features it
     represents (all of them: shown one by one, or counted in its cells)."""
@@ -300,6 +301,12 @@ class Tile:
     data: bytes
     content: str
     count: int
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        """The tile gzip-compressed once (level 6), for clients that accept it: the server's
+        own gzip middleware would compress it again, at level 9, on every request."""
+        return gzip.compress(self.data, compresslevel=6, mtime=0)
 
 
 def _visible(index: BoxIndex, pos: np.ndarray, visible: np.ndarray | None) -> np.ndarray:
