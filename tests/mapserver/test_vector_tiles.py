@@ -97,7 +97,7 @@ def items(base: str, layer: str, session: requests.Session = HTTP, **params: obj
 def test_big_tiles_count_every_feature_in_grid_cells(
         live_server: str, entries: dict[str, Entry], sample_settings: Settings,
         tmp_path: Path) -> None:
-    entry = entries["pollution_sources"]  # 3,000 sources > ONEMAP_TILE_MAX_FEATURES (2,000)
+    entry = entries["pollution_sources"]  # 3,000 sources > ONEMAP_TILE_MAX_FEATURES (1,000)
     w, s, e, n = entry.bbox
     whole = next(t for z in range(12) if len(t := list(WM.tiles(w, s, e, n, [z]))) == 1)[0]
     resp = get_tile(live_server, entry.id, whole)
@@ -112,7 +112,7 @@ def test_big_tiles_count_every_feature_in_grid_cells(
         expected = rtree_count(sample_settings, entry, tile)
         partition += expected
         if resp.headers["OneMap-Tile-Content"] != "clusters":
-            assert expected <= 2000
+            assert expected <= 1000
             continue
         cells = decode(resp.content, tile, f"{entry.id}_clusters", tmp_path)
         assert int(cells["count"].sum()) == expected == int(resp.headers["OneMap-Tile-Count"])
@@ -211,7 +211,7 @@ def test_hidden_is_unknown_and_a_county_sees_its_county(
     theirs = items(live_server, entry.id, county)
     ids = {f["id"] for f in theirs["features"]}
     assert 0 < theirs["numberMatched"] < entry.feature_count
-    resp = get_tile(live_server, entry.id, tile, county)  # fewer than 2,000: features
+    resp = get_tile(live_server, entry.id, tile, county)  # fewer than 1,000: features
     assert resp.headers["OneMap-Tile-Content"] == "features"
     assert int(resp.headers["OneMap-Tile-Count"]) == theirs["numberMatched"]
     got = decode(resp.content, tile, entry.id, tmp_path / "f")
