@@ -29,6 +29,7 @@ import math
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -461,7 +462,7 @@ _TILES_BYTES = 0
 CACHE_BYTES = 64 * 2**20
 
 
-def cached(key: tuple, make: callable) -> Tile:  # type: ignore[valid-type]
+def cached(key: tuple, make: Callable[[], Tile]) -> Tile:
     """``make()`` once per key (keys carry the file version: a changed layer is re-tiled)."""
     global _TILES_BYTES
     with _LOCK:
