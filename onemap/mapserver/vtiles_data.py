@@ -14,10 +14,11 @@ cell holding its box's centre — the cells of a zoom-z tile are the tiles of zo
 zoom add up to the layer's feature count. The same grid counting as ``/api/clusters``
 (:mod:`onemap.mapserver.clusters`), read from the same GeoPackage R-tree.
 
-Speed: the R-tree's boxes are read once per file version into numpy arrays sorted by ``minx``
-(1,000,000 boxes: ~0.5 s, 40 MB), so finding a tile's boxes is a binary search plus a mask, and
-counting a million of them into cells is a ``bincount``. Only the features a detailed tile
-shows are read from SQLite (``fid IN (…)``).
+Speed: the R-tree's boxes are read once per file version into numpy arrays in the Z-order of
+their centres (:mod:`onemap.mapserver.vtiles_index`): a tile's features, and each of its cells,
+are contiguous runs found by binary search, so counting a million features into cells is a
+few ``reduceat`` calls. Only the features a detailed tile shows are read from SQLite
+(``fid IN (…)``).
 
 Lon/lat layers only (the store keeps EPSG:4326, CGCS2000 being within a metre of it).
 """
@@ -35,19 +36,25 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import shapely
-from pyogrio.raw import read_arrow
 
 from onemap.layers.store import file_version
 from onemap.mapserver.mvt_encode import EXTENT, Properties, point_layer, shape_layer
+from onemap.mapserver.vtiles_index import (
+    FINE,
+    MERCATOR_LAT,
+    BoxIndex,
+    box_index,
+    morton,
+    width0,
+    world_fraction,
+)
 
 TMS_IDS = ("WebMercatorQuad", "WorldCRS84Quad")
 BUFFER = 64  # tile units (of EXTENT): 4 px of a 256 px tile
 GRID = 16  # aggregate cells per tile side: the tiles of zoom z + 4
 GRID_ZOOMS = 4
-FINE = 24  # the finest cells: tiles of zoom 24
 MAX_ZOOM = FINE - GRID_ZOOMS  # tiles served: 0..20
 SIMPLIFY = EXTENT / 256 / 2  # half a pixel
-MERCATOR_LAT = 85.0511287798066
 _ENVELOPE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _INT = ("INT", "INTEGER", "MEDIUMINT", "SMALLINT", "TINYINT", "BIGINT")
 _REAL = ("REAL", "FLOAT", "DOUBLE")
@@ -119,122 +126,6 @@ def source(path: str, table: str) -> Source:
     return _source(str(path), table, file_version(path))
 
 
-def _spread(v: np.ndarray) -> np.ndarray:
-    """The bits of 32-bit ``v`` moved to the even positions of a 64-bit word."""
-    v = v.astype(np.uint64) & np.uint64(0xFFFFFFFF)
-    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
-                        (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
-                        (1, 0x5555555555555555)):
-        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-    return v
-
-
-def morton(col: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """The Z-order code of fine cells (zoom :data:`FINE`): a tile of any coarser zoom, and
-    each of its cells, is one contiguous range of codes. WorldCRS84Quad's two zoom-0 tiles
-    are told apart by the bit above the interleaved ones."""
-    col = np.asarray(col, dtype=np.int64)
-    row = np.asarray(row, dtype=np.int64)
-    low = np.int64((1 << FINE) - 1)
-    return ((col >> FINE).astype(np.uint64) << np.uint64(2 * FINE)) | _spread(col & low) \
-        | (_spread(row) << np.uint64(1))
-
-
-def world_fraction(tms_id: str, lon: np.ndarray, lat: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat → (u, v) in [0, 1]: the position across the matrix set's zoom-0 width and
-    down its height (Web Mercator clamped at ±85.05°: the poles are drawn on the edge)."""
-    u = (np.asarray(lon, dtype=np.float64) + 180.0) / 360.0
-    lat = np.asarray(lat, dtype=np.float64)
-    if tms_id == "WebMercatorQuad":
-        phi = np.radians(np.clip(lat, -MERCATOR_LAT, MERCATOR_LAT))
-        v = (1.0 - np.log(np.tan(np.pi / 4 + phi / 2)) / np.pi) / 2.0
-    else:
-        v = (90.0 - lat) / 180.0
-    return u, v
-
-
-def _width0(tms_id: str) -> int:
-    """Columns of the zoom-0 matrix (WorldCRS84Quad has two tiles side by side)."""
-    return 2 if tms_id == "WorldCRS84Quad" else 1
-
-
-@dataclass(frozen=True)
-class BoxIndex:
-    """A layer's R-tree boxes for one tile matrix set, in Z-order of their centres' fine
-    cells (``code``): a tile's features — those whose box centre it holds — are one slice.
-    ``u``/``v`` are the centres as world fractions; ``by_minx`` (lines and polygons only)
-    orders positions by ``minx`` for the boxes that meet a tile without being centred in it."""
-
-    code: np.ndarray
-    ids: np.ndarray
-    minx: np.ndarray
-    miny: np.ndarray
-    maxx: np.ndarray
-    maxy: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    by_minx: np.ndarray | None
-    minx_sorted: np.ndarray | None
-    width: float
-
-    def centred(self, z: int, xs: list[int], ys: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The slices (starts, ends) of features whose box centre is in tiles z/xs/ys."""
-        step = 1 << (FINE - z)
-        lo = morton(np.asarray(xs) * step, np.asarray(ys) * step)
-        return (np.searchsorted(self.code, lo, side="left"),
-                np.searchsorted(self.code, lo + np.uint64(step * step), side="left"))
-
-    def meeting(self, w: float, s: float, e: float, n: float) -> np.ndarray:
-        """Positions of the lines' or polygons' boxes that meet [w, e] × [s, n]."""
-        assert self.by_minx is not None and self.minx_sorted is not None
-        lo = np.searchsorted(self.minx_sorted, w - self.width, side="left")
-        hi = np.searchsorted(self.minx_sorted, e, side="right")
-        pos = self.by_minx[lo:hi]
-        hit = (self.maxx[pos] >= w) & (self.maxy[pos] >= s) & (self.miny[pos] <= n)
-        return np.sort(pos[hit])
-
-
-_INDEXES: OrderedDict[tuple, BoxIndex] = OrderedDict()
-_INDEX_MAX = 6
-_LOCK = threading.Lock()
-
-
-def box_index(src: Source, tms_id: str) -> BoxIndex:
-    """The boxes of ``src`` for ``tms_id`` (read once per file version, a few kept)."""
-    key = (src.path, src.rtree, tms_id, file_version(src.path))
-    with _LOCK:
-        hit = _INDEXES.get(key)
-        if hit is not None:
-            _INDEXES.move_to_end(key)
-            return hit
-    _, table = read_arrow(src.path, sql=f'SELECT id, minx, miny, maxx, maxy FROM "{src.rtree}"')
-    cols = {name: table.column(name).to_numpy() for name in ("id", "minx", "miny", "maxx",
-                                                                 "maxy")}
-    u, v = world_fraction(tms_id, (cols["minx"] + cols["maxx"]) / 2,
-                          (cols["miny"] + cols["maxy"]) / 2)
-    cells = 1 << FINE
-    col = np.clip((u * _width0(tms_id) * cells).astype(np.int64), 0,
-                  _width0(tms_id) * cells - 1)
-    row = np.clip((v * cells).astype(np.int64), 0, cells - 1)
-    code = morton(col, row)
-    order = np.argsort(code, kind="stable")
-    boxes = {k: cols[k][order].astype(np.float32) for k in ("minx", "miny", "maxx", "maxy")}
-    width = float((boxes["maxx"] - boxes["minx"]).max()) if len(order) else 0.0
-    by_minx = minx_sorted = None
-    if src.geometry_type.upper() != "POINT":  # (a point's box is the float32 rounding of it)
-        by_minx = np.argsort(boxes["minx"], kind="stable")
-        minx_sorted = boxes["minx"][by_minx].astype(np.float64)
-    index = BoxIndex(code[order], cols["id"][order].astype(np.int64), boxes["minx"],
-                     boxes["miny"], boxes["maxx"], boxes["maxy"], u[order], v[order],
-                     by_minx, minx_sorted, width)
-    with _LOCK:
-        _INDEXES[key] = index
-        while len(_INDEXES) > _INDEX_MAX:
-            _INDEXES.popitem(last=False)
-    return index
-
-
 # -- tile geometry ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TileFrame:
@@ -256,7 +147,7 @@ class TileFrame:
         """Lon/lat → tile units (0..EXTENT, y down), as floats."""
         u, v = world_fraction(self.tms, lon, lat)
         size = 1 << self.z
-        return (u * _width0(self.tms) * size - self.x) * EXTENT, (v * size - self.y) * EXTENT
+        return (u * width0(self.tms) * size - self.x) * EXTENT, (v * size - self.y) * EXTENT
 
     def buffered(self, units: float) -> tuple[float, float, float, float]:
         """The lon/lat box of the tile grown by ``units`` tile units (and, at the top or bottom
@@ -280,7 +171,7 @@ def tile_frame(tms_id: str, z: int, x: int, y: int) -> TileFrame:
     if not 0 <= z <= MAX_ZOOM:
         raise TileError(404, "NotFound", f"tileMatrix {z} is not served (0..{MAX_ZOOM})")
     size = 1 << z
-    cols = _width0(tms_id) * size
+    cols = width0(tms_id) * size
     if not (0 <= x < cols and 0 <= y < size):
         raise TileError(404, "NotFound", f"tile {z}/{y}/{x} (row/col) is outside {tms_id} "
                                          f"matrix {z} ({size} rows × {cols} columns)")
@@ -346,7 +237,7 @@ def cells(index: BoxIndex, frame: TileFrame, visible: np.ndarray | None, name: s
                            ("maxy", np.maximum)):
             props[key] = np.round(ufunc.reduceat(getattr(index, key)[take], first)
                                   .astype(np.float64), 6).tolist()
-        tx = (mean_u * _width0(frame.tms) * size - frame.x) * EXTENT
+        tx = (mean_u * width0(frame.tms) * size - frame.x) * EXTENT
         ty = (mean_v * size - frame.y) * EXTENT
         xy = np.clip(np.column_stack([np.round(tx), np.round(ty)]), 0, EXTENT).astype(np.int64)
     else:
@@ -355,7 +246,7 @@ def cells(index: BoxIndex, frame: TileFrame, visible: np.ndarray | None, name: s
     zc = frame.z + GRID_ZOOMS
     props["cell"] = [f"{zc}/{frame.y * GRID + r}/{frame.x * GRID + c}"
                      for c, r in zip(col[used], row[used], strict=True)]
-    cell_ids = (frame.y * GRID + row[used]) * (_width0(frame.tms) * size * GRID) \
+    cell_ids = (frame.y * GRID + row[used]) * (width0(frame.tms) * size * GRID) \
         + frame.x * GRID + col[used]
     return Tile(point_layer(f"{name}_clusters", cell_ids.astype(np.int64),
                             xy, Properties.of(props, len(first))), "clusters", int(n.sum()))
@@ -434,7 +325,7 @@ def _around(index: BoxIndex, frame: TileFrame) -> np.ndarray:
         return index.meeting(w, s, e, n)
     size = 1 << frame.z
     around = [(frame.x + dx, frame.y + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-              if 0 <= frame.x + dx < _width0(frame.tms) * size and 0 <= frame.y + dy < size]
+              if 0 <= frame.x + dx < width0(frame.tms) * size and 0 <= frame.y + dy < size]
     starts, ends = index.centred(frame.z, *zip(*around, strict=True))
     pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
     hit = (index.maxx[pos] >= w) & (index.minx[pos] <= e) & (index.maxy[pos] >= s) & \
@@ -458,6 +349,7 @@ def render(src: Source, frame: TileFrame, visible: np.ndarray | None,
 
 # -- a cache keyed by the file's version -----------------------------------------------------
 _TILES: OrderedDict[tuple, Tile] = OrderedDict()
+_LOCK = threading.Lock()
 _TILES_BYTES = 0
 CACHE_BYTES = 64 * 2**20
 
