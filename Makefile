@@ -15,7 +15,7 @@ APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 python3-mapscript \
 	mapserver-bin
 
-.PHONY: run test apt venv sample lint bench bench-national bench-load bench-auth bench-hj212 fuzz clean
+.PHONY: run test apt venv sample lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -59,6 +59,11 @@ bench: venv sample
 # The map on a national layer (1,000,000 sources, generated into var/bench-national once).
 bench-national: venv
 	$(BIN)/python bench/viewload.py
+
+# Vector tiles of the national layer (1,000,000 sources) per zoom, cold and cached, against
+# GDAL's MVT writer on the same tiles (see bench/README.md).
+bench-vtiles: venv
+	$(BIN)/python bench/vtiles.py
 
 # 32 connections for 60 s on items, tiles, collections and the map page, with one interactive
 # client meanwhile: errors, req/s, p50/p99 (see bench/README.md).

@@ -61,6 +61,14 @@ def centres(settings: Settings, n: int) -> list[tuple[float, float]]:
     return [(g.x, g.y) for g in gdf.geometry]
 
 
+def national(data_dir: Path) -> tuple[Settings, catalog.Entry]:
+    """Settings on ``data_dir`` and the national layer's entry, generating it if missing."""
+    settings = dataclasses.replace(get_settings(), data_dir=data_dir.resolve())
+    if LAYER not in catalog.load(settings):
+        generate(settings, scale="national")
+    return settings, catalog.get(LAYER, settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-national"))
@@ -69,10 +77,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3, help="whole-layer pages to time")
     parser.add_argument("--cluster-zooms", default="4,7,10,12")
     args = parser.parse_args()
-    settings = dataclasses.replace(get_settings(), data_dir=args.data_dir.resolve())
-    if LAYER not in catalog.load(settings):
-        generate(settings, scale="national")
-    entry = catalog.get(LAYER, settings)
+    settings, entry = national(args.data_dir)
     path = entry.file(settings)
     limit = settings.max_items
     points = centres(settings, args.views)

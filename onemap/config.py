@@ -61,6 +61,10 @@ class Settings:
     #: receives a national layer at once. Capped by ``max_items``.
     app_max_features: int = 10000
     app_bbox_min_zoom: int = 13
+    #: A vector tile (``/ogc/collections/{id}/tiles/…``) holds every feature up to this many
+    #: centred in it; above, it holds the counts of a 16 × 16 grid of cells instead (nothing
+    #: dropped, see onemap.mapserver.vtiles_data).
+    tile_max_features: int = 1000
     #: SQLAlchemy URL of the system database (jobs, users, keys, rules, audit); empty = the
     #: SQLite file ``system.db`` in the data dir.
     system_db: str = ""
@@ -198,6 +202,7 @@ def get_settings() -> Settings:
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
+        tile_max_features=max(1, int(env.get("ONEMAP_TILE_MAX_FEATURES", "1000"))),
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),
         max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),
         process_timeout=max(1, int(env.get("ONEMAP_PROCESS_TIMEOUT", "300"))),

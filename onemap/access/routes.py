@@ -159,6 +159,15 @@ ROUTES: dict[str, str] = {
     "GET /ogc/collections/data-catalog/queryables": "public",
     "GET /ogc/collections/data-catalog/schema": "public",
     "GET /ogc/collections/data-catalog/sortables": "public",
+    # vector tiles (onemap.mapserver.vtiles, our routes ahead of the pygeoapi mount)
+    "GET /ogc/collections/{collectionId}/tiles": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}": "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json":
+        "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/style.json":
+        "dataset:collectionId",
+    "GET /ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
+    "{tileCol}": "dataset:collectionId",
     "GET /ogc/processes": "listing",
     "GET /ogc/processes/{processId}": "process",
     "POST /ogc/processes/{processId}/execution": "process",

@@ -58,6 +58,7 @@ from onemap.mapserver.rasters import (
 from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
+from onemap.mapserver.vtiles import vector_tile_router
 from onemap.mapserver.wms import Mapfiles, wms_router
 from onemap.mapserver.wms_pool import Pool
 from onemap.mapserver.wmts_api import wmts_api_router
@@ -193,6 +194,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
     wms_maps = Mapfiles(cat)
     app.include_router(wms_router(cat, wms_pool, wms_maps))  # /wms, /wfs (MapServer workers)
+    # /ogc/collections/{id}/tiles/… (vector tiles): answered here, before the pygeoapi mount
+    app.include_router(vector_tile_router(cat))
     tiler = raster_factory(cat)
     app.include_router(tiler.router, prefix=RASTER_PREFIX, tags=["raster"])
 

@@ -94,6 +94,16 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
         "onemap": {"access": entry.access, "kind": entry.kind, "family": entry.family,
                    "geometry": shape},
     }
+    if entry.kind == "vector":  # vector tiles (onemap.mapserver.vtiles)
+        tiles = f"{settings.public_url}{OGC_PREFIX}/collections/{entry.id}/tiles"
+        res["links"] += [
+            {"type": "application/json", "title": "Vector tilesets (Mapbox Vector Tiles)",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "href": tiles},
+            {"type": "application/json", "rel": "describedby", "title": "TileJSON",
+             "href": f"{tiles}/WebMercatorQuad/tilejson.json"},
+            {"type": "application/vnd.mapbox.style+json", "rel": "stylesheet",
+             "title": "MapLibre / Mapbox GL style", "href": f"{tiles}/WebMercatorQuad/style.json"},
+        ]
     if time_field:
         res["providers"][0]["time_field"] = time_field
         if entry.time_extent:
