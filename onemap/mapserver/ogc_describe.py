@@ -31,14 +31,23 @@ GEOMETRY_FORMATS = {"point": "geometry-point", "multipoint": "geometry-multipoin
 UNSERVED = ("http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",)
 
 
+#: OGC API Tiles classes served by our own vector-tile routes under /ogc
+#: (:mod:`onemap.mapserver.vtiles`), which pygeoapi cannot know of (it declares Tiles only
+#: for its own tile providers). Not ``oas30``: those routes are described in /api/openapi.json.
+TILES = tuple(f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{c}"
+              for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt"))
+
+
 def undeclare_unserved() -> None:
-    """Take :data:`UNSERVED` out of pygeoapi's conformance lists (module-level lists its
-    ``conformance`` extends in place, so they are cleaned at each load)."""
+    """Take :data:`UNSERVED` out of pygeoapi's conformance lists and add :data:`TILES`
+    (module-level lists its ``conformance`` extends in place, so they are set at each
+    load)."""
     from pygeoapi import api
     from pygeoapi.api import processes
 
     for classes in (processes.CONFORMANCE_CLASSES, api.CONFORMANCE_CLASSES):
-        classes[:] = [c for c in classes if c not in UNSERVED]
+        classes[:] = [c for c in classes if c not in UNSERVED and c not in TILES]
+    api.CONFORMANCE_CLASSES.extend(TILES)
 
 
 def geometry_format(geometry_type: str | None) -> str | None:

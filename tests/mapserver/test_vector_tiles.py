@@ -195,6 +195,16 @@ def test_world_crs84_quad_counts_too(live_server: str, entries: dict[str, Entry]
     assert doc["crs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
+def test_conformance_declares_the_tiles_served(live_server: str) -> None:
+    """/ogc/conformance names the Tiles classes our routes serve, each once, and not oas30
+    (the tile routes are described in /api/openapi.json, not in /ogc/openapi)."""
+    declared = HTTP.get(f"{live_server}/ogc/conformance", params={"f": "json"},
+                        timeout=30).json()["conformsTo"]
+    tiles = [c for c in declared if "/ogcapi-tiles-1/" in c]
+    assert sorted(c.rsplit("/", 1)[1] for c in tiles) == \
+        ["core", "geodata-tilesets", "mvt", "tileset", "tilesets-list"]
+
+
 def test_hidden_is_unknown_and_a_county_sees_its_county(
         live_server: str, dense_server: str, entries: dict[str, Entry],
         callers: dict[str, Caller], sample_settings: Settings, tmp_path: Path) -> None:
