@@ -26,7 +26,7 @@ from onemap.access import policy
 from onemap.access.principal import Principal
 from onemap.catalog import Entry
 from onemap.config import Settings
-from onemap.mapserver import wms_mapfile
+from onemap.mapserver import wms_mapfile, wms_time
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.rasters import Catalogue
 from onemap.mapserver.wms_pool import Pool, Unavailable
@@ -89,8 +89,8 @@ def _series_part(scoped: Scope, name: str, members: list[Entry], settings: Setti
 def scope(principal: Principal, entries: dict[str, Entry], settings: Settings) -> Scope:
     """The part of the map ``principal`` may see (hidden means absent)."""
     seen: dict[str, policy.Limits | None] = {}
-    scoped = Scope(times=wms_mapfile.time_steps(entries))
-    for name, ids in wms_mapfile.series_members(entries).items():
+    scoped = Scope(times=wms_time.time_steps(entries))
+    for name, ids in wms_time.series_members(entries).items():
         found = {i: seen.setdefault(i, policy.limits(principal, entries[i], settings))
                  for i in ids}
         visible = [entries[i] for i, f in found.items() if f is not None]
@@ -110,7 +110,7 @@ def scope(principal: Principal, entries: dict[str, Entry], settings: Settings) -
 def note_reads(principal: Principal, query: list[tuple[str, str]],
                entries: dict[str, Entry], settings: Settings) -> None:
     """The audit's ``read_internal`` for the internal layers a request names and may read."""
-    members = wms_mapfile.series_members(entries)
+    members = wms_time.series_members(entries)
     for key, value in query:
         if key.lower() not in LAYER_PARAMS:
             continue
