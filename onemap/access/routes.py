@@ -111,7 +111,18 @@ ROUTES: dict[str, str] = {
     "GET /raster/{rest:path}": "public",
     **{f"GET /cube/{{dataset_id}}{p}": "dataset:dataset_id" for p in _TILER},
     **{f"POST /cube/{{dataset_id}}{p}": "dataset:dataset_id" for p in _TILER_POST},
+    "GET /cube/{dataset_id}/{tms_id}/WMTSCapabilities.xml": "dataset:dataset_id",
     "GET /cube/{rest:path}": "public",
+    # -- WMTS for the whole catalogue (onemap.mapserver.wmts_api): the capabilities list what
+    # the caller may see; a tile names a layer — a raster, a cube, or a series of rasters —
+    # found only among those, and reads its dataset with policy.read: hidden answers as unknown
+    "GET /wmts": "listing",
+    "GET /wmts/1.0.0/WMTSCapabilities.xml": "listing",
+    "GET /wmts/1.0.0/{layer}/{style}/{tms_id}/{tile_matrix}/{tile_row}/{tile_col}.png":
+        "dataset:layer",
+    "GET /wmts/1.0.0/{layer}/{style}/{time}/{tms_id}/{tile_matrix}/{tile_row}/{tile_col}.png":
+        "dataset:layer",
+    "GET /wmts/{rest:path}": "public",
     # -- pygeoapi (/ogc) -------------------------------------------------------------------
     "GET /ogc/": "public",
     "GET /ogc/openapi": "public",

@@ -58,6 +58,7 @@ from onemap.mapserver.reports import report_router
 from onemap.mapserver.stac import stac_router
 from onemap.mapserver.uploads import upload_router
 from onemap.mapserver.vtiles import vector_tile_router
+from onemap.mapserver.wmts_api import wmts_api_router
 from onemap.mapserver.zonal import zonal_router
 from onemap.recovery import recover
 
@@ -179,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(export_router(settings))  # /api/exports/map.html (the view, offline)
     app.include_router(stac_router(cat))  # /stac
     app.include_router(wmts_router(cat))
+    app.include_router(wmts_api_router(cat))  # /wmts (KVP, RESTful), cubes' WMTS documents
     app.include_router(zonal_router(cat))  # /raster/{id}/zonal/{layer_id}
     app.include_router(cube_router(cat))  # /cube/{id}/… (zarr time series, titiler.xarray)
     # /ogc/collections/{id}/tiles/… (vector tiles): answered here, before the pygeoapi mount
