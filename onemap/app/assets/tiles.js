@@ -130,6 +130,9 @@
             _createLayer: function (feat, pxPerExtent) {
                 var layer = L.VectorGrid.prototype._createLayer.call(this, feat, pxPerExtent);
                 layer.omId = feat.id;
+                /* A point symbolizer is a CircleMarker without a latlng: Leaflet 1.9 would read
+                   a click's position from it (and fail); from the mouse, as for a path. */
+                if (feat.type === 1) { layer.getLatLng = null; }
                 return layer;
             }
         });
