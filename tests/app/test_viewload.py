@@ -154,6 +154,12 @@ def test_big_layer_is_drawn_from_vector_tiles(small_cap_server: tuple[str, Setti
     assert popup.query_selector(".om-popup-title").inner_text() == target["properties"]["name"]
     assert target["properties"]["permit_id"] in popup.inner_text(), "not the whole feature"
     page.screenshot(path=str(artifacts_dir / "viewload-popup.png"))
+    # A redraw (what assets/live.js does when a live layer changes) asks for the tiles again.
+    asked = len([u for u in traffic.urls if TILE.search(urlsplit(u).path)])
+    assert page.evaluate(f"() => window.onemap.tiles.redraw('{LAYER}')")
+    again = _drawn(page)
+    assert len([u for u in traffic.urls if TILE.search(urlsplit(u).path)]) >= asked + again["tiles"]
+    assert set(_centred(again)) == set(one_by_one)
 
     paths = [urlsplit(u).path for u in traffic.urls if urlsplit(u).netloc == urlsplit(base).netloc]
     assert not [p for p in paths if p.endswith(f"/collections/{LAYER}/items")], \

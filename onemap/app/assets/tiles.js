@@ -176,7 +176,7 @@
         };
     }
 
-    function readFeature(t, h, id) {
+    function readFeature(t, id) {
         return fetch(t.item + encodeURIComponent(id) + "?f=json", {
             credentials: "same-origin", headers: {"Accept": "application/geo+json"}
         }).then(function (r) {
@@ -194,7 +194,7 @@
         var id = key && f.properties && f.properties[key] !== undefined ? f.properties[key] : f.omId;
         if (id === undefined || id === null) { return; }
         var map = grid._map;
-        readFeature(t, h, id).then(function (feature) {
+        readFeature(t, id).then(function (feature) {
             var g = feature.geometry, at = e.latlng;
             if (g && g.type === "Point") { at = L.latLng(g.coordinates[1], g.coordinates[0]); }
             window.onemap.openPopup(map, at, feature, h);
