@@ -82,7 +82,8 @@ def test_big_layer_is_drawn_from_vector_tiles(small_cap_server: tuple[str, Setti
     # Zoom 7 around the layer, every other layer off: all of it in view.
     lat0, lon0 = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
     page.goto(f"{base}/?z=7&lat={lat0:.5f}&lon={lon0:.5f}&layers=")
-    page.wait_for_selector(f"#om-layer-list input[value='{LAYER}']")
+    # the page has applied its link once it writes its own (with the language) back
+    page.wait_for_function("() => new URLSearchParams(location.search).has('lang')")
     box = page.locator(f"#om-layer-list input[value='{LAYER}']")
     assert not box.is_checked(), "a big layer must not be on when the page opens"
     assert f"{len(every):,}" in page.inner_text("#om-layer-list"), "the list says how many"
