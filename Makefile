@@ -15,7 +15,7 @@ APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 python3-mapscript \
 	mapserver-bin
 
-.PHONY: run test apt venv sample lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 fuzz clean
+.PHONY: run test apt venv node sample lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -39,12 +39,23 @@ $(STAMP)/venv: pyproject.toml constraints.txt | $(BIN)/python
 
 venv: $(STAMP)/venv
 
+# The browser libraries the map serves itself (package.json, pinned by package-lock.json):
+# Leaflet.VectorGrid draws the big layers from the server's vector tiles. npm ci installs
+# exactly the lock into node_modules (not committed), again only when the lock changes.
+VENDOR_JS := node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js
+$(VENDOR_JS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js) is needed for the map's browser libraries"; exit 1; }
+	npm ci --omit=peer --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: $(VENDOR_JS)
+
 sample: venv
 	$(BIN)/onemap sample
 
 # LIVE=0: the map alone, without the HJ 212 receiver and the simulated devices.
 LIVE ?= 1
-run: apt venv sample
+run: apt venv node sample
 	$(BIN)/onemap serve $(if $(filter 0,$(LIVE)),,--live --simulate)
 
 lint: venv
@@ -79,7 +90,7 @@ bench-auth: venv sample
 bench-hj212: venv sample
 	$(BIN)/python bench/hj212.py
 
-test: apt venv lint
+test: apt venv node lint
 	$(BIN)/pytest
 
 # schemathesis against both OpenAPI documents of a server on freshly generated data (its own

@@ -56,11 +56,10 @@ class Settings:
     #: from the browser (CORS); empty = none, only the map served here.
     cors_origins: str = ""
     #: The map ships a vector layer whole (clustered in the browser) up to this many features;
-    #: a bigger layer is drawn feature by feature only from ``app_bbox_min_zoom`` on, with the
-    #: features of the view's bbox, and as counts on a grid below that zoom, so the browser never
-    #: receives a national layer at once. Capped by ``max_items``.
+    #: a bigger layer is drawn from its vector tiles (every feature of a sparse tile, grid counts
+    #: of a dense one: ``tile_max_features``), so the browser never receives a national layer at
+    #: once. Capped by ``max_items``.
     app_max_features: int = 10000
-    app_bbox_min_zoom: int = 13
     #: A vector tile (``/ogc/collections/{id}/tiles/…``) holds every feature up to this many
     #: centred in it; above, it holds the counts of a 16 × 16 grid of cells instead (nothing
     #: dropped, see onemap.mapserver.vtiles_data).
@@ -201,7 +200,6 @@ def get_settings() -> Settings:
         watch_interval=max(0.05, float(env.get("ONEMAP_WATCH_INTERVAL", "5"))),
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
-        app_bbox_min_zoom=int(env.get("ONEMAP_APP_BBOX_MIN_ZOOM", "13")),
         tile_max_features=max(1, int(env.get("ONEMAP_TILE_MAX_FEATURES", "1000"))),
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),
         max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),

@@ -18,7 +18,7 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from onemap.app import goto, search, serverhttp, statictext, timebar, tools, urlstate, viewload
+from onemap.app import goto, search, serverhttp, statictext, timebar, tools, urlstate
 from onemap.app.admin import create_admin
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
@@ -227,7 +227,6 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
 
     for module in (goto, search, timebar, tools, urlstate):
         module.register(app, settings)
-    viewload.register(app)
     statictext.register(app)
     register_job_callbacks(app, settings)
     register_dock_callbacks(app)
@@ -263,6 +262,12 @@ def _register_clientside(app: dash.Dash) -> None:
         Output("om-js-sink", "data"),
         Input("om-visible-rasters", "data"),
         State("om-strings", "data"),
+    )
+    # The big layers' vector tiles follow their (empty) components in the panes.
+    app.clientside_callback(
+        ClientsideFunction("onemap_tiles", "sync"),
+        Output("om-tiles-sink", "data"),
+        Input({"type": "om-pane", "layer": ALL}, "children"),
     )
     register_upload_callbacks(app)
     app.clientside_callback(

@@ -94,7 +94,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_unreachable": "无法连接到服务器。",
         "err_server": "服务器内部错误（HTTP {status}），请稍后重试。",
         "err_refused": "服务器拒绝了请求（HTTP {status}）。",
-        "view_layer_note": "共 {count} 个：{zoom} 级起逐个显示，此前按网格计数",
+        "view_layer_note": "共 {count} 个：密集处按网格计数，放大后逐个显示",
+        "tiles_missing": "无法加载矢量瓦片组件，大图层无法显示。",
         "view_cluster_title": "{count} 个要素，点击放大",
         "chart_title": "近 7 天 PM2.5 小时浓度",
         "chart_loading": "正在读取监测数据…",
@@ -183,8 +184,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_unreachable": "The server could not be reached.",
         "err_server": "Server error (HTTP {status}); try again later.",
         "err_refused": "The server refused the request (HTTP {status}).",
-        "view_layer_note": "{count} features: drawn one by one from zoom {zoom}, counted on a "
-                           "grid below it",
+        "view_layer_note": "{count} features: counted on a grid where dense, drawn one by "
+                           "one when zoomed in",
+        "tiles_missing": "The vector tile library could not be loaded: big layers cannot be "
+                         "drawn.",
         "view_cluster_title": "{count} features, click to zoom in",
         "chart_title": "PM2.5, hourly, last 7 days",
         "chart_loading": "Reading the measurements…",

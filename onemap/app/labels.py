@@ -193,7 +193,13 @@ POLLUTANTS: dict[str, str] = {"pm25": "PM2.5", "pm2_5": "PM2.5", "pm10": "PM10",
 #: The identifying field of a family's features (``data-key`` of the popup, for tests and links).
 KEY_FIELD: dict[str, str] = {"water_sections": "section_id", "pollution_sources": "source_id",
                              "incidents": "incident_id", "air_stations": "station_id",
-                             "outlets": "outlet_code", "alarms": "alarm_id", "devices": "mn"}
+                             "outlets": "outlet_code", "alarms": "alarm_id", "devices": "mn",
+                             # the OGC feature id of the other families (a vector tile's
+                             # feature is read whole by it when clicked: assets/tiles.js)
+                             "protected_areas": "area_id", "red_lines": "redline_id",
+                             "rivers": "reach_id", "water_bodies": "water_body_id",
+                             "water_intakes": "intake_id", "sensitive_receptors": "receptor_id",
+                             "water_source_zones": "zone_id", "admin_boundaries": "adcode"}
 
 # --- Richer popups (assets/popups.js, assets/water_history.js) -------------------------------
 # Fields a family's popup draws in its own block instead of the plain field table.

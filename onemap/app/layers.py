@@ -14,7 +14,7 @@ from dash.development.base_component import Component
 from onemap.app import timebar
 from onemap.app.i18n import pick, t
 from onemap.app.labels import POLLUTANTS, POPUP_STRINGS, popup_spec
-from onemap.app.live import ALARMS, readings_spec
+from onemap.app.live import ALARMS, DEVICES, readings_spec
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, leaflet_style
 
 #: The samples of the water sections (a section popup lists its recent classes).
@@ -25,6 +25,8 @@ HISTORY_SAMPLES = 24
 CLUSTER_COLORS = {"pollution_sources": "#C62828", "outlets": "#6D4C41",
                   "sensitive_receptors": "#6A1B9A"}
 EMPTY = {"type": "FeatureCollection", "features": []}
+#: Leaflet.VectorGrid (package.json), served by the server from node_modules, never a CDN.
+VECTORGRID_JS = "static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
 #: Base layers that would swallow every click if interactive.
 NON_INTERACTIVE = frozenset({"admin_boundaries"})
 
@@ -130,15 +132,11 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool,
     kw: dict = {"id": f"om-layer-{spec['id']}", "url": spec["url"]}
     hide = hideout(spec, lang, tile_basemap, today)
     points, each = fn("pointToLayer"), fn("onEachFeature")
-    if spec.get("min_zoom"):
-        # Too big to ship whole: onemap/app/viewload.py points ``url`` at the view's features
-        # or, zoomed out, at their counts on a grid (drawn by viewPoint / viewEach).
-        kw = {"id": {"type": "om-view-layer", "layer": spec["id"]}, "url": None,
-              "data": EMPTY}
-        hide["view"] = {"url": spec["url"], "clusters": spec.get("clusters_url", ""),
-                        "min_zoom": spec["min_zoom"], "title": t("view_cluster_title", lang)}
-        points, each = fn("viewPoint"), fn("viewEach")
-    if family == ALARMS and not spec.get("min_zoom"):  # open alarms, signs by rule (live.js)
+    if spec.get("tiles_url"):
+        # Too big to ship whole: drawn from the server's vector tiles by assets/tiles.js,
+        # which adds a Leaflet.VectorGrid to the map when this (empty) layer is added.
+        return tile_component(spec, hide, pane)
+    if family == ALARMS:  # open alarms, signs by rule (live.js)
         kw["filter"] = fn("liveOpen")
         points = fn("alarmPoint")
     if spec.get("clustered"):
@@ -153,6 +151,25 @@ def layer_component(spec: dict, lang: str, tile_basemap: bool,
         interactive=family not in NON_INTERACTIVE,
         **kw,
     )
+
+
+def tile_component(spec: dict, hide: dict, pane: str) -> dl.GeoJSON:
+    """A big layer: an empty GeoJSON that carries the layer's ``hideout``; while it is in its
+    pane, assets/tiles.js (a clientside callback on the panes' children) keeps a
+    Leaflet.VectorGrid drawing ``spec["tiles_url"]`` in that pane (so the layer's checkbox,
+    z-order and opacity work as for any layer)."""
+    base = spec["url"].split("ogc/collections/")[0] or "/"
+    lang = hide["lang"]
+    hide["tiles"] = {
+        "url": spec["tiles_url"], "layer": spec["id"], "pane": pane,
+        "item": f"{base}ogc/collections/{spec['id']}/items/",
+        "script": f"{base}{VECTORGRID_JS}",
+        "title": t("view_cluster_title", lang), "missing": t("tiles_missing", lang),
+        # a live layer's tiles are asked again (never from the browser's cache) on a refresh
+        "live": spec["family"] in (ALARMS, DEVICES),
+    }
+    return dl.GeoJSON(id={"type": "om-tile-layer", "layer": spec["id"]}, data=EMPTY,
+                      pane=pane, hideout=hide, interactive=False)
 
 
 def pane(spec: dict) -> dl.Pane:

@@ -35,11 +35,12 @@ def group_options(specs: list[dict], group: str, lang: str) -> list[dict]:
 
 
 def _label(spec: dict, lang: str) -> str | html.Span:
-    """A layer's title; a layer drawn per view says from which zoom and how big it is."""
+    """A layer's title; a layer drawn from vector tiles says how big it is and that it is
+    counted where dense."""
     title = pick(spec["title"], spec["title_en"], lang)
-    if not spec.get("min_zoom"):
+    if not spec.get("tiles_url"):
         return title
-    note = t("view_layer_note", lang, zoom=spec["min_zoom"], count=f"{spec['count']:,}")
+    note = t("view_layer_note", lang, count=f"{spec['count']:,}")
     return html.Span([title, html.Span(note, className="om-layer-note")])
 
 
@@ -132,6 +133,7 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         # by assets/rasters.js through a clientside callback into om-js-sink).
         dcc.Store(id="om-visible-rasters", data={"lang": lang, "rasters": []}),
         dcc.Store(id="om-js-sink"),
+        dcc.Store(id="om-tiles-sink"),  # the big layers on the map (assets/tiles.js)
         statictext.store(),  # both languages' labels, for the switch in the browser
         # Where to move the map: {"bounds": [minx, miny, maxx, maxy]} or {"center": [lat, lon],
         # "zoom": z}, optionally with "layers": [layer ids to switch on]. Written by panels and

@@ -19,6 +19,8 @@ from onemap.app.rasters import RASTER_Z, raster_entries
 from onemap.config import Settings
 
 TIMEOUT_S = 5.0
+#: The vector tiles' matrix set the map (Web Mercator, like Leaflet's) asks for.
+TILE_MATRIX_SET = "WebMercatorQuad"
 
 #: Drawing order, bottom to top; each layer gets its own Leaflet pane at this z-index.
 Z_ORDER: dict[str, int] = {
@@ -66,10 +68,10 @@ class LayerSpec:
     steps: list[dict] = field(default_factory=list)
     step: int = 0
     bidx: list[int] = field(default_factory=list)
-    # Vector layers too big to ship whole: fetched per view (``url`` + ``&bbox=``) from
-    # ``min_zoom`` on, counted on a grid (``clusters_url``) below it; 0 = shipped whole.
-    min_zoom: int = 0
-    clusters_url: str = ""
+    # Vector layers too big to ship whole: drawn from the server's vector tiles (this URL
+    # template, Leaflet's {z}/{x}/{y} in OGC's tileMatrix/tileRow/tileCol order), which hold
+    # every feature of a tile or, where it is dense, their counts on a grid; "" = shipped whole.
+    tiles_url: str = ""
 
 
 @dataclass
@@ -117,8 +119,8 @@ def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:
         z=Z_ORDER.get(family, 440), url=f"{prefix}ogc/collections/{lid}/items?{query}",
         bounds=item.get("bbox"), count=count,
         default_on=family in DEFAULT_ON and not big, clustered=family in CLUSTERED and not big,
-        min_zoom=settings.app_bbox_min_zoom if big else 0,
-        clusters_url=f"{prefix}api/clusters/{lid}" if big else "",
+        tiles_url=f"{prefix}ogc/collections/{lid}/tiles/{TILE_MATRIX_SET}/{{z}}/{{y}}/{{x}}"
+        if big else "",
     )
 
 

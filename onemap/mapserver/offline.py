@@ -46,6 +46,12 @@ VENDORS: dict[str, tuple[str, str]] = {
     "swagger-ui-5": ("fastapi_standalone_docs", "static/swagger"),
 }
 
+#: name under VENDOR_PREFIX → folder under the repository's node_modules: browser libraries of
+#: the map itself that ship in no Python package, installed from package-lock.json by
+#: ``make node`` (Leaflet.VectorGrid 1.3.0: the map's big layers from the vector tiles).
+NODE_VENDORS: dict[str, str] = {"leaflet.vectorgrid": "leaflet.vectorgrid/dist"}
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+
 #: CDN URL prefix in pygeoapi's templates → vendor folder (under VENDOR_PREFIX) with the same
 #: file names.
 REWRITES: dict[str, str] = {
@@ -94,6 +100,13 @@ def mount_vendor(app: FastAPI) -> None:
     """Serve every vendor folder at ``VENDOR_PREFIX/<name>`` (call before mounting "/")."""
     for name in VENDORS:
         app.mount(f"{VENDOR_PREFIX}/{name}", StaticFiles(directory=package_dir(name)),
+                  name=f"vendor-{name}")
+    for name, sub in NODE_VENDORS.items():
+        folder = NODE_MODULES / sub
+        if not folder.is_dir():  # the map then says its big layers cannot be drawn
+            LOGGER.warning("%s is missing (run `make node`): the map cannot draw big layers",
+                           folder)
+        app.mount(f"{VENDOR_PREFIX}/{name}", StaticFiles(directory=folder, check_dir=False),
                   name=f"vendor-{name}")
 
 

@@ -138,3 +138,27 @@ def test_addresses() -> None:
         "http://127.0.0.1:9"
     assert base_path(Settings(data_dir=Path("."), public_url="http://h:1")) == "/"
     assert base_path(Settings(data_dir=Path("."), public_url="https://h/a/b/")) == "/a/b/"
+
+
+def test_a_big_layer_is_drawn_from_its_vector_tiles(stub_port: int) -> None:
+    """Over ``app_max_features``: the OGC vector tiles (tileMatrix/tileRow/tileCol, relative
+    to the public path), an empty component carrying them, the plugin served by our server."""
+    settings = _settings(stub_port, public_url="https://gis.example/onemap",
+                         app_max_features=1000)
+    by_id = {layer.id: layer for layer in load_sources(settings).layers}
+    big, small = by_id["pollution_sources"], by_id["air_stations"]
+    assert big.tiles_url == \
+        "/onemap/ogc/collections/pollution_sources/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    assert not big.clustered and not big.default_on and small.tiles_url == ""
+    spec = load_sources(settings).to_store()
+    comp = layer_component(next(s for s in spec if s["id"] == "pollution_sources"), "en", False)
+    assert comp.id == {"type": "om-tile-layer", "layer": "pollution_sources"}
+    assert comp.data == {"type": "FeatureCollection", "features": []}
+    assert getattr(comp, "url", None) is None
+    tiles = comp.hideout["tiles"]
+    assert tiles["url"] == big.tiles_url and tiles["pane"] == "om-pollution_sources"
+    assert tiles["item"] == "/onemap/ogc/collections/pollution_sources/items/"
+    assert tiles["script"] == ("/onemap/static/vendor/leaflet.vectorgrid/"
+                               "Leaflet.VectorGrid.bundled.min.js")
+    assert tiles["title"] == "{count} features, click to zoom in" and not tiles["live"]
+    assert comp.hideout["popup"]["key_field"] == "source_id"  # the OGC id a click reads

@@ -5,8 +5,8 @@
  *     /api/alarms/events; a 404 — not allowed — hides the strip quietly and is retried later);
  *     a click flies the map to the alarm and opens its popup;
  *   - the live layers fetched again by giving their GeoJSON a new URL (dash-leaflet refetches
- *     on a URL change): alarms when one arrives (debounced), devices when the summary's
- *     device counts change;
+ *     on a URL change), or a big one's vector tiles redrawn (assets/tiles.js): alarms when one
+ *     arrives (debounced), devices when the summary's device counts change;
  *   - the dashboard's live card from /api/live/summary, on each alarm (debounced) and every 30 s;
  *   - an alarm's Acknowledge / Close buttons (POST with the CSRF header); the popups' HTML,
  *     and an outlet's recent readings, are drawn by assets/live_popups.js.
@@ -75,8 +75,10 @@
     function refreshLayer(family) {
         var layer = cfg && cfg.layers[family];
         var set = window.dash_clientside && window.dash_clientside.set_props;
-        if (!layer || !set || !layerOn(layer.id)) { return; }
-        set("om-layer-" + layer.id, {url: freshUrl(layer.url)});
+        if (!layer || !layerOn(layer.id)) { return; }
+        /* a big one is drawn from vector tiles (assets/tiles.js): asked for again */
+        if (window.onemap.tiles && window.onemap.tiles.redraw(layer.id)) { return; }
+        if (set) { set("om-layer-" + layer.id, {url: freshUrl(layer.url)}); }
     }
 
     function liveOpen(feature) {

@@ -196,28 +196,39 @@
         }
         if (h.interactive === false) { return; }
         if (feature.geometry && feature.geometry.type === "LineString" && context.cluster) { return; }
-        layer.bindPopup(function () { return popupHtml(feature, h); },
-                        {maxWidth: h.history ? 380 : 340, className: "om-popup-wrap"});
-        if (h.history) {  // a water section's recent classes, fetched when it opens
-            layer.on("popupopen", function (e) {
-                var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-wh");
-                if (el && window.onemap.drawWaterHistory) {
-                    window.onemap.drawWaterHistory(el, props, h);
-                }
-            });
+        layer.bindPopup(function () { return popupHtml(feature, h); }, popupOptions(h));
+        layer.on("popupopen", function (e) { popupOpened(e, props, h); });
+    }
+
+    function popupOptions(h) {
+        return {maxWidth: h.history ? 380 : 340, className: "om-popup-wrap"};
+    }
+
+    /* What a popup fetches once open: a water section's recent classes, an outlet's recent
+       readings (assets/live.js), an air station's chart. */
+    function popupOpened(e, props, h) {
+        var el = e.popup.getElement();
+        if (h.history && el && window.onemap.drawWaterHistory) {
+            var wh = el.querySelector(".om-wh");
+            if (wh) { window.onemap.drawWaterHistory(wh, props, h); }
         }
-        if (h.live && window.onemap.livePopupOpened) {  // recent readings (assets/live.js)
-            layer.on("popupopen", function (e) { window.onemap.livePopupOpened(e, props, h); });
-        }
-        if (h.family === "air_stations" && h.series) {  // the chart is fetched when it opens
-            layer.on("popupopen", function (e) {
-                var el = e.popup.getElement() && e.popup.getElement().querySelector(".om-chart");
-                var s = h.strings || {};
-                window.onemap.drawSeries(el, props.station_id, props.time, h.series, {
+        if (h.live && window.onemap.livePopupOpened) { window.onemap.livePopupOpened(e, props, h); }
+        if (h.family === "air_stations" && h.series) {
+            var s = h.strings || {};
+            window.onemap.drawSeries(el && el.querySelector(".om-chart"), props.station_id,
+                                     props.time, h.series, {
                     title: s.chart_title, loading: s.chart_loading, empty: s.chart_empty,
                     error: s.chart_error});
-            });
         }
+    }
+
+    /* A feature's popup opened on the map at `latlng`, not bound to a layer (a feature of a
+       vector tile, read whole from the OGC API when clicked: assets/tiles.js). */
+    function openPopup(map, latlng, feature, h) {
+        var popup = L.popup(popupOptions(h)).setLatLng(latlng)
+            .setContent(popupHtml(feature, h)).openOn(map);
+        popupOpened({popup: popup, target: map}, feature.properties || {}, h);
+        return popup;
     }
 
     window.onemap = Object.assign(window.onemap || {}, {
@@ -226,6 +237,8 @@
         clusterToLayer: clusterToLayer,
         onEachFeature: onEachFeature,
         popupHtml: popupHtml,
+        openPopup: openPopup,
+        pathOptions: pathOptions,
         classColor: classColor,
         util: {esc: esc, missing: missing, formatTime: formatTime, formatValue: formatValue}
     });
