@@ -44,7 +44,10 @@ venv: $(STAMP)/venv
 # exactly the lock into node_modules (not committed), again only when the lock changes.
 VENDOR_JS := node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js
 $(VENDOR_JS): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "make: npm (Node.js) is needed for the map's browser libraries"; exit 1; }
+	@command -v npm >/dev/null || { echo "node: installing Debian's npm"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends npm; }
 	npm ci --omit=peer --no-audit --no-fund --loglevel=error
 	@touch $@
 
