@@ -25,6 +25,7 @@ from pathlib import Path
 
 from onemap.catalog import Entry, atomic_write_bytes
 from onemap.config import Settings
+from onemap.layers.families import FAMILIES
 from onemap.mapserver import wms_time
 from onemap.styles.colormaps import RASTER_STYLES
 from onemap.styles.symbology import AQI_LEVELS, FAMILY_STYLES, NO_DATA_COLOR
@@ -43,6 +44,10 @@ FONT_GLOBS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
               "/usr/share/fonts/**/*CJK*.tt[cf]")
 GEOM_TYPES = {"point": "POINT", "multipoint": "POINT", "linestring": "LINE",
               "multilinestring": "LINE", "polygon": "POLYGON", "multipolygon": "POLYGON"}
+#: MapServer's GML geometry types by GeoPackage geometry type: WFS DescribeFeatureType then
+#: names the layer's own type (gml:PointPropertyType…), not GeometryPropertyType.
+GML_TYPES = {"point": "point", "multipoint": "multipoint", "linestring": "line",
+             "multilinestring": "multiline", "polygon": "polygon", "multipolygon": "multipolygon"}
 
 
 def q(text: object) -> str:
@@ -60,8 +65,9 @@ def wms_dir(settings: Settings) -> Path:
 
 
 def signature(entries: dict[str, Entry]) -> str:
-    """What the mapfiles depend on: every entry as catalogued."""
-    digest = hashlib.sha256()
+    """What the mapfiles depend on: every entry as catalogued, and this module (an upgraded
+    server writes its mapfiles anew rather than serving the old version's)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
     for entry in sorted(entries.values(), key=lambda e: e.id):
         digest.update(entry.model_dump_json().encode("utf-8"))
     return digest.hexdigest()[:16]
@@ -159,6 +165,15 @@ def vector_layer(entry: Entry, settings: Settings, name: str, wms: bool = True,
     path = entry.file(settings)
     geometry = GEOM_TYPES.get((entry.geometry_type or "").lower(), "POLYGON")
     extra = {} if wms else {"wms_enable_request": "!*"}
+    gml = GML_TYPES.get((entry.geometry_type or "").lower())
+    if gml:
+        extra.update({"gml_geometries": "msGeometry", "gml_msGeometry_type": gml})
+    # a GeoPackage DATE column is text to OGR: say it is a date, as the catalogue does
+    extra.update({f"gml_{name}_type": "Date" for name, kind in entry.fields.items()
+                  if kind == "date"})
+    family = FAMILIES.get(entry.family)
+    if family and family.key in entry.fields:  # OGR's row id is no item MapServer can read
+        extra.update({"gml_featureid": family.key, "wfs_featureid": family.key})
     return "\n".join([
         "LAYER", f"NAME {q(name)}", f"TYPE {geometry}", "STATUS ON",
         f"GROUP {q(group)}" if group else "",
