@@ -51,6 +51,9 @@ EXTERNAL_PARAMETERS = {
     "parameter-name": {"name": "parameter-name", "in": "query", "required": False,
                        "style": "form", "explode": False, "schema": {"type": "string"}},
     "z": {"name": "z", "in": "query", "required": False, "schema": {"type": "string"}},
+    # OGC API Records (ogcapi-records-1/1.0/openapi/parameters): free-text search terms
+    "q": {"name": "q", "in": "query", "required": False, "style": "form", "explode": False,
+          "schema": {"type": "array", "items": {"type": "string"}}},
 }
 
 
