@@ -176,7 +176,7 @@ def test_simulated_device_alarm_reaches_the_page(live_stack: LiveStack, browser,
 
     from onemap.live.sim_device import device_of
     from onemap.live.simulate import Options, load_outlets, simulate
-    from tests.live.test_hj212_server import _run
+    from tests.loops import run as _run
 
     used = {_device(live_stack, "340181").mn, _other_device(live_stack, "340181").mn}
     county = {d.mn for d in Registry(live_stack.settings).devices().values()

@@ -8,7 +8,7 @@ from onemap.live import livestore
 from onemap.live.service import Service
 from onemap.live.sim_device import device_of
 from onemap.live.simulate import Options, load_outlets, simulate
-from tests.live.test_hj212_server import _run
+from tests.loops import run as _run
 
 #: Scenario → the alarm rules it must raise.
 EXPECTED = {"exceedance": {"exceedance", "continuous_exceedance"}, "constant": {"constant"},

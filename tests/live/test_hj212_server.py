@@ -8,13 +8,13 @@ of readings has its own tests."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 
 import pytest
 
 from onemap.live.hj212 import cp, frames
 from onemap.live.hj212.frames import Packet
 from onemap.live.hj212.server import MAX_SPLIT_PARTS, MAX_SPLIT_PENDING, Parts, Receiver
+from tests.loops import run
 
 MN = "010000A8900016F000169DC0"
 OTHER = "010000A8900016F000169DC1"
@@ -50,11 +50,7 @@ async def _answers(reader: asyncio.StreamReader, n: int) -> list[Packet]:
     return out
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
-    """Run ``coro`` on an event loop of its own thread: the browser tests' Playwright keeps a
-    loop running in the main thread for the whole session, where asyncio.run would refuse."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, asyncio.wait_for(coro, 60)).result()
+_run = run  # the name the live tests use
 
 
 def test_uploads_notices_and_refusals() -> None:

@@ -27,7 +27,7 @@ from onemap.live.hj212.frames import Packet
 from onemap.live.hj212.server import Receiver
 from onemap.live.sim_device import SCENARIOS, Device, assign
 from onemap.live.simulate import Options, devices_of, load_outlets, simulate
-from tests.live.test_hj212_server import _run
+from tests.loops import run as _run
 
 INTERVAL = 0.2
 

@@ -10,6 +10,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.mapserver import wms_mapfile
 from onemap.mapserver.wms_pool import Pool, Unavailable
+from tests.loops import run
 
 CAPS = [["SERVICE", "WMS"], ["REQUEST", "GetCapabilities"], ["VERSION", "1.3.0"]]
 
@@ -49,7 +50,7 @@ def test_workers_answer_and_a_dead_one_is_replaced(own_runtime: Settings) -> Non
             await pool.stop()
         assert pool._all == []
 
-    asyncio.run(scenario())
+    run(scenario(), timeout=300)
 
 
 def test_a_worker_over_its_time_is_replaced(own_runtime: Settings) -> None:
@@ -81,7 +82,7 @@ def test_a_worker_over_its_time_is_replaced(own_runtime: Settings) -> None:
         finally:
             await pool.stop()
 
-    asyncio.run(scenario())
+    run(scenario(), timeout=300)
 
 
 def test_no_workers_is_unavailable() -> None:
@@ -95,4 +96,4 @@ def test_no_workers_is_unavailable() -> None:
         else:
             raise AssertionError("a pool without workers answered")
 
-    asyncio.run(scenario())
+    run(scenario(), timeout=300)
