@@ -87,7 +87,8 @@ def _value(buf: bytes) -> Any:
 
 
 def read_tile(data: bytes) -> dict[str, Layer]:
-    """The tile's layers by name (an empty tile has none)."""
+    """The tile's layers by name (an empty tile has none); ValueError if the protobuf is
+    broken or two layers share a name (the spec forbids it; readers would pick one)."""
     layers = {}
     for number, _, raw in _fields(data):
         if number != 3:
@@ -114,5 +115,7 @@ def read_tile(data: bytes) -> dict[str, Layer]:
             layer.ids.append(fid)
             layer.properties.append({keys[k]: values[i]
                                      for k, i in zip(tags[::2], tags[1::2], strict=True)})
+        if layer.name in layers:
+            raise ValueError(f"two layers named {layer.name!r}")
         layers[layer.name] = layer
     return layers

@@ -168,37 +168,56 @@ class Browser:
         self.pool.shutdown()
 
 
-def rtree_tiles(path: Path, layer: str, v: View) -> dict[tuple[int, int], set[int]]:
-    """The ids of the features whose R-tree box centre is in each of the view's tiles (a
-    centre on a tile's west or north edge in it), read by SQLite from the GeoPackage."""
-    w, s, e, n = v.tiles_bbox
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        (geom,) = con.execute("SELECT column_name FROM gpkg_geometry_columns "
-                              "WHERE table_name = ?", (layer,)).fetchone()
-        rows = con.execute(f'SELECT id, (minx + maxx) / 2, (miny + maxy) / 2 FROM '
-                           f'"rtree_{layer}_{geom}" WHERE maxx >= ? AND minx <= ? AND '
-                           "maxy >= ? AND miny <= ?", (w, e, s, n)).fetchall()
-    finally:
-        con.close()
-    out: dict[tuple[int, int], set[int]] = {t: set() for t in v.tiles}
-    if not rows:
+class RTree:
+    """The layer's GeoPackage R-tree read by SQLite: the truth the tiles are checked against."""
+
+    def __init__(self, path: Path, layer: str) -> None:
+        self.con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        (geom,) = self.con.execute("SELECT column_name FROM gpkg_geometry_columns "
+                                   "WHERE table_name = ?", (layer,)).fetchone()
+        self.table = f"rtree_{layer}_{geom}"
+
+    def centred(self, v: View) -> dict[tuple[int, int], set[int]]:
+        """The ids of the features whose box centre is in each of the view's tiles (a centre
+        on a tile's west or north edge is in it)."""
+        w, s, e, n = v.tiles_bbox
+        rows = self.con.execute(f'SELECT id, (minx + maxx) / 2, (miny + maxy) / 2 FROM '
+                                f'"{self.table}" WHERE maxx >= ? AND minx <= ? AND '
+                                "maxy >= ? AND miny <= ?", (w, e, s, n)).fetchall()
+        out: dict[tuple[int, int], set[int]] = {t: set() for t in v.tiles}
+        if not rows:
+            return out
+        ids, x, y = (np.array(c) for c in zip(*rows, strict=True))
+        u, vv = fraction(x, y)
+        size = 1 << v.zoom
+        cols, rws = np.floor(u * size).astype(int), np.floor(vv * size).astype(int)
+        for fid, c, r in zip(ids.tolist(), cols.tolist(), rws.tolist(), strict=True):
+            if (c, r) in out:
+                out[(c, r)].add(fid)
         return out
-    ids, x, y = (np.array(c) for c in zip(*rows, strict=True))
-    u, vv = fraction(x, y)
-    size = 1 << v.zoom
-    cols, rws = np.floor(u * size).astype(int), np.floor(vv * size).astype(int)
-    for fid, c, r in zip(ids.tolist(), cols.tolist(), rws.tolist(), strict=True):
-        if (c, r) in out:
-            out[(c, r)].add(fid)
-    return out
+
+    def outside(self, ids: set[int], zoom: int, tile: tuple[int, int]) -> tuple[int, int]:
+        """Of ``ids`` (features a tile holds but are not centred in it): how many do not meet
+        the tile grown by its buffer (64 of 4096 units, in lon/lat as the server grows it),
+        and how many are not in the layer at all."""
+        if not ids:
+            return 0, 0
+        size = 1 << zoom
+        w, n = lonlat(tile[0] / size, tile[1] / size)
+        e, s = lonlat((tile[0] + 1) / size, (tile[1] + 1) / size)
+        dx, dy = (e - w) * 64 / 4096 + 1e-9, (n - s) * 64 / 4096 + 1e-9
+        rows = self.con.execute(f'SELECT minx, miny, maxx, maxy FROM "{self.table}" WHERE id '
+                                f"IN ({','.join(map(str, ids))})").fetchall()
+        far = sum(1 for x0, y0, x1, y1 in rows
+                  if x1 < w - dx or x0 > e + dx or y1 < s - dy or y0 > n + dy)
+        return far, len(ids) - len(rows)
 
 
 @dataclasses.dataclass
 class Check:
     """A view's tiles against the R-tree: what the map draws and counts."""
 
-    drawn: int  # features drawn, each in the tile its centre is in
+    drawn: int  # features drawn, each counted in the tile its centre is in
     counted: int  # features counted in the bubbles of the clusters tiles
     expected: int  # features centred in the view's tiles (R-tree)
     clusters: int  # clusters tiles
@@ -209,26 +228,38 @@ class Check:
         return not self.problems and self.drawn + self.counted == self.expected
 
 
-def check(layer: str, loaded: Load, truth: dict[tuple[int, int], set[int]]) -> Check:
+def check(layer: str, loaded: Load, rtree: RTree, v: View) -> Check:
+    """Each clusters tile counts exactly the features centred in it; each features tile
+    holds each feature centred in it once, and otherwise only features its buffer meets."""
+    truth = rtree.centred(v)
     drawn = counted = clusters = 0
     problems = []
     for tile, data in loaded.tiles.items():
-        layers = read_tile(data)
         own = truth[tile]
+        try:
+            layers = read_tile(data)
+        except (ValueError, IndexError, UnicodeDecodeError) as err:
+            problems.append(f"tile {v.zoom}/{tile}: not a valid MVT ({err})")
+            continue
         if f"{layer}_clusters" in layers:
             clusters += 1
             n = sum(int(p["count"]) for p in layers[f"{layer}_clusters"].properties)
             counted += n
             if n != len(own) or n != loaded.counts[tile]:
-                problems.append(f"tile {tile}: bubbles count {n}, header "
+                problems.append(f"tile {v.zoom}/{tile}: bubbles count {n}, header "
                                 f"{loaded.counts[tile]}, R-tree {len(own)}")
-        else:
-            ids = layers[layer].ids if layer in layers else []
-            missing = own - set(ids)
-            drawn += len(own) - len(missing)
-            if missing or len(ids) != loaded.counts[tile]:
-                problems.append(f"tile {tile}: {len(missing)} of its {len(own)} features "
-                                f"missing; holds {len(ids)}, header {loaded.counts[tile]}")
+            continue
+        ids = layers[layer].ids if layer in layers else []
+        held = set(ids)
+        missing = own - held
+        drawn += len(own) - len(missing)
+        far, unknown = rtree.outside(held - own, v.zoom, tile)
+        if missing or far or unknown or len(ids) != len(held) or \
+                len(ids) != loaded.counts[tile]:
+            problems.append(f"tile {v.zoom}/{tile}: {len(missing)} of its {len(own)} "
+                            f"features missing, {len(ids) - len(held)} twice, {far} beyond "
+                            f"its buffer, {unknown} unknown; holds {len(ids)}, header "
+                            f"{loaded.counts[tile]}")
     return Check(drawn, counted, sum(len(s) for s in truth.values()), clusters, problems)
 
 
@@ -340,7 +371,7 @@ def main() -> None:
     rounds = plan(centres(settings, args.views, args.layer), zooms)
     rows: dict[int, list[dict]] = {z: [] for z in zooms}
     starts, warmups, proc, failed = [], [], None, []
-    browser, session = Browser(), requests.Session()
+    browser, session, rtree = Browser(), requests.Session(), RTree(path, args.layer)
     try:
         for restart, views in rounds:
             if proc is None or restart:
@@ -353,7 +384,7 @@ def main() -> None:
             for v in views:
                 cold = browser.load(base, args.layer, v)
                 warm = browser.load(base, args.layer, v)
-                result = check(args.layer, cold, rtree_tiles(path, args.layer, v))
+                result = check(args.layer, cold, rtree, v)
                 failed += result.problems[:3] + ([] if result.ok or result.problems else [
                     f"zoom {v.zoom}: drawn {result.drawn} + counted {result.counted} != "
                     f"{result.expected}"])
