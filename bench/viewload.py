@@ -33,9 +33,9 @@ import argparse
 import dataclasses
 import gzip
 import json
-import math
 import random
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -49,6 +49,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mapview import HEIGHT, TILE, WIDTH, View, fraction, lonlat, view  # noqa: E402
 from mvtread import read_tile  # noqa: E402
 from tiles import start_server, stats_ms  # noqa: E402
 
@@ -57,54 +58,8 @@ from onemap.config import Settings, get_settings  # noqa: E402
 from onemap.data.generate import generate  # noqa: E402
 
 LAYER = "pollution_sources_national"
-WIDTH, HEIGHT, TILE = 1200, 800, 256
 CONNECTIONS = 6  # a browser's connections per host (HTTP/1.1)
 ACCEPT = {"Accept-Encoding": "gzip, deflate"}
-
-
-def fraction(lon: np.ndarray | float, lat: np.ndarray | float) -> tuple:
-    """Web Mercator world fractions (0..1 east, 0..1 south) of lon/lat."""
-    lat = np.clip(lat, -85.0511287798, 85.0511287798)
-    return (np.asarray(lon) + 180.0) / 360.0, \
-        (1 - np.arcsinh(np.tan(np.radians(lat))) / math.pi) / 2
-
-
-def lonlat(u: float, v: float) -> tuple[float, float]:
-    return u * 360.0 - 180.0, math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * v))))
-
-
-@dataclasses.dataclass(frozen=True)
-class View:
-    """A WIDTH × HEIGHT map at ``zoom`` centred on lon/lat: its lon/lat box and the tiles
-    Leaflet's GridLayer requests for it (``_pxBoundsToTileRange``), nearest the centre first."""
-
-    zoom: int
-    bbox: tuple[float, float, float, float]
-    tiles: tuple[tuple[int, int], ...]  # (col, row)
-
-    @property
-    def tiles_bbox(self) -> tuple[float, float, float, float]:
-        size = 1 << self.zoom
-        cols, rows = [t[0] for t in self.tiles], [t[1] for t in self.tiles]
-        w, n = lonlat(min(cols) / size, min(rows) / size)
-        e, s = lonlat((max(cols) + 1) / size, (max(rows) + 1) / size)
-        return w, s, e, n
-
-
-def view(lon: float, lat: float, zoom: int) -> View:
-    u, v = fraction(lon, lat)
-    world = TILE << zoom
-    px, py = float(u) * world, float(v) * world
-    x0, x1 = px - WIDTH / 2, px + WIDTH / 2
-    y0, y1 = max(py - HEIGHT / 2, 0.0), min(py + HEIGHT / 2, world)
-    cols = range(math.floor(x0 / TILE), math.ceil(x1 / TILE))
-    rows = range(math.floor(y0 / TILE), math.ceil(y1 / TILE))
-    mid_c, mid_r = (cols[0] + cols[-1]) / 2, (rows[0] + rows[-1]) / 2
-    tiles = sorted(((c, r) for r in rows for c in cols),
-                   key=lambda t: math.hypot(t[0] - mid_c, t[1] - mid_r))
-    w, n = lonlat(x0 / world, y0 / world)
-    e, s = lonlat(x1 / world, y1 / world)
-    return View(zoom, (w, s, e, n), tuple(tiles))
 
 
 def centres(settings: Settings, n: int, layer: str = LAYER) -> list[tuple[float, float]]:
@@ -143,7 +98,8 @@ class Browser:
         self.local = threading.local()
         self.pool = ThreadPoolExecutor(CONNECTIONS)
 
-    def get(self, url: str) -> tuple[float, int, bytes, int]:
+    def get(self, url: str) -> tuple[float, bytes, bool, int]:
+        """When the tile's last byte came, its bytes as sent, whether gzipped, its count."""
         session = getattr(self.local, "session", None)
         if session is None:
             session = self.local.session = requests.Session()
@@ -153,15 +109,16 @@ class Browser:
         resp.close()
         if resp.status_code != 200:
             raise RuntimeError(f"{url}: HTTP {resp.status_code} {wire[:200]!r}")
-        data = gzip.decompress(wire) if resp.headers.get("Content-Encoding") == "gzip" else wire
-        return done, len(wire), data, int(resp.headers["OneMap-Tile-Count"])
+        return done, wire, resp.headers.get("Content-Encoding") == "gzip", \
+            int(resp.headers["OneMap-Tile-Count"])
 
     def load(self, base: str, layer: str, v: View) -> Load:
         url = f"{base}/ogc/collections/{layer}/tiles/WebMercatorQuad/{v.zoom}"
         start = time.perf_counter()
         got = list(self.pool.map(self.get, [f"{url}/{r}/{c}" for c, r in v.tiles]))
-        return Load(max(g[0] for g in got) - start, sum(g[1] for g in got),
-                    {t: g[2] for t, g in zip(v.tiles, got, strict=True)},
+        return Load(max(g[0] for g in got) - start, sum(len(g[1]) for g in got),
+                    {t: gzip.decompress(g[1]) if g[2] else g[1]
+                     for t, g in zip(v.tiles, got, strict=True)},
                     {t: g[3] for t, g in zip(v.tiles, got, strict=True)})
 
     def close(self) -> None:
@@ -301,7 +258,7 @@ def plan(points: list[tuple[float, float]], zooms: list[int]) -> list[tuple[bool
     return rounds
 
 
-def start(settings: Settings, layer: str) -> tuple[object, str, float, float]:
+def start(settings: Settings, layer: str) -> tuple[subprocess.Popen, str, float, float]:
     """A fresh server: process, base URL, seconds to answer, seconds of the warm-up (tile
     0/0/0 loads the layer's R-tree index; one item warms the OGC API Features path)."""
     t0 = time.perf_counter()
