@@ -330,7 +330,8 @@ def main() -> None:
     starts, warmups, proc, failed = [], [], None, []
     browser, session, rtree = Browser(), requests.Session(), RTree(path, args.layer)
     try:
-        for restart, views in rounds:
+        for i, (restart, views) in enumerate(rounds, start=1):
+            print(f"view {i}/{len(rounds)} at every zoom", file=sys.stderr, flush=True)
             if proc is None or restart:
                 if proc is not None:
                     proc.terminate()
@@ -354,6 +355,7 @@ def main() -> None:
                     "raw": r_s, "in_view": in_view})
     finally:
         browser.close()
+        rtree.con.close()
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
