@@ -70,7 +70,10 @@ bench: venv sample
 	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/haze_year.py
 
-# The map on a national layer (1,000,000 sources, generated into var/bench-national once).
+# What the map costs per view on a national layer (1,000,000 sources, generated into
+# var/bench-national once): the vector tiles of 1200×800 px views at zooms 5–15 over 6
+# connections, cold and warm, checked against the R-tree, vs items?bbox and pyogrio (see
+# bench/README.md).
 bench-national: venv
 	$(BIN)/python bench/viewload.py
 
