@@ -6,11 +6,11 @@ calls the layer valid, its feature count, and the error QGIS gives otherwise. Wi
 ``OAPIF_USER`` and ``OAPIF_KEY`` in the environment, QGIS authenticates as a user would with an
 API key: user name and key in the layer's basic-authentication fields.
 """
-import json
 import os
 import sys
 
-from qgis.core import QgsApplication, QgsVectorLayer
+from qgis.core import QgsVectorLayer
+from qgis_app import run
 
 
 def main(base: str, collections: list[str]) -> dict:
@@ -30,9 +30,4 @@ def main(base: str, collections: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.initQgis()
-    try:
-        print(json.dumps(main(sys.argv[1], sys.argv[2:])), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(sys.argv[1], sys.argv[2:]))

@@ -7,11 +7,11 @@ Run by Debian's /usr/bin/python3 (python3-qgis is not in the venv):
 distinct ids, and each items request's URL (as QGIS's network manager created it). With
 ``OAPIF_USER`` and ``OAPIF_KEY`` in the environment QGIS logs in with them (basic auth).
 """
-import json
 import os
 import sys
 
-from qgis.core import QgsApplication, QgsNetworkAccessManager, QgsVectorLayer
+from qgis.core import QgsNetworkAccessManager, QgsVectorLayer
+from qgis_app import run
 
 
 def main(base: str, name: str) -> dict:
@@ -41,9 +41,4 @@ def main(base: str, name: str) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.initQgis()
-    try:
-        print(json.dumps(main(sys.argv[1], sys.argv[2])), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(sys.argv[1], sys.argv[2]))

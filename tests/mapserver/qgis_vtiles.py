@@ -11,7 +11,6 @@ import urllib.request
 from collections import Counter
 
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsMapBoxGlStyleConverter,
     QgsMapRendererSequentialJob,
@@ -21,6 +20,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
+from qgis_app import run
 
 
 def fetch(url: str) -> dict:
@@ -79,10 +79,4 @@ def main(base: str, collections: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.setPrefixPath("/usr", True)
-    app.initQgis()
-    try:
-        print(json.dumps(main(sys.argv[1], sys.argv[2:])), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(sys.argv[1], sys.argv[2:]))

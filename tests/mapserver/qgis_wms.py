@@ -9,11 +9,9 @@ that hour, as QGIS's temporal controller does when it plays an animation. With a
 drawing's pixels are also hashed so the caller can tell the hours apart.
 """
 import hashlib
-import json
 import sys
 
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsDateTimeRange,
     QgsMapRendererSequentialJob,
@@ -21,6 +19,7 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QDateTime, QSize, Qt
+from qgis_app import run
 
 
 def draw(layer: QgsRasterLayer, when: QDateTime | None) -> dict:
@@ -64,9 +63,4 @@ def main(url: str, name: str, times: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.initQgis()
-    try:
-        print(json.dumps(main(sys.argv[1], sys.argv[2], sys.argv[3:])), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(sys.argv[1], sys.argv[2], sys.argv[3:]))

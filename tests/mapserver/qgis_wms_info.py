@@ -8,11 +8,9 @@ identifies at (LON, LAT) in EPSG:4490 (as GML features, the Identify tool's "Fea
 text answer, the features identified 0.05° east (none), and the size and painted pixels of
 the legend graphic QGIS gets for the layer.
 """
-import json
 import sys
 
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsPointXY,
     QgsRaster,
@@ -21,6 +19,7 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.PyQt.QtCore import QEventLoop, QTimer
+from qgis_app import run
 
 
 def identify(layer: QgsRasterLayer, lon: float, lat: float) -> dict:
@@ -86,10 +85,5 @@ def main(url: str, name: str, lon: float, lat: float) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.initQgis()
-    try:
-        print(json.dumps(main(sys.argv[1], sys.argv[2], float(sys.argv[3]),
-                              float(sys.argv[4])), ensure_ascii=False), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(sys.argv[1], sys.argv[2], float(sys.argv[3]),
+                     float(sys.argv[4])), ensure_ascii=False)

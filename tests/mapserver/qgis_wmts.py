@@ -12,7 +12,6 @@ import json
 import sys
 
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsMapRendererSequentialJob,
@@ -23,6 +22,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor, QImage
+from qgis_app import run
 
 SIZE = 256
 
@@ -65,9 +65,4 @@ def main(cases: list[dict]) -> dict:
 
 
 if __name__ == "__main__":
-    app = QgsApplication([], False)
-    app.initQgis()
-    try:
-        print(json.dumps(main(json.loads(sys.argv[1]))), flush=True)
-    finally:
-        app.exitQgis()
+    run(lambda: main(json.loads(sys.argv[1])))
