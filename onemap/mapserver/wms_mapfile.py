@@ -27,6 +27,7 @@ from onemap.catalog import Entry, atomic_write_bytes
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from onemap.mapserver import wms_time
+from onemap.raster.stac import series_title
 from onemap.styles.colormaps import RASTER_STYLES
 from onemap.styles.symbology import AQI_LEVELS, FAMILY_STYLES, NO_DATA_COLOR
 
@@ -328,7 +329,7 @@ def build(settings: Settings, entries: dict[str, Entry], folder: Path
         times = [s[0] for s in steps]
         wms.append(raster_layer(members[-1], collection, str(index), {
             "wms_timeextent": ",".join(times), "wms_timedefault": times[-1]},
-            title=f"{collection}（时间序列 {times[0]} … {times[-1]}）"))
+            title=f"{series_title(collection, members)}（{times[0]} … {times[-1]}）"))
     return {"wms": "\n".join([header(settings, ordered, "wms", fontset), *wms, "END"]),
             "wfs": "\n".join([header(settings, ordered, "wfs", fontset), *wfs, "END"])}
 
