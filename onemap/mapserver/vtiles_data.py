@@ -317,17 +317,44 @@ def features(src: Source, ids: np.ndarray, frame: TileFrame, name: str) -> Tile:
                 len(keep))
 
 
+RING = 6  # BUFFER is 1/64 of a tile: the cells of zoom z + 6 are as thick as it
+
+
+def _ring(index: BoxIndex, frame: TileFrame, box: tuple[float, float, float, float]
+          ) -> np.ndarray:
+    """Positions of the points centred in the cells of zoom z + :data:`RING` that ``box``
+    (the buffered tile) covers outside the tile itself: the buffer's strips, a few hundred
+    cells, so a sparse tile beside a dense one reads only what its edge needs (the whole
+    neighbouring tiles would be up to a million points)."""
+    level = min(frame.z + RING, FINE)
+    # grown by two float32 steps: a point's R-tree box is its float32 rounding outwards, so
+    # its centre can lie that far outside ``box`` while the box still meets it
+    lon, lat = np.array([box[0], box[2]]), np.array([box[3], box[1]])
+    lon = lon + [-2, 2] * np.spacing(np.abs(lon).astype(np.float32)).astype(np.float64)
+    lat = lat + [2, -2] * np.spacing(np.abs(lat).astype(np.float32)).astype(np.float64)
+    u, v = world_fraction(frame.tms, lon, lat)
+    rows = 1 << level
+    cols = width0(frame.tms) * rows
+    c0, c1 = np.clip(np.floor(u * cols), 0, cols - 1).astype(np.int64)
+    r0, r1 = np.clip(np.floor(v * rows), 0, rows - 1).astype(np.int64)
+    inner = 1 << (level - frame.z)
+    col, row = (a.ravel() for a in np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1)))
+    out = (col < frame.x * inner) | (col >= (frame.x + 1) * inner) | \
+        (row < frame.y * inner) | (row >= (frame.y + 1) * inner)
+    if not out.any():
+        return np.empty(0, dtype=np.int64)
+    starts, ends = index.centred(level, col[out].tolist(), row[out].tolist())
+    return np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+
+
 def _around(index: BoxIndex, frame: TileFrame) -> np.ndarray:
     """Positions of the boxes meeting the buffered tile: for points, those centred in the
-    tile or its eight neighbours; for lines and polygons, by ``minx``."""
-    w, s, e, n = frame.buffered(BUFFER)
+    tile or in the buffer's strips around it; for lines and polygons, by ``minx``."""
+    w, s, e, n = box = frame.buffered(BUFFER)
     if index.by_minx is not None:
         return index.meeting(w, s, e, n)
-    size = 1 << frame.z
-    around = [(frame.x + dx, frame.y + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-              if 0 <= frame.x + dx < width0(frame.tms) * size and 0 <= frame.y + dy < size]
-    starts, ends = index.centred(frame.z, *zip(*around, strict=True))
-    pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+    (lo,), (hi,) = index.centred(frame.z, [frame.x], [frame.y])
+    pos = np.concatenate([np.arange(lo, hi), _ring(index, frame, box)])
     hit = (index.maxx[pos] >= w) & (index.minx[pos] <= e) & (index.maxy[pos] >= s) & \
         (index.miny[pos] <= n)
     return pos[hit]
