@@ -13,10 +13,12 @@ update itself fails the previous layer file is put back.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +254,7 @@ class LayerWriter:
         if self.schema is None:
             raise ValueError(f"layer {self.layer_id!r}: nothing was written")
         entry = self.entry(access=access, source=source, region=region)
+        ensure_key_index(self.tmp, self.layer_id, self.family)
         _fsync(self.tmp)
         backup = self.path.with_name(f".{self.layer_id}.{secrets.token_hex(4)}.bak.gpkg")
         had_previous = self.path.exists()
@@ -275,6 +278,25 @@ class LayerWriter:
             backup.unlink(missing_ok=True)
         self.committed = True
         return entry
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_key_index(path: Path, layer_id: str, family: Family) -> None:
+    """The index on the family's key, with its time field for series and events: a feature
+    by its key, and one station's or outlet's series (EDR, ``?station_id=…`` filters) read
+    the index instead of scanning the table. Made at import (before the file is renamed into
+    place); idempotent, so older files get it when first served."""
+    columns = [family.key, *([family.time_field] if family.time_field else [])]
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({_ident(layer_id)})")}
+        if not set(columns) <= present:
+            return
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {_ident(f'{layer_id}_by_' + '_'.join(columns))}"
+                     f" ON {_ident(layer_id)} ({', '.join(_ident(c) for c in columns)})")
+        conn.commit()
 
 
 def write_derived(frame: Frame, path: Path, layer: str) -> Path:

@@ -4,7 +4,8 @@ One provider (:class:`OneMapEDRProvider`) sits beside each station layer's featu
 (:func:`onemap.mapserver.ogc.collection`): the stations are the layer's points, their series
 the rows of its time-series table (``air_hourly``, ``water_samples``, the live
 ``outlet_readings``), both read with SQL on the GeoPackages — the series by the
-(station, time) index (:func:`ensure_index`), never a file named by a request.
+(station, time) index (:func:`onemap.layers.store.ensure_key_index`, made at import), never a
+file named by a request.
 
 Queries: ``locations`` (the stations as GeoJSON; ``locations/{id}`` one station's
 ``PointSeries``), ``position`` (the station nearest each point), ``area`` (the stations in a
@@ -25,7 +26,6 @@ import math
 import sqlite3
 from collections.abc import Iterator
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,7 +38,8 @@ from pygeoapi.provider.base_edr import BaseEDRProvider
 
 from onemap import catalog
 from onemap.access import policy, scope
-from onemap.layers import gpkg_rows
+from onemap.layers import gpkg_rows, store
+from onemap.layers.families import FAMILIES
 from onemap.mapserver.edr_params import SERIES, Param, Series
 from onemap.mapserver.provider import _settings
 from onemap.mapserver.sql import quote_ident
@@ -54,16 +55,6 @@ REFERENCING = [
     {"coordinates": ["x", "y"], "system": {"type": "GeographicCRS", "id": CRS84}},
     {"coordinates": ["t"], "system": {"type": "TemporalRS", "calendar": "Gregorian"}},
 ]
-
-
-def ensure_index(path: Path, table: str, key: str, time: str) -> None:
-    """The (station, time) index every EDR series read uses; made once (an import writes a
-    new file without it), idempotent and cheap when present."""
-    name = quote_ident(f"{table}_edr_series")
-    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
-        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {quote_ident(table)} "
-                     f"({quote_ident(key)}, {quote_ident(time)})")
-        conn.commit()
 
 
 @contextlib.contextmanager
@@ -364,8 +355,9 @@ def provider_config(entry: catalog.Entry, entries: dict[str, catalog.Entry],
     if series is None or table is None or not table.file(settings).exists():
         return None
     path = table.file(settings)
-    if not (table.extra or {}).get("live"):  # the live file makes its own indexes
-        ensure_index(path, table.id, series.key, series.time)
+    family = FAMILIES.get(table.family)
+    if family is not None and not (table.extra or {}).get("live"):  # live: its own indexes
+        store.ensure_key_index(path, table.id, family)  # for files imported before it was
     return {"type": "edr", "name": f"{__name__}.OneMapEDRProvider", "data": str(path),
             "options": {"family": entry.family, "stations": entry.id,
                         "stations_path": str(entry.file(settings)), "table": table.id,

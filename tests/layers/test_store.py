@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,20 @@ def test_import_frames_from_a_generator(settings: Settings) -> None:
                           layer_id="sources_national", settings=settings)
     assert entry.feature_count == 10_000 and entry.path == "store/sources_national.gpkg"
     assert read_layer("sources_national", settings)["source_id"].is_unique
+
+
+def test_import_indexes_the_key_and_the_series(sample_settings: Settings) -> None:
+    """A feature by its key and one station's hours are index reads from the first request:
+    the import made the index, not the server on its first query."""
+    for layer, columns in (("air_hourly", ["station_id", "time"]),
+                           ("water_samples", ["section_id", "time"]),
+                           ("pollution_sources", ["source_id"])):
+        path = store.layer_path(layer, sample_settings)
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            names = [row[1] for row in conn.execute(f'PRAGMA index_list("{layer}")')]
+            indexed = {name: [r[2] for r in conn.execute(f'PRAGMA index_info("{name}")')]
+                       for name in names}
+            assert columns in indexed.values(), (layer, indexed)
+            plan = " ".join(str(r[-1]) for r in conn.execute(
+                f'EXPLAIN QUERY PLAN SELECT * FROM "{layer}" WHERE "{columns[0]}" = ?', ("x",)))
+            assert f"USING INDEX {layer}_by_" in plan, plan
