@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browsing import watch
 
@@ -129,27 +130,38 @@ def _open_popups(page) -> list[str]:  # type: ignore[no-untyped-def]
     for family in POPUP_FAMILIES:
         selector = (f".leaflet-om-{family}-pane path.leaflet-interactive, "
                     f".leaflet-om-{family}-pane .leaflet-marker-icon:not(.om-cluster)")
-        page.wait_for_selector(selector, state="attached")
-        opened = page.evaluate(f"""() => {{
-            for (const el of document.querySelectorAll({selector!r})) {{
-                const r = el.getBoundingClientRect();
-                const x = r.left + r.width / 2, y = r.top + r.height / 2;
-                // A marker's hit is its own SVG inside: contains, not ===.
-                if (r.width > 0 && el.contains(document.elementFromPoint(x, y))) return [x, y];
-            }}
-            return null;
-        }}""")
-        if not opened:
+        popup = None
+        for _attempt in range(3):
+            page.wait_for_selector(selector, state="attached")
+            opened = page.evaluate(f"""() => {{
+                for (const el of document.querySelectorAll({selector!r})) {{
+                    const r = el.getBoundingClientRect();
+                    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                    // A marker's hit is its own SVG inside: contains, not ===.
+                    if (r.width > 0 && el.contains(document.elementFromPoint(x, y)))
+                        return [x, y];
+                }}
+                return null;
+            }}""")
+            if not opened:
+                break
+            page.mouse.click(*opened)
+            try:  # a layer redrawn between finding the marker and the click: find it again
+                popup = page.wait_for_selector(
+                    f".leaflet-popup-content .om-popup[data-family={family}]", timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        if popup is None:
             continue
-        page.mouse.click(*opened)
-        popup = page.wait_for_selector(f".leaflet-popup-content .om-popup[data-family={family}]")
         # A station's chart and a section's history are fetched once the popup opens.
         page.wait_for_function("""() => [...document.querySelectorAll(
             '.leaflet-popup-content .om-chart, .leaflet-popup-content .om-wh')].every(
             e => ['ready', 'empty', 'error'].includes(e.getAttribute('data-state')))""")
         texts.append(popup.inner_text())
         page.keyboard.press("Escape")
-    assert len(texts) == len(POPUP_FAMILIES), "a family had no clickable feature"
+    assert len(texts) == len(POPUP_FAMILIES), \
+        "a family had no clickable feature, or its popup did not open in three clicks"
     return texts
 
 
