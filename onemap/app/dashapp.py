@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dash
+import flask
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
@@ -338,6 +339,24 @@ def rebuild_rasters(specs: list[dict], rasters: list[dict], new_dataset: str | N
     return [s for s in specs if s["kind"] != "raster"] + rasters, rows, new_panes
 
 
+#: A year: what browsers keep a URL that can never change its content.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def keep_versioned_assets(app: dash.Dash) -> None:
+    """The page links every file of ``assets/`` with its modification time (``?m=…``), so
+    such a URL never changes content: the browser keeps it a year instead of asking again on
+    every page (a 304 round trip per file, ~30 of them). Dash's own bundles, versioned in their
+    names, already are. A URL without ``m`` (typed by hand) is left to revalidate."""
+
+    @app.server.after_request
+    def _immutable(response):  # type: ignore[no-untyped-def]
+        if response.status_code == 200 and flask.request.args.get("m") and \
+                flask.request.path.startswith("/assets/"):
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
 def create_dash(settings: Settings | None = None) -> dash.Dash:
     """The map application; the server mounts ``app.server`` (Flask, WSGI) at "/"."""
     settings = settings or get_settings()
@@ -364,6 +383,7 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
                     me=whoami(settings))
 
     app.layout = serve_layout
+    keep_versioned_assets(app)
     register_callbacks(app, settings)
     # the admin page, on the same Flask server at <base>admin/ (onemap.app.admin)
     create_admin(settings, app.server, INDEX)
