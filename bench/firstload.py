@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,11 +142,6 @@ def one_load(context, base: str) -> Load:  # type: ignore[no-untyped-def]
     return out
 
 
-def _spin() -> None:
-    while True:
-        pass
-
-
 def stats(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -162,7 +157,7 @@ def main() -> None:
     if not catalog.load(settings):
         generate(settings)
     proc, base = start_server(settings)
-    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    spinners: list[subprocess.Popen] = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -170,8 +165,8 @@ def main() -> None:
             warmup = browser.new_context(viewport=viewport)  # the server's own first-use costs
             one_load(warmup, base)
             warmup.close()
-            for spinner in spinners:
-                spinner.start()
+            spinners += [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                         for _ in range(args.busy)]
             cold = []
             for _ in range(args.loads):
                 context = browser.new_context(viewport=viewport)
@@ -184,7 +179,7 @@ def main() -> None:
             browser.close()
     finally:
         for spinner in spinners:
-            spinner.terminate()
+            spinner.kill()
         proc.terminate()
         proc.wait(timeout=30)
     print(f"first load of {base}/ at 1440×900, {args.loads} loads each, {args.busy} busy "
