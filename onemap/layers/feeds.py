@@ -35,6 +35,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.errors import LayerImportError, Problem
 from onemap.layers.families import get_family
+from onemap.layers.gpkg_rows import ident
 from onemap.layers.normalise import TIMEZONE, map_columns, normalise
 from onemap.layers.readers import iter_frames, row_numbering
 from onemap.layers.validate import Validator
@@ -185,24 +186,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def upsert(conn: sqlite3.Connection, table: str, frame: pd.DataFrame,
            columns: Sequence[str], key: Sequence[str]) -> int:
     """Insert ``frame``'s rows, or update the row with the same ``key`` (which a unique index
     must cover) where a value differs; the number of rows inserted or changed."""
-    cols = ", ".join(map(_quote, columns))
+    cols = ", ".join(map(ident, columns))
     rest = [c for c in columns if c not in key]
     action = "NOTHING"
     if rest:
-        sets = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in rest)
-        differs = " OR ".join(f"{_quote(table)}.{_quote(c)} IS NOT excluded.{_quote(c)}"
+        sets = ", ".join(f"{ident(c)} = excluded.{ident(c)}" for c in rest)
+        differs = " OR ".join(f"{ident(table)}.{ident(c)} IS NOT excluded.{ident(c)}"
                               for c in rest)
         action = f"UPDATE SET {sets} WHERE {differs}"
-    sql = (f"INSERT INTO {_quote(table)} ({cols}) VALUES ({', '.join('?' * len(columns))}) "
-           f"ON CONFLICT ({', '.join(map(_quote, key))}) DO {action}")
+    sql = (f"INSERT INTO {ident(table)} ({cols}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT ({', '.join(map(ident, key))}) DO {action}")
     cursor = conn.executemany(sql, sql_values(frame, columns))
     return max(cursor.rowcount, 0)
 
@@ -258,12 +255,12 @@ def _prepare(conn: sqlite3.Connection, table: str, feed: Feed, times: Iterable[s
                     (index,)).fetchone():
         return
     for name in times:
-        conn.execute(f"UPDATE {_quote(table)} SET {_quote(name)} = strftime('{GPKG_TIME}', "
-                     f"{_quote(name)}) WHERE {_quote(name)} IS NOT NULL AND {_quote(name)} "
+        conn.execute(f"UPDATE {ident(table)} SET {ident(name)} = strftime('{GPKG_TIME}', "
+                     f"{ident(name)}) WHERE {ident(name)} IS NOT NULL AND {ident(name)} "
                      f"NOT GLOB '{_GPKG_TIME_GLOB}'")
     try:
-        conn.execute(f"CREATE UNIQUE INDEX {_quote(index)} ON {_quote(table)} "
-                     f"({', '.join(map(_quote, feed.key))})")
+        conn.execute(f"CREATE UNIQUE INDEX {ident(index)} ON {ident(table)} "
+                     f"({', '.join(map(ident, feed.key))})")
     except sqlite3.IntegrityError:
         raise ValueError(f"table {table!r} already holds rows with the same "
                          f"{' + '.join(feed.key)}: re-import it before feeding it") from None
@@ -271,14 +268,14 @@ def _prepare(conn: sqlite3.Connection, table: str, feed: Feed, times: Iterable[s
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
     return [(str(r[1]), str(r[2]).upper()) for r in
-            conn.execute(f"PRAGMA table_info({_quote(table)})")]
+            conn.execute(f"PRAGMA table_info({ident(table)})")]
 
 
 def _extent(conn: sqlite3.Connection, table: str, time: str | None) -> list[str] | None:
     if time is None:
         return None
-    low, high = conn.execute(f"SELECT MIN({_quote(time)}), MAX({_quote(time)}) "
-                             f"FROM {_quote(table)}").fetchone()
+    low, high = conn.execute(f"SELECT MIN({ident(time)}), MAX({ident(time)}) "
+                             f"FROM {ident(table)}").fetchone()
     if low is None:
         return None
     return [pd.Timestamp(v).tz_convert(TIMEZONE).isoformat() for v in (low, high)]
@@ -345,7 +342,7 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT COUNT(*) FROM {_quote(table)}").fetchone()[0])
+    return int(conn.execute(f"SELECT COUNT(*) FROM {ident(table)}").fetchone()[0])
 
 
 def _result(table_id: str, frame: pd.DataFrame, feed: Feed, checked: Checked, before: int,

@@ -280,22 +280,19 @@ class LayerWriter:
         return entry
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def ensure_key_index(path: Path, layer_id: str, family: Family) -> None:
     """The index on the family's key, with its time field for series and events: a feature
     by its key, and one station's or outlet's series (EDR, ``?station_id=…`` filters) read
     the index instead of scanning the table. Made at import (before the file is renamed into
     place); idempotent, so older files get it when first served."""
     columns = [family.key, *([family.time_field] if family.time_field else [])]
+    q = gpkg_rows.ident
     with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({_ident(layer_id)})")}
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({q(layer_id)})")}
         if not set(columns) <= present:
             return
-        conn.execute(f"CREATE INDEX IF NOT EXISTS {_ident(f'{layer_id}_by_' + '_'.join(columns))}"
-                     f" ON {_ident(layer_id)} ({', '.join(_ident(c) for c in columns)})")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {q(f'{layer_id}_by_' + '_'.join(columns))}"
+                     f" ON {q(layer_id)} ({', '.join(q(c) for c in columns)})")
         conn.commit()
 
 
