@@ -56,12 +56,14 @@ def create_asgi(settings: Settings) -> Any:
     create_dash = _dash_factory()
     scripts: list[str] = []
     if create_dash is not None:
+        from onemap.app.static_memo import StaticMemo
+
         dash_app = create_dash(settings)
         _pages_only(dash_app.server)
         # The page's inline scripts (renderer, inline clientside callbacks) by hash: no other
         # inline script runs on the map.
         scripts = list(dash_app.csp_hashes())
-        app.mount("/", WSGIMiddleware(dash_app.server), name="app")
+        app.mount("/", StaticMemo(WSGIMiddleware(dash_app.server)), name="app")
     return harden(app, settings, scripts)
 
 
