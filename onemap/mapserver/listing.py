@@ -9,6 +9,7 @@ without knowing how rendering parameters are spelled.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from onemap.access import policy, scope
 from onemap.access.principal import Principal
 from onemap.catalog import Entry
 from onemap.config import Settings
+from onemap.layers.store import file_version
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.errors import ApiError, ErrorRoute  # noqa: F401  (re-exported)
 from onemap.mapserver.ogc import OGC_PREFIX
@@ -157,8 +159,17 @@ def dataset_doc(entry: Entry, settings: Settings, principal: Principal) -> dict[
             "links": _links(entry, settings)}
 
 
+def data_version(entry: Entry, settings: Settings) -> str:
+    """A short tag that changes whenever the dataset's content may have (its file's and write
+    log's times and sizes, and the catalogue entry's own update time): what a client keys
+    anything it computed from the dataset by, to ask again only when it changed."""
+    stamp = (entry.updated, *file_version(settings.data_dir / entry.path))
+    return hashlib.sha1(repr(stamp).encode()).hexdigest()[:16]  # noqa: S324 (not security)
+
+
 def api_router(cat: Catalogue) -> APIRouter:
-    """``GET /api/catalog``, ``GET /api/rasters``, ``GET /api/rasters/{id}``."""
+    """``GET /api/catalog``, ``GET /api/versions``, ``GET /api/rasters``,
+    ``GET /api/rasters/{id}``."""
     router = APIRouter(prefix="/api", tags=["catalogue"], route_class=ErrorRoute)
     settings = cat.settings
 
@@ -168,6 +179,15 @@ def api_router(cat: Catalogue) -> APIRouter:
         TileJSON (a hidden one is absent, not marked)."""
         who = principal_of(request)
         return {"datasets": [dataset_doc(e, settings, who) for e in cat.visible(who)]}
+
+    @router.get("/versions", summary="Each visible dataset's data version (changes on every "
+                "write)")
+    def versions(request: Request) -> dict[str, Any]:
+        """``{"versions": {id: tag}}`` for every dataset the caller may see, without counting
+        or reading any: a page that shows figures computed from datasets (the dashboard, the
+        big screen) asks this one cheap question to learn whether to compute them again."""
+        who = principal_of(request)
+        return {"versions": {e.id: data_version(e, settings) for e in cat.visible(who)}}
 
     @router.get("/rasters")
     def list_rasters(request: Request) -> dict[str, Any]:

@@ -326,3 +326,28 @@ def test_features_are_written_in_crs84(editing: Editing, callers: dict[str, Call
                         headers={**callers["commander"].headers, **GEOJSON,
                                  "Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/4490>"})
     assert got.status_code == 400 and "CRS84" in got.json()["detail"], got.text
+
+
+def test_versions_change_with_an_edit_and_only_for_its_dataset(
+        editing: Editing, callers: dict[str, Caller]) -> None:
+    """/api/versions: one tag per dataset the caller may see (an anonymous caller is not told of
+    internal ones); an edit changes its dataset's tag and no other."""
+    def versions(who: Caller | None) -> dict[str, str]:
+        got = requests.get(f"{editing.base}/api/versions",
+                           headers=who.headers if who else {}, timeout=60)
+        assert got.status_code == 200, got.text
+        return got.json()["versions"]
+
+    who = callers["commander"]
+    before = versions(who)
+    assert {"incidents", "rivers", "air_hourly", "pm25_hourly"} <= set(before)
+    anonymous = versions(None)
+    assert "rivers" in anonymous and "incidents" not in anonymous  # internal: not even named
+    assert versions(who) == before  # reading changes nothing
+    lon, lat = editing.inside_a
+    made = _create(editing, who, _incident(lon, lat, title="版本测试"))
+    assert made.status_code == 201, made.text
+    after = versions(who)
+    assert after["incidents"] != before["incidents"]
+    assert {k: v for k, v in after.items() if k != "incidents"} == \
+        {k: v for k, v in before.items() if k != "incidents"}
