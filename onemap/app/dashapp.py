@@ -230,7 +230,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         module.register(app, settings)
     statictext.register(app)
     register_job_callbacks(app, settings)
-    register_dock_callbacks(app)
+    register_dock_callbacks(app, settings)
     register_admin_link(app)
     for p in panels():
         p.register(app, settings)

@@ -132,9 +132,9 @@ def test_language_switch(live_server: str, browser) -> None:  # type: ignore[no-
     page.goto(live_server + "/")
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
     page.get_by_text("EN", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#om-title').innerText"
+    page.wait_for_function("() => document.querySelector('#om-title')?.innerText"
                            ".startsWith('Ecological')")
-    page.wait_for_function("() => document.querySelector('#om-legend').innerText"
+    page.wait_for_function("() => document.querySelector('#om-legend')?.innerText"
                            ".includes('Excellent')")
     assert "Monitoring" in page.inner_text("#om-panel")
     assert not traffic.console_errors and not traffic.failed

@@ -133,7 +133,7 @@ def test_ecology_panel(live_server: str, browser, artifacts_dir: Path, login,  #
 
     # English: everything of the panel re-rendered, no Chinese left.
     page.get_by_text("EN", exact=True).click()
-    page.wait_for_function("() => document.querySelector('.om-eco-summary').innerText"
+    page.wait_for_function("() => document.querySelector('.om-eco-summary')?.innerText"
                            ".includes('areas lost vegetation')")
     page.wait_for_function("() => !document.querySelector('.om-eco-row .om-eco-name')"
                            ".innerText.match(/[\\u4e00-\\u9fff]/)")

@@ -78,7 +78,7 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.set_default_timeout(30_000)
     page.goto(f"{live_server}/?z=13&lat={lat0}&lon={lon0}")
     page.click(".om-tab[data-panel=emergency]")
-    page.wait_for_function("() => document.querySelector('#em-time').value !== ''")
+    page.wait_for_function("() => document.querySelector('#em-time')?.value !== ''")
     page.wait_for_load_state("networkidle")
 
     # Picking a reported incident fills its place, time and pollutant (its report says 甲苯).
@@ -89,18 +89,18 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.click("#em-incident")
     page.get_by_role("option", name=re.compile(re.escape(spill["properties"]["title"]))).click()
     x, y = spill["geometry"]["coordinates"]
-    page.wait_for_function(f"() => document.querySelector('#em-lon').value == '{x}'")
+    page.wait_for_function(f"() => document.querySelector('#em-lon')?.value == '{x}'")
     assert float(page.input_value("#em-lat")) == pytest.approx(y)
     utc = datetime.fromisoformat(spill["properties"]["time"].replace("Z", "+00:00"))
     assert page.input_value("#em-time") == (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
-    page.wait_for_function("() => document.querySelector('#em-pollutant').innerText"
+    page.wait_for_function("() => document.querySelector('#em-pollutant')?.innerText"
                            ".includes('甲苯')")
 
     # A click on the river (the map is centred on it) places the incident and its marker.
     box = page.query_selector("#om-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     # The field holds the picked incident's place until the click's callback answers.
-    page.wait_for_function(f"() => !['', '{x}'].includes(document.querySelector('#em-lon').value)")
+    page.wait_for_function(f"() => !['', '{x}'].includes(document.querySelector('#em-lon')?.value)")
     lon, lat = float(page.input_value("#em-lon")), float(page.input_value("#em-lat"))
     assert abs(lon - lon0) < 0.003 and abs(lat - lat0) < 0.003, (lon, lat, lon0, lat0)
     page.wait_for_selector(f"{PANE} path.om-em-location")
@@ -191,10 +191,10 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
     # A point outside the region: refused in words, nothing drawn.
     _type(page, "#em-lon", "120.5")
     page.click("#em-run")
-    page.wait_for_function(f"() => document.querySelector('{JOB_TEXT}').innerText"
+    page.wait_for_function(f"() => document.querySelector('{JOB_TEXT}')?.innerText"
                            ".includes('超出本区域范围')")
     assert page.inner_text(JOB_TEXT).strip() == "“经度、纬度”超出本区域范围，请选择区域内的位置。"
-    page.wait_for_function("() => document.querySelector('#em-results').innerText.trim() === ''"
+    page.wait_for_function("() => document.querySelector('#em-results')?.innerText.trim() === ''"
                            f" && !document.querySelector('{PANE} path.om-em-plume')")
 
     assert not traffic.console_errors, traffic.console_errors

@@ -50,10 +50,10 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
     page.click(".om-tab[data-panel=haze]")
     # The page may first show the latest hour, until the link's hour has been applied.
-    page.wait_for_function("() => document.querySelector('#hz-hour').innerText === "
+    page.wait_for_function("() => document.querySelector('#hz-hour')?.innerText === "
                            "'时间：2025-01-22 08:00（北京时间）'")
     page.wait_for_function("n => document.querySelector('#hz-aqi-table tr.om-hz-row') && "
-                           "document.querySelector('#hz-aqi-table tr.om-hz-row').innerText"
+                           "document.querySelector('#hz-aqi-table tr.om-hz-row')?.innerText"
                            ".includes(n)", arg=worst["name"])
     first = page.locator("#hz-aqi-table tr.om-hz-row").first.inner_text().split("\t")
     assert first[1] == worst["name"] and int(first[2]) == worst["aqi"]
@@ -88,11 +88,11 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.screenshot(path=str(artifacts_dir / "haze.png"))
 
     page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function(f"() => document.querySelector('{BODY}').innerText"
+    page.wait_for_function(f"() => document.querySelector('{BODY}')?.innerText"
                            ".includes('Real-time AQI by station')")
     try:  # the labels switch at once, the tables when their callbacks answer
         page.wait_for_function(f"() => !/{HAN.pattern}/.test("
-                               f"document.querySelector('{BODY}').innerText)", timeout=20_000)
+                               f"document.querySelector('{BODY}')?.innerText)", timeout=20_000)
     except PlaywrightTimeout:
         pass
     text = page.inner_text(BODY)

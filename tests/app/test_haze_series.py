@@ -111,7 +111,7 @@ def _wait(page, condition: str, what: str) -> None:  # type: ignore[no-untyped-d
 
 
 def _status_is(text: str) -> str:
-    return f"document.querySelector('{JOB} .om-job-text').innerText === {text!r}"
+    return f"document.querySelector('{JOB} .om-job-text')?.innerText === {text!r}"
 
 
 def _job_id(response) -> str:  # type: ignore[no-untyped-def]
@@ -158,13 +158,13 @@ def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore
         page.goto(f"{live_server}/?t=2025-01-22T00:00Z")
         page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
         page.click(".om-tab[data-panel=haze]")
-        _wait(page, "document.querySelector('#hz-hour').innerText === "
+        _wait(page, "document.querySelector('#hz-hour')?.innerText === "
               "'时间：2025-01-22 08:00（北京时间）'", "the link's hour")
         page.wait_for_selector("#hz-span input[value=week]")
 
         # The week with kriging runs long enough to be cancelled while it computes.
         week_job = _run(page, "week", "kriging")
-        _wait(page, f"document.querySelector('{JOB} .om-job-text').innerText"
+        _wait(page, f"document.querySelector('{JOB} .om-job-text')?.innerText"
               ".startsWith('计算中')", "the week job running")
         assert page.locator(f"{JOB} .om-progress").is_visible()
         page.locator(f"{JOB} button").click()
@@ -213,7 +213,7 @@ def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore
         assert sorted(gaps)[len(gaps) // 2] < 1.0, gaps
 
         page.locator("#om-lang input[value=en]").check()
-        _wait(page, "document.querySelector('#hz-surface-text').innerText"
+        _wait(page, "document.querySelector('#hz-surface-text')?.innerText"
               ".includes('Hourly surfaces from')", "the summary in English")
         words = page.inner_text("#hz-surface-text")
         assert "24 hours" in words and "IDW" in words and not HAN.search(words), words

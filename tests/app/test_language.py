@@ -182,7 +182,7 @@ def test_no_untranslated_label(live_server: str, browser, artifacts_dir: Path, l
 
     page.locator("#om-lang input[value=en]").check()
     page.wait_for_function("() => document.title.indexOf('Ecological') >= 0")
-    page.wait_for_function("() => document.querySelector('#om-layers-heading').innerText"
+    page.wait_for_function("() => document.querySelector('#om-layers-heading')?.innerText"
                            " === 'Layers'")
     english = partial(_untranslated, data=data)
     texts = _texts(page, english)
@@ -198,7 +198,7 @@ def test_no_untranslated_label(live_server: str, browser, artifacts_dir: Path, l
 
     page.locator("#om-lang input[value=zh]").check()
     page.wait_for_function("() => document.title.indexOf('生态环境') >= 0")
-    page.wait_for_function("() => document.querySelector('#om-layers-heading').innerText"
+    page.wait_for_function("() => document.querySelector('#om-layers-heading')?.innerText"
                            " === '图层'")
     zh_texts = (_texts(page, partial(_latin_words, data=data)) + _open_popups(page)
                 + [page.title()])

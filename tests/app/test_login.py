@@ -69,8 +69,8 @@ def test_log_in_and_out(live_server: str, browser, sample_settings: Settings,
     # Dash's callbacks (POSTs of a logged-in browser) carry the CSRF token: switching the
     # language rewrites the layer list through server callbacks without a refused request
     page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function("() => document.querySelector('#om-logout').innerText === 'Log out'")
-    page.wait_for_function("() => document.querySelector('#om-layers-heading').innerText"
+    page.wait_for_function("() => document.querySelector('#om-logout')?.innerText === 'Log out'")
+    page.wait_for_function("() => document.querySelector('#om-layers-heading')?.innerText"
                            " === 'Layers'")
     assert traffic.failed == [] and traffic.console_errors == [], traffic
     # the page's own scripts add it to their writes; without it the server refuses (a period
@@ -115,7 +115,7 @@ def test_a_failed_login_says_the_same_for_every_cause(live_server: str, browser,
     assert page.locator("#om-login-unavailable").is_hidden()
     assert sessions.COOKIE not in {c["name"] for c in page.context.cookies()}
     page.locator("#om-lang input[value=en]").check()  # in English, the same in English
-    page.wait_for_function("() => document.querySelector('#om-login-submit').innerText"
+    page.wait_for_function("() => document.querySelector('#om-login-submit')?.innerText"
                            " === 'Log in'")
     page.click("#om-login-submit")
     page.wait_for_selector("#om-login-failed", state="visible")

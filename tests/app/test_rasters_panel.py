@@ -99,7 +99,7 @@ def _fill_upload(page, path: Path, *, title: str, date: str = "", bands: str = "
     page.click("#om-upload summary")
     page.wait_for_selector("#om-upload-file", state="attached")
     page.set_input_files("#om-upload-file", str(path))
-    page.wait_for_function("() => document.querySelector('#om-upload-filename').innerText"
+    page.wait_for_function("() => document.querySelector('#om-upload-filename')?.innerText"
                            f".includes({path.name!r})")
     page.fill("#om-upload-title", title)
     if date:
@@ -202,7 +202,7 @@ def test_upload_not_a_tiff_shows_the_reason(live_server: str, browser, artifacts
     page.screenshot(path=str(artifacts_dir / "upload-error.png"))
     # …and in English the server's own explanation is shown too.
     page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function("d => document.querySelector('#om-upload-msg').innerText"
+    page.wait_for_function("d => document.querySelector('#om-upload-msg')?.innerText"
                            ".includes(d)", arg=body["detail"])
     assert page.inner_text("#om-upload-msg").startswith("Upload failed: " +
                                                         t("upload_err_InvalidRaster", "en"))

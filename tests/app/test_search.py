@@ -42,10 +42,10 @@ def test_search_goes_to_a_source(live_server: str, browser, artifacts_dir: Path,
     assert page.locator(".om-search-hit").count() == 0  # the list closes
     # Nothing found is said in words; in English the hits show codes.
     page.fill("#om-search-input", "没有这种企业")
-    page.wait_for_function("() => document.querySelector('#om-search-hits').innerText"
+    page.wait_for_function("() => document.querySelector('#om-search-hits')?.innerText"
                            ".includes('未找到')")
     page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function("() => document.querySelector('#om-search-hits').innerText"
+    page.wait_for_function("() => document.querySelector('#om-search-hits')?.innerText"
                            ".includes('Nothing found')")
     page.fill("#om-search-input", first["properties"]["source_id"][:14])
     page.wait_for_function("() => document.querySelectorAll('.om-search-hit').length > 0")

@@ -126,7 +126,7 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
     page.keyboard.press("Home")
     for _ in range(8):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => document.querySelector('#om-tb-label')?.innerText"
                            " === '2025年1月22日 08:00（北京时间）'")
     _wait_fills(page, expected)
 
@@ -180,7 +180,7 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
 
     # English: the same hour, said in English; the layer is rebuilt and keeps it.
     page.get_by_text("EN", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => document.querySelector('#om-tb-label')?.innerText"
                            " === '22 Jan 2025, 08:00 (Beijing time)'")
     assert page.get_attribute("#om-tb-play", "title") == "Play"
     assert page.inner_text("#om-tb-latest") == "Latest"
@@ -189,7 +189,7 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
     # Play advances hour by hour; pause stops.
     page.click("#om-tb-play")
     assert page.get_attribute("#om-tb-play", "title") == "Pause"
-    page.wait_for_function("() => !document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => !document.querySelector('#om-tb-label')?.innerText"
                            ".includes(', 08:00')", timeout=10_000)
     page.click("#om-tb-play")
     assert page.get_attribute("#om-tb-play", "title") == "Play"
@@ -214,15 +214,15 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
                            f".startsWith({local!r})")
     # The emergency panel's incident time is the map's hour too.
     page.click(".om-tab[data-panel=emergency]")
-    page.wait_for_function(f"() => document.querySelector('#em-time').value === {local!r}")
+    page.wait_for_function(f"() => document.querySelector('#em-time')?.value === {local!r}")
 
     # Latest: back to each station's latest AQI.
     page.click("#om-tb-latest")
-    page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => document.querySelector('#om-tb-label')?.innerText"
                            ".endsWith('· latest')")
     _wait_fills(page, latest)
     end = (datetime(2025, 12, 31, 15, tzinfo=UTC) + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
-    page.wait_for_function(f"() => document.querySelector('#em-time').value === {end!r}")
+    page.wait_for_function(f"() => document.querySelector('#em-time')?.value === {end!r}")
     page.wait_for_load_state("networkidle")
     _clean(traffic)
     page.close()

@@ -153,7 +153,7 @@ def test_coordinates_and_measuring(live_server: str, browser, artifacts_dir: Pat
     page.screenshot(path=str(artifacts_dir / "measure.png"))
 
     page.locator("#om-lang input[value=en]").check()
-    page.wait_for_function("() => document.querySelector('#om-measure-label').textContent"
+    page.wait_for_function("() => document.querySelector('#om-measure-label')?.textContent"
                            " === 'Area'")
     # The coordinates are re-worded at once (the mouse left the map for the switch).
     assert re.fullmatch(r"\d+\.\d{5}°E, \d+\.\d{5}°N", page.text_content("#om-coords"))

@@ -96,7 +96,7 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
     page.click("#om-tb-prev")
     page.click("#om-tb-prev")
     page.get_by_text("EN", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => document.querySelector('#om-tb-label')?.innerText"
                            " === '31 Dec 2025, 21:00 (Beijing time)'")
     state = _settled(page)
     assert state["lang"] == "en" and state["z"] == "11"
@@ -131,10 +131,10 @@ def test_link_reproduces_the_view(live_server: str, browser,  # type: ignore[no-
 
     # The link, in a new page: the same view, layers, hour and language.
     page, traffic = _open(browser, link, login)
-    page.wait_for_function("() => document.querySelector('#om-title').innerText"
+    page.wait_for_function("() => document.querySelector('#om-title')?.innerText"
                            ".startsWith('Ecological')")
     assert page.is_checked("#om-lang input[value=en]")
-    page.wait_for_function("() => document.querySelector('#om-tb-label').innerText"
+    page.wait_for_function("() => document.querySelector('#om-tb-label')?.innerText"
                            " === '31 Dec 2025, 21:00 (Beijing time)'")
     page.wait_for_function(SAME_SYMBOLS, arg=symbols)
     assert page.evaluate(CHECKED) == checked

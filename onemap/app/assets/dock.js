@@ -3,6 +3,16 @@
     "use strict";
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         onemap_dock: {
+            /* The panel of this callback's output has just been opened and was never laid
+             * out: ask the server for its layout (onemap/app/dock.py). */
+            wantPanel: function (state, laid) {
+                var ctx = window.dash_clientside.callback_context;
+                var panel = ctx.outputs_list.id.panel;
+                if (laid || !state || state.open !== panel) {
+                    return window.dash_clientside.no_update;
+                }
+                return Date.now();
+            },
             switchTab: function (_clicks, state) {
                 var ctx = window.dash_clientside.callback_context;
                 var ids = ctx.outputs_list[1].map(function (o) { return o.id.panel; });

@@ -45,6 +45,16 @@ class Panel:
     map_layers: Callable[[], list[Component]] = field(default=lambda: [])
 
 
+def panel_lang(panel_id: str) -> dict[str, str]:
+    """The id of a store inside a panel that follows the page's language (``om-lang``).
+
+    Panels other than the first are laid out only when opened (:mod:`onemap.app.dock`); a
+    callback that writes to the map (always there) and reads the panel's own components must
+    take the language from here, not from ``om-lang``: a language switch before the panel was
+    ever opened would otherwise fire it with those components missing."""
+    return {"type": "om-panel-lang", "panel": panel_id}
+
+
 def panels() -> list[Panel]:
     """Every panel, in tab order."""
     return [importlib.import_module(f"onemap.app.panels.{pid}").PANEL for pid in PANEL_IDS]

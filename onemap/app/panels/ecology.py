@@ -22,7 +22,7 @@ from onemap.app.dock import text
 from onemap.app.i18n import t
 from onemap.app.jobs import job_block
 from onemap.app.ogcclient import OgcError, explain, items
-from onemap.app.panels import Panel, PanelContext
+from onemap.app.panels import Panel, PanelContext, panel_lang
 from onemap.app.panels.ecology_render import note_text, render_outputs
 from onemap.app.panels.ecology_text import ID_FIELD, layer_title
 from onemap.app.panels.ecology_view import (
@@ -234,9 +234,10 @@ def register(app: dash.Dash, settings: Settings) -> None:
         Output("om-eco-loss", "data"),
         Output("om-eco-encroach", "data"),
         Input("eco-view", "data"),
-        Input("om-lang", "value"),
+        Input(panel_lang(PANEL_ID), "data"),
         State(JOB_RESULT, "data"),
         State("om-specs", "data"),
+        prevent_initial_call=True,
     )
     def render(view, lang, result, specs):  # type: ignore[no-untyped-def]
         return render_outputs(view, result, specs or [], lang or "zh")

@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 from onemap.app.dock import text
 from onemap.app.i18n import t
 from onemap.app.jobs import job_block
-from onemap.app.panels import Panel, PanelContext
+from onemap.app.panels import Panel, PanelContext, panel_lang
 from onemap.app.panels.emergency_csv import TABLES, csv_bytes, filename
 from onemap.app.panels.emergency_fetch import load_meta, station_name
 from onemap.app.panels.emergency_form import (
@@ -243,7 +243,8 @@ def _register_form(app: dash.Dash, settings: Settings) -> None:
         raise PreventUpdate
 
     @app.callback(Output("om-em-point", "data"), Input("em-lon", "value"),
-                  Input("em-lat", "value"), Input("om-lang", "value"))
+                  Input("em-lat", "value"), Input(panel_lang(PANEL_ID), "data"),
+                  prevent_initial_call=True)
     def marker(lon, lat, lang):  # type: ignore[no-untyped-def]
         return location_feature(lon, lat, lang or "zh")
 
@@ -318,7 +319,8 @@ def _register_run(app: dash.Dash, settings: Settings) -> None:
         Output("om-em-trace", "data"),
         Output("om-em-points", "data"),
         Input("em-view", "data"),
-        Input("om-lang", "value"),
+        Input(panel_lang(PANEL_ID), "data"),
+        prevent_initial_call=True,
     )
     def render(view, lang):  # type: ignore[no-untyped-def]
         return render_outputs(view, lang or "zh", base)

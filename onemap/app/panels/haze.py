@@ -24,7 +24,7 @@ from onemap.app.i18n import t
 from onemap.app.jobs import job_block
 from onemap.app.legend import ramp
 from onemap.app.ogcclient import OgcError, execute, explain
-from onemap.app.panels import Panel, PanelContext
+from onemap.app.panels import Panel, PanelContext, panel_lang
 from onemap.app.panels import haze_series as s
 from onemap.app.panels import haze_view as v
 from onemap.app.sources import base_path
@@ -228,7 +228,7 @@ def register(app: dash.Dash, settings: Settings) -> None:
         Output("hz-surface-layer", "children"), Output("hz-surface-text", "children"),
         Output("hz-surface-legend", "children"), Output("hz-opacity-box", "style"),
         Input(_id("om-job-result"), "data"), Input("hz-opacity", "value"),
-        Input("om-lang", "value"))
+        Input(panel_lang(PANEL_ID), "data"), prevent_initial_call=True)
     def show_surface(result, opacity, lang):  # type: ignore[no-untyped-def]
         lang = lang or "zh"
         if s.is_series(result):  # drawn by the layer list (with its own opacity), not here
@@ -264,7 +264,8 @@ def register(app: dash.Dash, settings: Settings) -> None:
 
     @app.callback(
         Output("hz-upwind", "children"), Output("hz-sources", "data"),
-        Input(_id("om-job-result", UPWIND_ID), "data"), Input("om-lang", "value"))
+        Input(_id("om-job-result", UPWIND_ID), "data"), Input(panel_lang(PANEL_ID), "data"),
+        prevent_initial_call=True)
     def show_upwind(result, lang):  # type: ignore[no-untyped-def]
         lang = lang or "zh"
         points = {"type": "FeatureCollection", "features": [
