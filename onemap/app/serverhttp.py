@@ -17,7 +17,8 @@ must not import server code; tests/app/test_login.py checks that they agree.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -84,3 +85,24 @@ def get_json(url: str, *, timeout: float, **kw: Any) -> Any:
     resp = call("GET", url, timeout=timeout, headers={"Accept": "application/json"}, **kw)
     resp.raise_for_status()
     return resp.json()
+
+
+def parallel(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` at once in threads, each as the browser's user (its cookie and CSRF
+    token, captured here in the request): their results, or the exception each raised.
+
+    A callback that needs several independent answers from the server waits for the slowest,
+    not for their sum."""
+    headers = forwarded("POST")  # the token too: a call may be a process execution
+
+    def run(fn: Callable[[], Any]) -> Any:
+        with acting_with(headers):
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 (handed back to the caller, who decides)
+                return exc
+
+    if len(calls) <= 1:
+        return [run(fn) for fn in calls]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))

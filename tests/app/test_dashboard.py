@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from plotly.utils import PlotlyJSONEncoder
+from dash.development.base_component import Component
 
 from onemap.app.panels import dashboard_fetch as fetch
 from onemap.app.panels import dashboard_year as year
@@ -51,8 +51,8 @@ from onemap.app.panels.dashboard_kpis import (
     water_kpi,
     year_period,
 )
-from onemap.app.panels.dashboard_text import error_text, number, percent, pollutants
-from onemap.app.panels.dashboard_view import air_figure, source_figure
+from onemap.app.panels.dashboard_text import error_text, incident_label, number, percent, pollutants
+from onemap.app.panels.dashboard_view import air_chart, source_chart
 from onemap.config import Settings
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
@@ -63,9 +63,59 @@ def _pt(x: float, y: float, **props: object) -> dict:
             "properties": props}
 
 
+def _plain(node: object) -> object:
+    if isinstance(node, Component):
+        return _plain(node.to_plotly_json())
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_plain(v) for v in node]
+    return node
+
+
 def _text(node: object) -> str:
-    """Every string in a rendered Dash tree or plotly figure (what the page could show)."""
-    return json.dumps(node, cls=PlotlyJSONEncoder, ensure_ascii=False)
+    """Every string in a rendered Dash tree (what the page could show)."""
+    return json.dumps(_plain(node), ensure_ascii=False)
+
+
+def _find(node: object, cls: str) -> list[dict]:
+    """The props of every component in ``node`` whose className holds ``cls``."""
+    out: list[dict] = []
+
+    def walk(n: object) -> None:
+        if isinstance(n, dict):
+            props = n.get("props") if "props" in n and "type" in n else None
+            if props is not None:
+                if cls in str(props.get("className") or "").split():
+                    out.append(props)
+                walk(props.get("children"))
+                return
+            for v in n.values():
+                walk(v)
+        elif isinstance(n, list):
+            for v in n:
+                walk(v)
+
+    walk(_plain(node))
+    return out
+
+
+def _bars(chart: object) -> list[dict]:
+    """Each bar of a chart: its key, card, tooltip, value text and coloured parts."""
+    out = []
+    for props in _find(chart, "db-bar"):
+        texts = [c.get("props", {}).get("children") for c in props["children"]
+                 if isinstance(c, dict)]
+        parts = _find(props, "db-part")
+        out.append({"card": props["id"]["card"], "key": json.loads(props["id"]["key"]),
+                    "title": props["title"], "aria": props["aria-label"],
+                    "text": texts[1] if len(texts) > 1 else "",
+                    "colors": [p["style"]["background"] for p in parts]})
+    return out
+
+
+def _labels(chart: object, cls: str = "db-tick") -> list[str]:
+    return [p["children"] for p in _find(chart, cls)]
 
 
 NOW_DOC = {"features": [{"properties": {"time": "2025-12-31T15:00:00Z"}}],
@@ -161,13 +211,17 @@ def test_air_card_states_in_both_languages() -> None:
 def test_air_chart_axis_and_hover_are_localised() -> None:
     kpi = air_kpi(_air([("2025-12-30", 40, 1), ("2025-12-31", 130, 3)], "2025-12-02",
                        "2025-12-31"))
-    zh, en = air_figure(kpi, "zh"), air_figure(kpi, "en")
-    assert zh.layout.xaxis.tickformat == "%-m月%-d日" and en.layout.xaxis.tickformat == "%b %-d"
-    assert "轻度污染" in zh.data[0].customdata[1][1] and "首要污染物：PM2.5" in \
-        zh.data[0].customdata[1][1]
-    assert en.data[0].customdata[1][1] == \
-        "2025-12-31  AQI 130 (Lightly polluted)<br>Primary pollutant: PM2.5"
-    assert list(en.data[0].marker.color) == ["#00E400", "#FF7E00"]
+    zh, en = air_chart(kpi, "zh"), air_chart(kpi, "en")
+    assert _labels(zh) == ["12月2日", "12月17日", "12月31日"]  # first, middle, last day
+    assert _labels(en) == ["Dec 2", "Dec 17", "Dec 31"]
+    bars = _bars(zh)  # one per valid day; the 28 days without data keep their places empty
+    assert [b["key"] for b in bars] == [["2025-12-30"], ["2025-12-31"]]
+    assert len(_find(zh, "db-gap")) == 28
+    assert "轻度污染" in bars[1]["title"] and "首要污染物：PM2.5" in bars[1]["title"]
+    assert _bars(en)[1]["aria"] == _bars(en)[1]["title"] == \
+        "2025-12-31  AQI 130 (Lightly polluted)\nPrimary pollutant: PM2.5"
+    assert [b["colors"] for b in _bars(en)] == [["#00E400"], ["#FF7E00"]]
+    assert _find(zh, "db-rule-line")[0]["title"] == "AQI 100"
 
 
 # -- water --------------------------------------------------------------------------------------
@@ -197,16 +251,16 @@ def test_water_card_chart_and_clicks() -> None:
     store = {"kpi": water_kpi(WATER)}
     body, fig, style, table, missed, missed_style = water_card(store, "zh")
     assert "40.0%" in _text(body) and missed == "未达到水质目标：2 个断面"
-    assert list(fig.data[0].x) == ["Ⅰ类", "Ⅱ类", "Ⅲ类", "Ⅳ类", "Ⅴ类", "劣Ⅴ类", "未评价"]
-    assert list(fig.data[0].y) == [0, 1, 1, 1, 0, 2, 1]
+    assert _labels(fig) == ["Ⅰ类", "Ⅱ类", "Ⅲ类", "Ⅳ类", "Ⅴ类", "劣Ⅴ类", "未评价"]
+    assert [b["text"] for b in _bars(fig)] == ["0", "1", "1", "1", "0", "2", "1"]
+    assert _bars(fig)[5]["key"] == ["V+"] and "2 个断面" in _bars(fig)[5]["title"]
     assert '"data-class": "V+"' in _text(table)
     body, fig, style, table, missed, _ = water_card(store, "en")
     assert not CJK.search(_text(body) + _text(fig) + _text(table) + missed)
-    assert "Worse than V" in list(fig.data[0].x)
-    click = {"points": [{"customdata": ["V+", "…"]}]}
-    assert water_click(click, store) == {"bounds": [117.4, 31.8, 117.5, 31.9],
-                                         "layers": ["water_sections"]}
-    assert water_click({"points": [{"customdata": ["I", "…"]}]}, store) is None  # no section
+    assert "Worse than V" in _labels(fig)
+    assert water_click(["V+"], store) == {"bounds": [117.4, 31.8, 117.5, 31.9],
+                                          "layers": ["water_sections"]}
+    assert water_click(["I"], store) is None  # no section
     assert water_missed(store) == {"bounds": [117.3, 31.7, 117.4, 31.8],
                                    "layers": ["water_sections"]}
     assert water_card(None, "en")[0][0].children == "Computing…"
@@ -226,9 +280,15 @@ def test_open_incidents_by_level_and_status() -> None:
     store = {"kpi": kpi}
     body, fig, style = incident_card(store, "zh")
     assert "处置中 1 起，已报告 3 起；全部 10 起中已结束 6 起" in _text(body)
+    assert _labels(fig, "db-row-label") == [incident_label(k, "zh")
+                                            for k in ("I", "II", "III", "IV", "none")]
+    level3 = next(b for b in _bars(fig) if b["key"] == ["III"])
+    assert level3["text"] == "2" and "已报告 1" in level3["title"] and \
+        "处置中 1" in level3["title"]
+    assert len(_find(fig, "db-hatch")) >= 1  # reported: hatched
     body, fig, style = incident_card(store, "en")
     assert not CJK.search(_text(body) + _text(fig))
-    assert incident_click({"points": [{"customdata": ["III", ""]}]}, store) == {
+    assert incident_click(["III"], store) == {
         "bounds": [117.1, 31.5, 117.2, 31.6], "layers": ["incidents"]}
     none = incident_card({"kpi": incident_kpi({"features": []}, total=3)}, "zh")
     assert "目前没有未结事件（全部 3 起均已结束）" in _text(none[0])
@@ -251,14 +311,16 @@ def test_permit_groups_and_source_card() -> None:
     body, fig, style, rule = source_card({"kpi": kpi}, NOW_STORE, "zh")
     assert "截至 2025-12-31 许可证已过期；另有 2 家将在 2026-03-31 前到期" in _text(body)
     assert "无法判定排放是否超标" in rule
-    assert [tr.name for tr in fig.data] == ["已过期", "90 天内到期"]
-    assert list(fig.data[0].y) == ["重点管理", "简化管理"]  # registration holds no permit
+    assert _labels(fig, "db-row-label") == ["重点管理", "简化管理"]  # registration: no permit
+    assert [b["key"] for b in _bars(fig)] == [["expired", "key"], ["soon", "key"],
+                                             ["expired", "simplified"], ["soon", "simplified"]]
+    assert [b["text"] for b in _bars(fig)] == ["3", "2", "1", "0"]
+    assert "已过期" in _bars(fig)[0]["title"] and "90 天内到期" in _bars(fig)[1]["title"]
     body, fig, style, rule = source_card({"kpi": kpi}, NOW_STORE, "en")
     assert not CJK.search(_text(body) + _text(fig) + rule)
-    assert fig.data[0].customdata[0][:2] == ["expired", "key"]
     empty = source_kpi("2025-12-31", {}, permitted=0)
     assert source_card({"kpi": empty}, NOW_STORE, "en")[2] == {"display": "none"}
-    assert source_figure(kpi, "en").layout.barmode == "group"
+    assert len(_find(source_chart(kpi, "en"), "db-track")) == 4  # two bars a row: grouped
 
 
 # -- words and numbers --------------------------------------------------------------------------
@@ -279,7 +341,7 @@ def test_numbers_pollutants_and_errors() -> None:
 
 def test_air_click_moves_time_and_switches_stations_on() -> None:
     rows = _air([("2025-12-30", 40, 1)], "2025-12-02", "2025-12-31")
-    target, when = air_click({"points": [{"customdata": ["2025-12-30", ""]}]}, rows)
+    target, when = air_click(["2025-12-30"], rows)
     assert target == {"bounds": [117.0, 31.5, 117.5, 31.9], "layers": ["air_stations"]}
     assert when == "2025-12-30T04:00:00Z"
     assert air_click(None, rows) == (None, None)

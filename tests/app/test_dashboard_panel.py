@@ -107,8 +107,10 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.wait_for_selector(".db-big-value[data-kpi=src]")
     # Every card has drawn its chart: a bar per class, per day, per level, per group.
     page.wait_for_function("() => document.querySelectorAll("
-                           "'#db-water-graph .bars .point path').length === 6")
-    assert page.locator("#db-air-graph .bars .point path").count() == valid
+                           "'#db-water-graph .db-bar').length === 6")
+    assert page.locator("#db-air-graph .db-bar").count() == valid
+    assert page.locator("#db-inc-graph .db-bar").count() >= 1
+    assert page.locator("#db-src-graph .db-bar").count() >= 2
     assert not page.locator(".db-error").count()
     page.screenshot(path=str(artifacts_dir / "dashboard.png"))
 
@@ -120,7 +122,7 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     top = max(CLASSES, key=lambda c: classes.get(c, 0))
     pts = [f["geometry"]["coordinates"] for f in sections
            if f["properties"].get("water_class") == top]
-    bar = page.locator("#db-water-graph .bars .point path").nth(CLASSES.index(top))
+    bar = page.locator(f"#db-water-graph .db-bar[data-class='{top}']")
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
     assert box and box["height"] > 5
@@ -135,7 +137,7 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
 
     # A day of the AQI chart: the map's time goes to noon that day, the stations come on.
     worst = max(range(len(days)), key=lambda i: days[i][1])
-    day_bar = page.locator("#db-air-graph .bars .point path").nth(worst)
+    day_bar = page.locator(f"#db-air-graph .db-bar[data-date='{days[worst][0]}']")
     day_bar.scroll_into_view_if_needed()
     box = day_bar.bounding_box()
     assert box
@@ -144,7 +146,7 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     assert "air_stations" in _view(page)[3]
     # The bar's label is drawn by a server callback of its own, queued behind the hour's others.
     noon = date.fromisoformat(days[worst][0])
-    page.wait_for_function("s => document.querySelector('#om-tb-label').innerText.includes(s)",
+    page.wait_for_function("s => document.querySelector('#om-tb-label')?.innerText.includes(s)",
                            arg=f"{noon.year}年{noon.month}月{noon.day}日 12:00")
 
     # -- English: every word of the panel and its charts ------------------------------------------
@@ -152,8 +154,8 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.wait_for_function(
         "() => document.querySelector('.db-card[data-kpi=air] .db-big-sub')"
         ".textContent.includes('valid')")
-    page.wait_for_function("() => document.querySelector('#db-water-graph .xtick text')"
-                           ".textContent === 'Class I'")
+    page.wait_for_function("() => document.querySelector('#db-water-graph .db-tick')"
+                           "?.textContent === 'Class I'")
     assert page.inner_text(".db-big-value[data-kpi=air]") == share  # same numbers
     assert page.inner_text(".db-card[data-kpi=air] .db-big-sub") == \
         f"{start} to {end}: good {good} / valid {valid} days (30 in the period)"

@@ -7,9 +7,10 @@ bars lead to the map.
 * pollution sources whose discharge permit has expired (the data hold no measured emissions or
   permitted limits, so that is the "exceedance" the data can support, and the card says so).
 
-Each card reads its own data in its own callback, so the quick ones show at once while the
-daily AQI (a few seconds) is computed, and one failure does not blank the others. The year of
-AQI (~12 s) runs as an OGC job with progress and cancel
+One callback reads every card's data and draws them (one round trip per page load, the reads
+in parallel on the server side, each KPI computed again only when its datasets changed: see
+:func:`~onemap.app.panels.dashboard_fetch.load_all`); one failure does not blank the others.
+The year of AQI (~12 s) runs as an OGC job with progress and cancel
 (:mod:`~onemap.app.panels.dashboard_year`), its 20 MB of station-days reduced to the regional
 rows on the server. "Now" is the data's latest hour, never the wall clock. Fetching is in
 :mod:`~onemap.app.panels.dashboard_fetch`, numbers in ``dashboard_kpis``, cards and charts in
@@ -21,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, ctx, dcc, html
+from dash import ALL, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from onemap.app.dock import text
@@ -37,7 +38,6 @@ from onemap.app.panels.dashboard_cards import (
     air_click,
     air_source,
     click_error,
-    clicked,
     head_text,
     incident_card,
     incident_click,
@@ -47,17 +47,16 @@ from onemap.app.panels.dashboard_cards import (
     water_click,
     water_missed,
 )
+from onemap.app.panels.dashboard_charts import BAR, bar_key
 from onemap.app.panels.dashboard_kpis import DataError, goto
-from onemap.app.panels.dashboard_view import GRAPH_CONFIG, empty_figure
 from onemap.config import Settings
 
 PANEL_ID = "dashboard"
 
 
-def _graph(card: str) -> dcc.Graph:
-    return dcc.Graph(id=f"db-{card}-graph", figure=empty_figure(), config=GRAPH_CONFIG,
-                     responsive=True, style=HIDDEN, className="db-graph",
-                     clear_on_unhover=True)
+def _graph(card: str) -> html.Div:
+    """Where the card's chart goes (HTML bars: :mod:`~onemap.app.panels.dashboard_charts`)."""
+    return html.Div(id=f"db-{card}-graph", style=HIDDEN, className="db-graph")
 
 
 def _card(key: str, title: str, lang: str, *, before: list | None = None,
@@ -107,87 +106,74 @@ def layout(lang: str, context: PanelContext) -> html.Div:
     ], className="om-panel-body om-db")
 
 
-def _read(what: str, reader: Any, *args: Any) -> dict:
-    """``{"kpi": …}`` or ``{"error": …}``: a failed read is kept to be said in words."""
-    try:
-        return {what: reader(*args)}
-    except (OgcError, DataError) as exc:
-        return {"error": fetch.failure(exc)}
+#: The cards as the loader draws them, then again when the language (or the period) changes.
+HEAD = [Output("db-now-text", "children")]
+AIR = [Output("db-air-body", "children"), Output("db-air-graph", "children"),
+       Output("db-air-graph", "style"), Output("db-period", "options")]
+WATER = [Output("db-water-body", "children"), Output("db-water-graph", "children"),
+         Output("db-water-graph", "style"), Output("db-water-key", "children"),
+         Output("db-water-missed", "children"), Output("db-water-missed", "style")]
+INC = [Output("db-inc-body", "children"), Output("db-inc-graph", "children"),
+       Output("db-inc-graph", "style")]
+SRC = [Output("db-src-body", "children"), Output("db-src-graph", "children"),
+       Output("db-src-graph", "style"), Output("db-src-rule", "children")]
+STORES = ("now", "air", "water", "inc", "src")
 
 
-def _now_of(now_store: dict | None) -> dict:
-    now = (now_store or {}).get("now")
-    if not now:
-        raise PreventUpdate
-    return now
+def _again(outputs: list[Output]) -> list[Output]:
+    """The same outputs, written a second time (by the loader)."""
+    return [Output(o.component_id, o.component_property, allow_duplicate=True) for o in outputs]
 
 
 def register(app: dash.Dash, settings: Settings) -> None:
-    """Loading (one callback per card), rendering (per card and language), clicks → map."""
-
-    @app.callback(Output("db-now", "data"), Input("db-refresh", "n_clicks"))
-    def load_now(n):  # type: ignore[no-untyped-def]
-        if n:
-            fetch.clear_cache()
-        return _read("now", fetch.fetch_now, settings)
-
-    @app.callback(Output("db-air", "data"), Input("db-now", "data"), prevent_initial_call=True)
-    def load_air(now_store):  # type: ignore[no-untyped-def]
-        if (now_store or {}).get("error"):
-            return None  # the card says why from the now store
-        return _read("rows", fetch.fetch_air, settings, _now_of(now_store))
-
-    @app.callback(Output("db-water", "data"), Input("db-refresh", "n_clicks"))
-    def load_water(_n):  # type: ignore[no-untyped-def]
-        return _read("kpi", fetch.fetch_water, settings)
-
-    @app.callback(Output("db-inc", "data"), Input("db-refresh", "n_clicks"))
-    def load_incidents(_n):  # type: ignore[no-untyped-def]
-        return _read("kpi", fetch.fetch_incidents, settings)
-
-    @app.callback(Output("db-src", "data"), Input("db-now", "data"), prevent_initial_call=True)
-    def load_sources(now_store):  # type: ignore[no-untyped-def]
-        if (now_store or {}).get("error"):
-            return {"error": now_store["error"]}
-        return _read("kpi", fetch.fetch_sources, settings, _now_of(now_store))
+    """Loading (one callback: every card's data and drawing in one round trip), drawing again
+    per language, period and year, clicks → map."""
 
     @app.callback(
-        Output("db-now-text", "children"), Output("db-refresh", "children"),
+        *[Output(f"db-{name}", "data") for name in STORES],
+        *_again(HEAD), *_again(AIR), *_again(WATER), *_again(INC), *_again(SRC),
+        Input("db-refresh", "n_clicks"),
+        State("om-lang", "value"), State("db-period", "value"), State("db-air-year", "data"),
+        State("db-year-status", "data"),
+        prevent_initial_call="initial_duplicate")
+    def load(n, lang, period, year, status):  # type: ignore[no-untyped-def]
+        lang = lang or "zh"
+        got = fetch.load_all(settings, refresh=bool(n))
+        now = got["now"]
+        return (*[got[name] for name in STORES], head_text(now, lang),
+                *air_card(period or "recent", now, got["air"], year, status, lang),
+                *water_card(got["water"], lang), *incident_card(got["inc"], lang),
+                *source_card(got["src"], now, lang))
+
+    @app.callback(
+        *HEAD, Output("db-refresh", "children"),
         Output("db-refresh", "title"), Output("db-water-missed", "title"),
-        Input("db-now", "data"), Input("om-lang", "value"))
-    def render_head(now_store, lang):  # type: ignore[no-untyped-def]
+        Input("om-lang", "value"), State("db-now", "data"), prevent_initial_call=True)
+    def render_head(lang, now_store):  # type: ignore[no-untyped-def]
         lang = lang or "zh"
         return (head_text(now_store, lang), t("db_refresh", lang), t("db_refresh_title", lang),
                 t("db_water_missed_title", lang))
 
     @app.callback(
-        Output("db-air-body", "children"), Output("db-air-graph", "figure"),
-        Output("db-air-graph", "style"), Output("db-period", "options"),
-        Input("db-air", "data"), Input("db-air-year", "data"), Input("db-period", "value"),
-        Input("db-now", "data"), Input("db-year-status", "data"), Input("om-lang", "value"))
-    def render_air(air, year, period, now_store, status, lang):  # type: ignore[no-untyped-def]
+        *AIR, Input("db-air-year", "data"), Input("db-period", "value"),
+        Input("db-year-status", "data"), Input("om-lang", "value"),
+        State("db-air", "data"), State("db-now", "data"), prevent_initial_call=True)
+    def render_air(year, period, status, lang, air, now_store):  # type: ignore[no-untyped-def]
         return air_card(period or "recent", now_store, air, year, status, lang or "zh")
 
-    @app.callback(
-        Output("db-water-body", "children"), Output("db-water-graph", "figure"),
-        Output("db-water-graph", "style"), Output("db-water-key", "children"),
-        Output("db-water-missed", "children"), Output("db-water-missed", "style"),
-        Input("db-water", "data"), Input("om-lang", "value"))
-    def render_water(store, lang):  # type: ignore[no-untyped-def]
+    @app.callback(*WATER, Input("om-lang", "value"), State("db-water", "data"),
+                  prevent_initial_call=True)
+    def render_water(lang, store):  # type: ignore[no-untyped-def]
         return water_card(store, lang or "zh")
 
-    @app.callback(
-        Output("db-inc-body", "children"), Output("db-inc-graph", "figure"),
-        Output("db-inc-graph", "style"),
-        Input("db-inc", "data"), Input("om-lang", "value"))
-    def render_incidents(store, lang):  # type: ignore[no-untyped-def]
+    @app.callback(*INC, Input("om-lang", "value"), State("db-inc", "data"),
+                  prevent_initial_call=True)
+    def render_incidents(lang, store):  # type: ignore[no-untyped-def]
         return incident_card(store, lang or "zh")
 
-    @app.callback(
-        Output("db-src-body", "children"), Output("db-src-graph", "figure"),
-        Output("db-src-graph", "style"), Output("db-src-rule", "children"),
-        Input("db-src", "data"), Input("db-now", "data"), Input("om-lang", "value"))
-    def render_sources(store, now_store, lang):  # type: ignore[no-untyped-def]
+    @app.callback(*SRC, Input("om-lang", "value"), State("db-src", "data"),
+                  State("db-now", "data"), prevent_initial_call=True)
+    def render_sources(lang, store, now_store):  # type: ignore[no-untyped-def]
         return source_card(store, now_store, lang or "zh")
 
     dashboard_year.register(app, settings)
@@ -196,33 +182,34 @@ def register(app: dash.Dash, settings: Settings) -> None:
         Output("om-goto", "data", allow_duplicate=True),
         Output("om-map-time", "data", allow_duplicate=True),
         Output("db-src-note", "data"),
-        Input("db-air-graph", "clickData"), Input("db-water-graph", "clickData"),
-        Input("db-water-missed", "n_clicks"), Input("db-inc-graph", "clickData"),
-        Input("db-src-graph", "clickData"),
+        Input({"type": BAR, "card": ALL, "key": ALL}, "n_clicks"),
+        Input("db-water-missed", "n_clicks"),
         State("db-period", "value"), State("db-now", "data"), State("db-air", "data"),
         State("db-air-year", "data"), State("db-water", "data"), State("db-inc", "data"),
         State("db-src", "data"),
         prevent_initial_call=True)
-    def to_map(air_c, water_c, _missed, inc_c, src_c, period, now_store, air, year, water,  # type: ignore[no-untyped-def]
-               inc, src):
-        trigger = ctx.triggered_id
+    def to_map(_bars, _missed, period, now_store, air, year, water, inc, src):  # type: ignore[no-untyped-def]
         time: Any = dash.no_update
         note: Any = dash.no_update
-        if trigger == "db-air-graph":
-            target, when = air_click(air_c, air_source(period or "recent", now_store, air, year))
-            time = when or dash.no_update
-        elif trigger == "db-water-graph":
-            target = water_click(water_c, water)
-        elif trigger == "db-water-missed":
-            target = water_missed(water) if _missed else None
-        elif trigger == "db-inc-graph":
-            target = incident_click(inc_c, inc)
-        elif trigger == "db-src-graph":
-            target, note = _source_target(settings, src_c, src)
-            if target is None and note is not None:
-                return dash.no_update, time, note
+        if not (ctx.triggered and ctx.triggered[0].get("value")):
+            raise PreventUpdate  # a bar (re)drawn, not clicked
+        if ctx.triggered_id == "db-water-missed":
+            target = water_missed(water)
         else:
+            card, key = bar_key(ctx.triggered_id) or ("", [])
             target = None
+            if card == "air":
+                target, when = air_click(key, air_source(period or "recent", now_store, air,
+                                                         year))
+                time = when or dash.no_update
+            elif card == "water":
+                target = water_click(key, water)
+            elif card == "inc":
+                target = incident_click(key, inc)
+            elif card == "src":
+                target, note = _source_target(settings, key, src)
+                if target is None and note is not None:
+                    return dash.no_update, time, note
         if target is None:
             raise PreventUpdate
         return target, time, note
@@ -233,11 +220,11 @@ def register(app: dash.Dash, settings: Settings) -> None:
         return click_error(note, lang or "zh")
 
 
-def _source_target(settings: Settings, click: dict | None, store: dict | None
+def _source_target(settings: Settings, data: list | None, store: dict | None
                    ) -> tuple[dict | None, dict | None]:
-    """Where the clicked sources are (their points are read now, ids only, never at load),
-    and the failure to say if they could not be read (``None`` once they were)."""
-    data = clicked(click)
+    """Where the clicked sources (key ``[series, permit class]``) are (their points are read
+    now, ids only, never at load), and the failure to say if they could not be read (``None``
+    once they were)."""
     kpi = (store or {}).get("kpi")
     if not data or not kpi or len(data) < 2:
         return None, None

@@ -12,6 +12,11 @@
 * sources: counts only (``numberMatched`` of CQL2 filters, one feature, no geometry), never the
   3,000 (or a national million) sources; their points are fetched only when a bar is clicked,
   and then only the ``source_id`` of the matching ones.
+
+:func:`load_all` answers all four at once for a page load: one question to the server
+(``/api/versions``) says whether any dataset changed since they were last computed for this
+user; only the changed ones are asked again, in parallel threads. So the KPIs are computed
+once per data change, not once per page view.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections import OrderedDict
 from typing import Any
 
 from onemap.app import serverhttp
-from onemap.app.ogcclient import OgcError, execute, items
+from onemap.app.ogcclient import TIMEOUT_S, OgcError, execute, items
 from onemap.app.panels.dashboard_kpis import (
     PERMIT_ORDER,
     DataError,
@@ -40,8 +45,12 @@ from onemap.config import Settings
 
 #: Largest page asked for (the server caps ``limit`` at ``ONEMAP_MAX_ITEMS``).
 PAGE = 5000
-_CACHE_SIZE = 8
+_CACHE_SIZE = 64
 _cache: OrderedDict[tuple, dict] = OrderedDict()
+#: The datasets each store is computed from: its cache key carries their versions.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "now": ("air_hourly",), "air": ("air_hourly",), "water": ("water_sections",),
+    "inc": ("incidents",), "src": ("air_hourly", "pollution_sources")}
 _lock = threading.Lock()
 
 
@@ -151,3 +160,63 @@ def fetch_source_bbox(settings: Settings, day: str, series: str,
     features = all_items(settings, "pollution_sources", properties="source_id",
                          filter=group_filter(day, series, permit_class))
     return bbox(features)
+
+
+def versions(settings: Settings) -> dict[str, str]:
+    """Each visible dataset's data version (``/api/versions``); empty when it cannot be
+    read, and then nothing is taken from the cache."""
+    try:
+        doc = serverhttp.get_json(f"{internal_url(settings)}/api/versions", timeout=TIMEOUT_S)
+    except Exception:  # noqa: BLE001 (an older or unreachable server: compute everything)
+        return {}
+    found = doc.get("versions") if isinstance(doc, dict) else None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def read(what: str, reader: Any, *args: Any) -> dict:
+    """``{what: …}`` or ``{"error": …}``: a failed read is kept to be said in words."""
+    try:
+        return {what: reader(*args)}
+    except (OgcError, DataError) as exc:
+        return {"error": failure(exc)}
+
+
+def _kept(settings: Settings, name: str, tags: dict[str, str], compute: Any) -> dict:
+    """The store ``name`` from the cache when its datasets' versions are those it was computed
+    at; else computed (a failure is returned, never kept)."""
+    deps = [tags.get(d) for d in DEPENDS[name]]
+    key = None if None in deps else (
+        "store", internal_url(settings), serverhttp.identity(), name, *deps)
+    if key is not None and (hit := cached(key)) is not None:
+        return hit
+    store = compute()
+    return store if key is None or "error" in store else remember(key, store)
+
+
+def load_all(settings: Settings, refresh: bool = False) -> dict[str, dict | None]:
+    """The dashboard's five stores (``now``, ``air``, ``water``, ``inc``, ``src``) in one go:
+    the independent reads in parallel, the two that need the data's "now" after it.
+    ``refresh`` (the panel's button) computes everything again."""
+    if refresh:
+        clear_cache()
+    tags = versions(settings)
+    now, water, inc = serverhttp.parallel(
+        lambda: _kept(settings, "now", tags, lambda: read("now", fetch_now, settings)),
+        lambda: _kept(settings, "water", tags, lambda: read("kpi", fetch_water, settings)),
+        lambda: _kept(settings, "inc", tags, lambda: read("kpi", fetch_incidents, settings)))
+    out = {"now": now, "water": water, "inc": inc, "air": None, "src": None}
+    for value in out.values():
+        if isinstance(value, Exception):
+            raise value  # a bug, not a failed read (those are kept as {"error": …})
+    if "error" in now:
+        out["src"] = {"error": now["error"]}  # the air card says why from the now store
+        return out
+    out["air"], out["src"] = serverhttp.parallel(
+        lambda: _kept(settings, "air", tags, lambda: read("rows", fetch_air, settings,
+                                                          now["now"])),
+        lambda: _kept(settings, "src", tags, lambda: read("kpi", fetch_sources, settings,
+                                                          now["now"])))
+    for value in (out["air"], out["src"]):
+        if isinstance(value, Exception):
+            raise value
+    return out

@@ -42,7 +42,7 @@ add_strings(
         "db_air_rule": "按 HJ 633-2012 和 HJ 663-2013，以全区域各站日均浓度计算每日 AQI；"
                        "AQI ≤ 100（优、良）为优良天。点击某一天：地图显示当日 12:00 各站实时 AQI。",
         "db_air_axis": "日 AQI",
-        "db_air_hover": "{date}　AQI {aqi}（{level}）<br>首要污染物：{primary}",
+        "db_air_hover": "{date}　AQI {aqi}（{level}）\n首要污染物：{primary}",
         "db_days": "{n} 天",
         "db_day": "{n} 天",
         "db_water_title": "地表水水质类别",
@@ -52,7 +52,7 @@ add_strings(
         "db_water_rule": "按各断面最近一次采样，依 GB 3838-2002 评价类别。"
                          "点击柱子：地图缩放到该类别的断面。",
         "db_water_axis": "断面数",
-        "db_water_hover": "{cls}：{n} 个断面<br>其中未达到水质目标 {missed} 个",
+        "db_water_hover": "{cls}：{n} 个断面\n其中未达到水质目标 {missed} 个",
         "db_water_none": "暂无断面数据。",
         "db_no_class": "未评价",
         "db_inc_title": "未结突发环境事件",
@@ -112,7 +112,7 @@ add_strings(
                        "concentrations; a day with AQI ≤ 100 (excellent or good) is a good day. "
                        "Click a day: the map shows every station's AQI at 12:00 that day.",
         "db_air_axis": "Daily AQI",
-        "db_air_hover": "{date}  AQI {aqi} ({level})<br>Primary pollutant: {primary}",
+        "db_air_hover": "{date}  AQI {aqi} ({level})\nPrimary pollutant: {primary}",
         "db_days": "{n} days",
         "db_day": "{n} day",
         "db_water_title": "Surface-water quality classes",
@@ -123,7 +123,7 @@ add_strings(
         "db_water_rule": "Class of each section's latest sample per GB 3838-2002. "
                          "Click a bar: the map zooms to the sections of that class.",
         "db_water_axis": "Sections",
-        "db_water_hover": "{cls}: {n} sections<br>{missed} of them miss their target class",
+        "db_water_hover": "{cls}: {n} sections\n{missed} of them miss their target class",
         "db_water_none": "No section data yet.",
         "db_no_class": "Not assessed",
         "db_inc_title": "Open environmental incidents",

@@ -1,20 +1,19 @@
 """The Dashboard's cards and charts for one language, built from the stored KPIs.
 
-Every chart is a plotly figure whose words (axes, legend, hover) are written here in the page's
-language and whose numbers are preformatted, so plotly's own (English) formatting never shows:
-dates on the axis use numeric or explicitly translated formats, the mode bar is hidden and the
-axes are fixed (no zoom UI to translate). Each bar carries in ``customdata`` the key the click
-callback needs to move the map.
+Every chart is HTML (:mod:`~onemap.app.panels.dashboard_charts`) whose words (axis, labels,
+tooltips) are written here in the page's language, with numbers preformatted and dates spelled
+per language. Each bar's id carries the key the click callback needs to move the map.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import html
 
 from onemap.app.i18n import t
+from onemap.app.panels.dashboard_charts import Bar, Part, column_chart, row_chart
 from onemap.app.panels.dashboard_kpis import (
     GOOD_AQI,
     INCIDENT_ORDER,
@@ -34,27 +33,15 @@ from onemap.app.panels.dashboard_text import (
 )
 from onemap.styles.symbology import AQI_LEVELS, INCIDENT_LEVELS, NO_DATA_COLOR, WATER_CLASSES
 
-FONT = "system-ui, -apple-system, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
-#: Plotly options of every chart: no mode bar (its tooltips are English), no logo.
-GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True,
-                "scrollZoom": False, "doubleClick": False}
 EXPIRED_COLOR = "#C62828"
 SOON_COLOR = "#FFA000"
-#: Fill pattern per open status (the colour is the level's): reported is hatched.
-PATTERNS = {"reported": "/", "responding": "", "other": "."}
+#: Pattern over the level's colour per open status: reported is hatched (dotted: other).
+PATTERNS = {"reported": "db-hatch", "responding": "", "other": "db-dots"}
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+             "Dec")
 _COLORS = {"water": {c.value: c.color for c in WATER_CLASSES},
            "incident": {c.value: c.color for c in INCIDENT_LEVELS},
            "aqi": {lv.level: lv.color for lv in AQI_LEVELS}}
-
-
-def _layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
-    fig.update_layout(
-        height=height, margin={"l": 8, "r": 8, "t": 6, "b": 6}, font={"family": FONT, "size": 11},
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", dragmode=False,
-        hoverlabel={"font": {"family": FONT, "size": 12}}, **{"bargap": 0.25, **kw})
-    fig.update_xaxes(fixedrange=True, automargin=True, gridcolor="#ECEFF1")
-    fig.update_yaxes(fixedrange=True, automargin=True, gridcolor="#ECEFF1")
-    return fig
 
 
 def big_number(value: str, unit: str, sub: str, key: str) -> html.Div:
@@ -85,26 +72,41 @@ def level_strip(kpi: dict[str, Any], lang: str) -> html.Div:
     return html.Div([html.Div(parts, className="db-strip"), html.Div(keys, className="db-key")])
 
 
-def air_figure(kpi: dict[str, Any], lang: str) -> go.Figure:
-    """One bar per day, its height the regional AQI, coloured by level; a line at AQI 100."""
-    rows = [r for r in kpi["series"] if r["aqi"] is not None]
-    hover = [t("db_air_hover", lang, date=r["date"], aqi=r["aqi"],
-               level=aqi_label(r["level"], lang), primary=pollutants(r["primary"], lang))
-             for r in rows]
-    fig = go.Figure(go.Bar(
-        x=[r["date"] for r in rows], y=[r["aqi"] for r in rows],
-        marker={"color": [_COLORS["aqi"].get(r["level"], NO_DATA_COLOR) for r in rows],
-                "line": {"width": 0}},
-        customdata=[[r["date"], h] for r, h in zip(rows, hover, strict=True)],
-        hovertemplate="%{customdata[1]}<extra></extra>"))
-    fig.add_hline(y=GOOD_AQI, line={"color": "#546E7A", "width": 1, "dash": "dash"})
+def day_label(day: str, lang: str, month_only: bool = False) -> str:
+    """A date under the AQI chart: "7月3日" / "Jul 3" (or the month alone)."""
+    month, dom = int(day[5:7]), int(day[8:10])
+    if lang == "zh":
+        return f"{month}月" if month_only else f"{month}月{dom}日"
+    return MONTHS_EN[month - 1] if month_only else f"{MONTHS_EN[month - 1]} {dom}"
+
+
+def _dates(start: str, end: str) -> list[str]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def air_chart(kpi: dict[str, Any], lang: str) -> html.Div:
+    """One place per day of the period, its bar the regional AQI coloured by level, a dashed
+    line at AQI 100; a day without a valid AQI keeps its place, empty."""
+    by_day = {r["date"]: r for r in kpi["series"] if r["aqi"] is not None}
+    days_ = _dates(kpi["start"], kpi["end"])
+    bars: list[Bar | None] = []
+    for day in days_:
+        r = by_day.get(day)
+        if r is None:
+            bars.append(None)
+            continue
+        title = t("db_air_hover", lang, date=day, aqi=r["aqi"],
+                  level=aqi_label(r["level"], lang), primary=pollutants(r["primary"], lang))
+        bars.append(Bar([day], day, [Part(r["aqi"], _COLORS["aqi"].get(r["level"],
+                                                                       NO_DATA_COLOR))],
+                        title, extra={"date": day}))
+    top = max([r["aqi"] for r in by_day.values()] + [GOOD_AQI]) * 1.08
     long = kpi["days"] > 62
-    fmt = ("%-m月" if long else "%-m月%-d日") if lang == "zh" else ("%b" if long else "%b %-d")
-    _layout(fig, 170, showlegend=False, bargap=0.1)
-    fig.update_xaxes(type="date", tickformat=fmt, hoverformat="%Y-%m-%d", showgrid=False)
-    fig.update_yaxes(title={"text": t("db_air_axis", lang), "font": {"size": 11}},
-                     rangemode="tozero")
-    return fig
+    picks = sorted({0, len(days_) // 2, len(days_) - 1})
+    ticks = [day_label(days_[i], lang, long) for i in picks]
+    return column_chart("air", bars, top, t("db_air_axis", lang), height=120,
+                        rule=(GOOD_AQI, f"AQI {GOOD_AQI}"), ticks=ticks, focusable=False)
 
 
 # -- water --------------------------------------------------------------------------------------
@@ -114,24 +116,18 @@ def water_keys(kpi: dict[str, Any]) -> list[str]:
     return keys + [NONE] if kpi["counts"].get(NONE) else keys
 
 
-def water_figure(kpi: dict[str, Any], lang: str) -> go.Figure:
-    keys = water_keys(kpi)
-    labels = [water_label(k, lang) for k in keys]
-    counts = [kpi["counts"].get(k, 0) for k in keys]
-    hover = [t("db_water_hover", lang, cls=lab, n=number(n),
-               missed=number(kpi["missed_by_class"].get(k, 0)))
-             for k, lab, n in zip(keys, labels, counts, strict=True)]
-    fig = go.Figure(go.Bar(
-        x=labels, y=counts, text=[number(n) for n in counts], textposition="outside",
-        cliponaxis=False, marker={"color": [_COLORS["water"].get(k, NO_DATA_COLOR) for k in keys],
-                                  "line": {"color": "#37474F", "width": 0.5}},
-        customdata=[[k, h] for k, h in zip(keys, hover, strict=True)],
-        hovertemplate="%{customdata[1]}<extra></extra>"))
-    _layout(fig, 170, showlegend=False)
-    fig.update_xaxes(type="category", showgrid=False)
-    fig.update_yaxes(title={"text": t("db_water_axis", lang), "font": {"size": 11}},
-                     rangemode="tozero", range=[0, max(counts + [1]) * 1.25], tickformat=",d")
-    return fig
+def water_chart(kpi: dict[str, Any], lang: str) -> html.Div:
+    """Sections per class, I … worse than V (and "not assessed"), the count on each bar."""
+    bars = []
+    for k in water_keys(kpi):
+        n = kpi["counts"].get(k, 0)
+        label = water_label(k, lang)
+        title = t("db_water_hover", lang, cls=label, n=number(n),
+                  missed=number(kpi["missed_by_class"].get(k, 0)))
+        bars.append(Bar([k], label, [Part(n, _COLORS["water"].get(k, NO_DATA_COLOR))],
+                        title, text=number(n), extra={"class": k}))
+    top = max([b.total for b in bars] + [1]) * 1.2
+    return column_chart("water", bars, top, t("db_water_axis", lang), height=110)
 
 
 def water_table(kpi: dict[str, Any], lang: str) -> html.Div:
@@ -146,30 +142,26 @@ def water_table(kpi: dict[str, Any], lang: str) -> html.Div:
 
 
 # -- incidents ----------------------------------------------------------------------------------
-def incident_figure(kpi: dict[str, Any], lang: str) -> go.Figure:
-    """Open incidents per level (horizontal: the level names are long), stacked by status."""
+def incident_chart(kpi: dict[str, Any], lang: str) -> html.Div:
+    """Open incidents per level (one row each, the names are long), pieces per status."""
     levels = list(INCIDENT_ORDER) + ([NONE] if sum(kpi["by_level"][NONE].values()) else [])
-    labels = [incident_label(k, lang) for k in levels]
-    colors = [_COLORS["incident"].get(k, NO_DATA_COLOR) for k in levels]
     statuses = list(OPEN_STATUSES) + (["other"] if kpi["by_status"].get("other") else [])
-    fig = go.Figure()
-    for status in statuses:
-        counts = [kpi["by_level"][k].get(status, 0) for k in levels]
-        name = status_label(status, lang)
-        suffix = f"（{name}）" if lang == "zh" else f" ({name})"
-        fig.add_trace(go.Bar(
-            y=labels, x=counts, orientation="h", name=name,
-            marker={"color": colors, "line": {"color": "#37474F", "width": 0.5},
-                    "pattern": {"shape": PATTERNS[status], "fgcolor": "#263238", "size": 6}},
-            customdata=[[k, t("db_inc_hover", lang, level=lab, n=number(n)) + suffix]
-                        for k, lab, n in zip(levels, labels, counts, strict=True)],
-            hovertemplate="%{customdata[1]}<extra></extra>"))
-    top = max([sum(kpi["by_level"][k].values()) for k in levels] + [1])
-    _layout(fig, 140, barmode="stack", showlegend=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(title={"text": t("db_inc_axis", lang), "font": {"size": 11}},
-                     range=[0, top * 1.1], tickformat=",d", dtick=max(1, round(top / 4)))
-    return fig
+    rows = []
+    for k in levels:
+        label = incident_label(k, lang)
+        color = _COLORS["incident"].get(k, NO_DATA_COLOR)
+        counts = {s: kpi["by_level"][k].get(s, 0) for s in statuses}
+        total = sum(counts.values())
+        split = "、" if lang == "zh" else ", "
+        detail = split.join(f"{status_label(s, lang)} {number(n)}"
+                            for s, n in counts.items() if n)
+        title = t("db_inc_hover", lang, level=label, n=number(total)) + (
+            (f"（{detail}）" if lang == "zh" else f" ({detail})") if detail else "")
+        rows.append((label, [Bar([k], label,
+                                 [Part(counts[s], color, PATTERNS[s]) for s in statuses],
+                                 title, text=number(total), extra={"level": k})]))
+    top = max([sum(kpi["by_level"][k].values()) for k in levels] + [1]) * 1.1
+    return row_chart("inc", rows, top, t("db_inc_axis", lang))
 
 
 #: Legend swatches of the open statuses: grey, hatched like the bars' pattern for "reported".
@@ -206,27 +198,19 @@ def source_classes(kpi: dict[str, Any]) -> list[str]:
     return [c for c in PERMIT_ORDER if kpi["expired"].get(c) or kpi["soon"].get(c)]
 
 
-def source_figure(kpi: dict[str, Any], lang: str) -> go.Figure:
-    classes = source_classes(kpi)
-    labels = [permit_label(c, lang) for c in classes]
-    fig = go.Figure()
-    for series, color in (("expired", EXPIRED_COLOR), ("soon", SOON_COLOR)):
-        name = t(f"db_src_{series}", lang, days=kpi["soon_days"])
-        counts = [kpi[series].get(c, 0) for c in classes]
-        fig.add_trace(go.Bar(
-            y=labels, x=counts, orientation="h", name=name, marker={"color": color},
-            text=[number(n) for n in counts], textposition="outside", cliponaxis=False,
-            customdata=[[series, c, t("db_src_hover", lang, cls=lab, series=name, n=number(n))]
-                        for c, lab, n in zip(classes, labels, counts, strict=True)],
-            hovertemplate="%{customdata[2]}<extra></extra>"))
-    top = max([kpi[s].get(c, 0) for s in ("expired", "soon") for c in classes] + [1])
-    _layout(fig, 130, barmode="group", showlegend=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(title={"text": t("db_src_axis", lang), "font": {"size": 11}},
-                     range=[0, top * 1.2], tickformat=",d")
-    return fig
-
-
-def empty_figure() -> dict:
-    """What a chart holds before its data arrives (it is hidden then)."""
-    return {"data": [], "layout": {"height": 10}}
+def source_chart(kpi: dict[str, Any], lang: str) -> html.Div:
+    """Per permit class with any: the expired and the soon-expiring bars side by side."""
+    rows = []
+    for c in source_classes(kpi):
+        label = permit_label(c, lang)
+        bars = []
+        for series, color in (("expired", EXPIRED_COLOR), ("soon", SOON_COLOR)):
+            name = t(f"db_src_{series}", lang, days=kpi["soon_days"])
+            n = kpi[series].get(c, 0)
+            bars.append(Bar([series, c], label, [Part(n, color)],
+                            t("db_src_hover", lang, cls=label, series=name, n=number(n)),
+                            text=number(n), extra={"series": series, "class": c}))
+        rows.append((label, bars))
+    top = max([kpi[s].get(c, 0) for s in ("expired", "soon") for c in source_classes(kpi)]
+              + [1]) * 1.15
+    return row_chart("src", rows, top, t("db_src_axis", lang))
