@@ -12,7 +12,7 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash import dcc, html
 
-from onemap.app import live, search, statictext, timebar, tools, urlstate
+from onemap.app import live, mobile, search, statictext, timebar, tools, urlstate
 from onemap.app.dock import dock
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
 from onemap.app.layers import basemap, fn, pane
@@ -152,4 +152,6 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         live.ticker(specs, me, base),
         *([dock(panels, lang, context)] if panels and context else []),
         html.Div(id="om-legend", className="om-legend"),
+        mobile.where_sheet(specs, base, lang),
+        mobile.sheet_bar(lang),  # phones and tablets: the sheets' buttons
     ], id="om-root", className="om-root")

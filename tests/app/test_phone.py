@@ -1,0 +1,165 @@
+"""The map on a phone (390×844, touch) and a tablet held upright (820×1180), in Chromium.
+
+The map fills the screen; the layer list, the legend, the analysis panels and "where am I" are
+bottom sheets opened from the bar at the bottom, one at a time, never over more than 55 % of the
+screen. A commander at an incident locates themselves (the browser's geolocation, granted, at a
+place near a known station) and the sheet lists the nearest stations, intakes, receptors with
+distance and direction, as computed here from the OGC API; a tap on the nearest station takes
+the map there. Refused geolocation is said in words. Screenshots: ``phone-*.png``,
+``tablet-*.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.browsing import features, watch
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 820, "height": 1180}
+BEARINGS = ("北", "东北", "东", "东南", "南", "西南", "西", "西北")
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Haversine on the mean sphere (the page uses the ellipsoid: within 0.5 %)."""
+    (lon1, lat1), (lon2, lat2) = a, b
+    h = math.sin(math.radians(lat2 - lat1) / 2) ** 2 + math.cos(math.radians(lat1)) * \
+        math.cos(math.radians(lat2)) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371008.8 * math.asin(math.sqrt(h))
+
+
+def _bearing(a: tuple[float, float], b: tuple[float, float]) -> str:
+    (lon1, lat1), (lon2, lat2) = (tuple(map(math.radians, p)) for p in (a, b))
+    y = math.sin(lon2 - lon1) * math.cos(lat2)
+    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
+    return BEARINGS[round((math.degrees(math.atan2(y, x)) % 360) / 45) % 8]
+
+
+def _context(browser, viewport: dict, **kw):  # type: ignore[no-untyped-def]
+    return browser.new_context(viewport=viewport, is_mobile=True, has_touch=True,
+                               device_scale_factor=2, locale="zh-CN", **kw)
+
+
+def _sheet_box(page, selector: str) -> dict:  # type: ignore[no-untyped-def]
+    page.wait_for_selector(selector, state="visible")
+    box = page.locator(selector).bounding_box()
+    assert box
+    return box
+
+
+def test_phone_map_first_sheets_and_where_am_i(live_server: str, browser, login,  # type: ignore[no-untyped-def]
+                                               callers, artifacts_dir: Path) -> None:
+    stations = features(live_server, "air_stations")
+    station = stations[0]
+    s_lon, s_lat = station["geometry"]["coordinates"]
+    here = (s_lon + 0.004, s_lat + 0.003)  # ~450 m north-east of a station
+    context = _context(browser, PHONE, geolocation={"longitude": here[0], "latitude": here[1],
+                                                    "accuracy": 25},
+                       permissions=["geolocation"])
+    page = context.new_page()
+    login(page, "viewer")  # sources and receptors are internal layers
+    traffic = watch(page)
+    page.set_default_timeout(30_000)
+    page.goto(live_server + "/")
+    page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+
+    # -- the map first: no panel over it, a bar of touch-sized buttons at the bottom ------------
+    bar = _sheet_box(page, "#om-m-bar")
+    assert bar["y"] + bar["height"] == pytest.approx(PHONE["height"], abs=1)
+    for tab in page.locator(".om-m-tab").all():
+        box = tab.bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44, box
+    for hidden in ("#om-panel", "#om-dock-root", "#om-where"):
+        assert not page.is_visible(hidden), hidden
+    page.screenshot(path=str(artifacts_dir / "phone-map.png"))
+
+    # -- layers: a sheet over the lower part; a tap switches a layer on (and the URL says so) ---
+    page.tap(".om-m-tab[data-sheet=layers]")
+    sheet = _sheet_box(page, "#om-panel")
+    assert sheet["height"] <= 0.55 * PHONE["height"] + 1 and sheet["y"] >= 0.3 * PHONE["height"]
+    assert page.get_attribute(".om-m-tab[data-sheet=layers]", "aria-expanded") == "true"
+    box = page.locator("#om-panel input[value=water_intakes]").bounding_box()
+    assert box
+    page.locator("#om-panel label:has(input[value=water_intakes])").tap()
+    page.wait_for_function("() => /layers=[^&]*water_intakes/.test(location.search)")
+    page.screenshot(path=str(artifacts_dir / "phone-layers.png"))
+
+    # -- analysis: the dock in the sheet, the dashboard's figures readable ---------------------
+    page.tap(".om-m-tab[data-sheet=panels]")
+    assert not page.is_visible("#om-panel")  # one sheet at a time
+    dock = _sheet_box(page, "#om-dock-root")
+    assert dock["height"] <= 0.55 * PHONE["height"] + 1
+    page.wait_for_selector(".db-big-value[data-kpi=water]", state="visible")
+    assert re.fullmatch(r"\d+\.\d%", page.inner_text(".db-big-value[data-kpi=water]"))
+    page.screenshot(path=str(artifacts_dir / "phone-dashboard.png"))
+
+    # -- where am I: the nearest station first, its distance and direction ----------------------
+    page.tap(".om-m-tab[data-sheet=where]")
+    first = ".om-where-group[data-family=air_stations] .om-where-item"
+    page.wait_for_selector(first)
+    assert "当前位置" in page.inner_text(".om-where-state")
+    nearest = min(stations, key=lambda f: _metres(here, tuple(f["geometry"]["coordinates"])))
+    far = _metres(here, tuple(nearest["geometry"]["coordinates"]))
+    item = page.locator(first).first
+    assert item.locator(".om-where-name").inner_text() == nearest["properties"]["name"]
+    shown = item.locator(".om-where-far").inner_text()
+    towards = _bearing(here, tuple(nearest["geometry"]["coordinates"]))
+    metres = int(re.search(r"(\d+) 米", shown).group(1))  # type: ignore[union-attr]
+    assert abs(metres - far) <= max(3, 0.005 * far) and towards in shown, (shown, far, towards)
+    families = page.eval_on_selector_all(".om-where-group", "e => e.map(g => g.dataset.family)")
+    assert families == ["air_stations", "pollution_sources", "water_intakes",
+                        "sensitive_receptors"]
+    intakes = features(live_server, "water_intakes")
+    near_intake = min(intakes, key=lambda f: _metres(here, tuple(f["geometry"]["coordinates"])))
+    intake_text = page.inner_text(".om-where-group[data-family=water_intakes]")
+    assert near_intake["properties"]["name"] in intake_text or "千米内没有" in intake_text
+    page.screenshot(path=str(artifacts_dir / "phone-where.png"))
+    item.tap()
+    assert not page.is_visible("#om-where")  # the sheet gives the map back
+    page.wait_for_function("() => new URLSearchParams(location.search).get('z') === '16'")
+    q = parse_qs(urlsplit(page.url).query)
+    assert abs(float(q["lon"][0]) - s_lon) < 1e-3 and abs(float(q["lat"][0]) - s_lat) < 1e-3
+    assert not traffic.console_errors, traffic.console_errors
+    assert not traffic.failed, traffic.failed
+    context.close()
+
+    # -- refused: said in words -----------------------------------------------------------------
+    refused = _context(browser, PHONE)
+    page = refused.new_page()
+    traffic = watch(page)
+    page.goto(live_server + "/")
+    page.wait_for_selector("#om-m-bar", state="visible")
+    page.tap(".om-m-tab[data-sheet=where]")
+    page.wait_for_function("() => document.querySelector('.om-where-state')"
+                           "?.innerText.includes('未获准使用位置信息')")
+    assert not traffic.console_errors, traffic.console_errors
+    refused.close()
+
+
+def test_tablet_upright_uses_the_sheets(live_server: str, browser, login,  # type: ignore[no-untyped-def]
+                                        artifacts_dir: Path) -> None:
+    context = _context(browser, TABLET)
+    page = context.new_page()
+    login(page, "viewer")
+    traffic = watch(page)
+    page.set_default_timeout(30_000)
+    page.goto(live_server + "/")
+    page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+    assert page.is_visible("#om-m-bar") and not page.is_visible("#om-panel")
+    page.tap(".om-m-tab[data-sheet=legend]")
+    legend = _sheet_box(page, "#om-legend")
+    assert legend["width"] == pytest.approx(TABLET["width"], abs=1)
+    assert "空气质量监测站" in page.inner_text("#om-legend")
+    page.tap(".om-m-tab[data-sheet=panels]")
+    page.tap(".om-tab[data-panel=emergency]")  # laid out on first opening
+    page.wait_for_selector("#em-incident", state="visible")
+    page.screenshot(path=str(artifacts_dir / "tablet-emergency.png"))
+    assert not traffic.console_errors, traffic.console_errors
+    context.close()
