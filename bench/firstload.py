@@ -59,6 +59,7 @@ class Load:
     cached: int = 0  # of them answered by the browser's cache (no round trip)
     kb: float = 0.0
     slowest: list[tuple[float, str]] = field(default_factory=list)
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -67,9 +68,11 @@ def _label(req) -> str:  # type: ignore[no-untyped-def]
     path = req.url.split("//", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
     if path.endswith("_dash-update-component"):
         try:
-            return "callback → " + str(json.loads(req.post_data or "{}").get("output", "?"))
+            body = json.loads(req.post_data or "{}")
         except ValueError:
             return path
+        why = ",".join(body.get("changedPropIds") or []) or "page load"
+        return f"callback ← {why[:60]} → {body.get('output', '?')}"
     return "/" + path
 
 
@@ -135,6 +138,7 @@ def one_load(context, base: str) -> Load:  # type: ignore[no-untyped-def]
     out.cached = len(cached)
     out.kb = sum(d[3] for d in done) / 1024
     out.slowest = sorted(((d[1] - d[0], d[2]) for d in done), reverse=True)[:10]
+    out.timeline = sorted((d[0], d[1], d[2]) for d in done)
     for d in done:
         kind = _kind(d[2])
         out.kinds[kind] = out.kinds.get(kind, 0) + 1
@@ -151,6 +155,8 @@ def stats(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--timeline", action="store_true",
+                        help="print every request of the median cold load (start, end)")
     parser.add_argument("--busy", type=int, default=0, help="CPU-spinning processes meanwhile")
     args = parser.parse_args()
     settings = get_settings()
@@ -201,6 +207,10 @@ def main() -> None:
     print("slowest requests of the median cold load (seconds, path):")
     for seconds, path in middle.slowest:
         print(f"  {seconds:6.2f}  {path[:110]}")
+    if args.timeline:
+        print("every request of the median cold load (start, end in seconds, path):")
+        for start, end, path in middle.timeline:
+            print(f"  {start:6.2f} {end:6.2f}  {path[:110]}")
 
 
 if __name__ == "__main__":
