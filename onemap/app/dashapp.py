@@ -21,6 +21,7 @@ from dash.exceptions import PreventUpdate
 
 from onemap.app import goto, search, serverhttp, statictext, timebar, tools, urlstate
 from onemap.app.admin import create_admin
+from onemap.app.bundles import bundle_assets
 from onemap.app.dock import register_dock_callbacks, tab_titles
 from onemap.app.i18n import PAGE_TITLE, group_title, pick, t
 from onemap.app.jobs import register_job_callbacks
@@ -149,6 +150,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         Input({"type": "om-time", "layer": MATCH}, "value"),
         Input("om-lang", "value"),
         State("om-specs", "data"),
+        prevent_initial_call=True,  # the row is laid out with its label (raster_list)
     )
     def time_label(value, lang, specs):  # type: ignore[no-untyped-def]
         lid = ctx.outputs_list["id"]["layer"]
@@ -384,6 +386,7 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
 
     app.layout = serve_layout
     keep_versioned_assets(app)
+    bundle_assets(app, ASSETS)
     register_callbacks(app, settings)
     # the admin page, on the same Flask server at <base>admin/ (onemap.app.admin)
     create_admin(settings, app.server, INDEX)

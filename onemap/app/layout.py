@@ -12,10 +12,10 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash import dcc, html
 
-from onemap.app import live, mobile, search, statictext, timebar, tools, urlstate
+from onemap.app import live, mobile, screen, search, statictext, timebar, tools, urlstate
 from onemap.app.dock import dock
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
-from onemap.app.layers import basemap, fn, pane
+from onemap.app.layers import basemap, data_today, fn, layer_component, pane
 from onemap.app.login import account_box
 from onemap.app.panels import Panel, PanelContext
 from onemap.app.raster_list import raster_rows
@@ -75,6 +75,16 @@ def _layer_list(specs: list[dict], lang: str) -> list:
     return blocks
 
 
+def _drawn(empty: dl.Pane, spec: dict, lang: str, tile_basemap: bool,
+           today: str | None) -> dl.Pane:
+    """A vector layer on by default is in the page drawn already: the browser reads its data
+    as soon as the page is laid out, not after the layer callback's first answer (which then
+    finds it drawn and leaves it; a link that turns it off removes it)."""
+    if spec.get("default_on"):
+        empty.children = [layer_component(spec, lang, tile_basemap, today)]
+    return empty
+
+
 def _messages(sources: Sources, lang: str) -> list:
     out = [html.Div(t(key, lang, error=err), className="om-error") for key, err in sources.errors]
     if not sources.layers and not sources.errors:
@@ -96,7 +106,10 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
     map_children: list = []
     if basemap_url:
         map_children.append(basemap(basemap_url, basemap_attribution))
-    map_children += [pane(s) for s in specs if s["kind"] != "raster"]
+    extent = timebar.page_extent()
+    today = data_today(extent.to_store() if extent else None)
+    map_children += [_drawn(pane(s), s, lang, bool(basemap_url), today)
+                     for s in specs if s["kind"] != "raster"]
     # Raster panes live in their own group so an upload can rebuild them without touching
     # the vector layers already drawn.
     map_children.append(dl.LayerGroup([pane(s) for s in specs if s["kind"] == "raster"],
@@ -148,10 +161,11 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
                         eventHandlers={"preclick": fn("rasterClick")},
                         style={"position": "absolute", "inset": 0}),
         panel,
-        timebar.timebar(lang, specs),
+        timebar.timebar(lang, specs, extent),
         live.ticker(specs, me, base),
         *([dock(panels, lang, context)] if panels and context else []),
         html.Div(id="om-legend", className="om-legend"),
         mobile.where_sheet(specs, base, lang),
+        *([screen.screen_head(specs, context.settings, base, lang)] if context else []),
         mobile.sheet_bar(lang),  # phones and tablets: the sheets' buttons
     ], id="om-root", className="om-root")

@@ -61,8 +61,8 @@ def keepable(scope: Scope) -> bool:
     if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD"):
         return False
     path: str = scope.get("path", "")
-    if path.startswith("/_dash-component-suites/"):
-        return True
+    if path.startswith(("/_dash-component-suites/", "/_bundle/")):
+        return True  # a bundle's name is its content's hash (onemap.app.bundles)
     if path.startswith("/assets/"):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         return bool(query.get("m"))

@@ -234,9 +234,15 @@ def _button(text: str, ident: str, title: str) -> html.Button:
     return html.Button(text, id=ident, n_clicks=0, title=title, className="om-tb-button")
 
 
-def timebar(lang: str, specs: list[dict]) -> html.Div:
-    """The bar for one page load (the extent is read anew, so freshly imported hours show)."""
-    extent = read_extent(app_settings())
+def page_extent() -> Extent | None:
+    """The hours of the air data for one page load (read anew, so freshly imported hours
+    show), or None."""
+    return read_extent(app_settings())
+
+
+def timebar(lang: str, specs: list[dict], extent: Extent | None = None) -> html.Div:
+    """The bar for one page load (``extent``: :func:`page_extent`, read here when not given)."""
+    extent = extent or read_extent(app_settings())
     stores = [
         dcc.Store(id="om-map-time"),
         dcc.Store(id="om-tb-extent", data=extent.to_store() if extent else None),

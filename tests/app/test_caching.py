@@ -1,25 +1,47 @@
-"""The page's own files are kept by the browser: linked with their version, served immutable."""
+"""The page's own files are kept by the browser: linked with their version, served immutable,
+from memory."""
 from __future__ import annotations
 
 import re
 
 import requests
 
-from onemap.app.dashapp import IMMUTABLE
+from onemap.app.dashapp import ASSETS, IMMUTABLE
+
+
+def test_the_page_links_one_bundle_of_each_kind_kept_a_year(live_server: str) -> None:
+    """onemap.app.bundles: the page's own scripts and styles as one file each, named by their
+    content, every asset in it in Dash's order, each script in its own try; no DataTable."""
+    html = requests.get(live_server + "/", timeout=60).text
+    assert not re.search(r'(src|href)="[^"]*/assets/', html) and "dash_table/bundle" not in html
+    scripts = re.findall(r'src="(/_bundle/onemap-[0-9a-f]{16}\.js)"', html)
+    styles = re.findall(r'href="(/_bundle/onemap-[0-9a-f]{16}\.css)"', html)
+    assert len(scripts) == len(styles) == 1
+    body = requests.get(live_server + scripts[0], timeout=60)
+    assert body.status_code == 200 and body.headers["Cache-Control"] == IMMUTABLE
+    assert body.headers["Content-Type"].startswith("text/javascript")
+    names = sorted(p.name for p in ASSETS.glob("*.js"))
+    at = [body.text.index(f"/* {n} */\ntry {{\n") for n in names]
+    assert at == sorted(at)  # every file, in order
+    for n in ("onemap.js", "mobile.js"):
+        assert (ASSETS / n).read_text(encoding="utf-8") in body.text
+    css = requests.get(live_server + styles[0], timeout=60)
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert all((ASSETS / n.name).read_text(encoding="utf-8") in css.text
+               for n in ASSETS.glob("*.css"))
+    assert requests.get(live_server + "/_bundle/onemap-0000000000000000.js",
+                        timeout=60).status_code == 404
 
 
 def test_versioned_assets_are_immutable(live_server: str) -> None:
-    html = requests.get(live_server + "/", timeout=60).text
-    linked = re.findall(r'(?:src|href)="(/assets/[^"?]+\?m=[^"]+)"', html)
-    assert any(p.startswith("/assets/onemap.js?") for p in linked), linked
-    assert any(".css?" in p for p in linked), linked
-    for path in linked:
+    for path in ("/assets/onemap.js?m=1", "/assets/onemap.css?m=2"):  # a versioned URL
         r = requests.get(live_server + path, timeout=60)
         assert r.status_code == 200 and r.headers["Cache-Control"] == IMMUTABLE, path
     bare = requests.get(live_server + "/assets/onemap.js", timeout=60)  # typed by hand
     assert bare.status_code == 200 and "immutable" not in bare.headers.get("Cache-Control", "")
     gone = requests.get(live_server + "/assets/nothing.js?m=1", timeout=60)
     assert gone.status_code == 404 and "immutable" not in gone.headers.get("Cache-Control", "")
+    html = requests.get(live_server + "/", timeout=60).text
     suites = re.findall(r'src="(/_dash-component-suites/[^"]+)"', html)
     assert suites
     for path in suites:  # Dash's own bundles: versioned in their names, kept a year
@@ -34,8 +56,8 @@ def test_static_files_come_compressed_once_from_memory(live_server: str) -> None
 
     html = requests.get(live_server + "/", timeout=60).text
     renderer = re.findall(r'src="(/_dash-component-suites/dash/dash-renderer/[^"]+)"', html)[0]
-    asset = re.findall(r'src="(/assets/onemap\.js\?m=[^"]+)"', html)[0]
-    for path in (renderer, asset):
+    bundle = re.findall(r'src="(/_bundle/[^"]+)"', html)[0]
+    for path in (renderer, bundle, "/assets/onemap.js?m=1"):
         plain = requests.get(live_server + path, headers={"Accept-Encoding": "identity"},
                              timeout=60)
         packed = requests.get(live_server + path, headers={"Accept-Encoding": "gzip"},

@@ -86,6 +86,12 @@
             return window.dash_clientside.no_update;
         }
         gated = true;
+        if (!String(search).replace(/^\?/, "")) {
+            /* Nothing to apply: the page is as the link says; keep the URL from now on,
+               without a round trip (apply in urlstate.py would change nothing). */
+            window.dash_clientside.set_props("om-url-ready", {data: true});
+            return window.dash_clientside.no_update;
+        }
         var t0 = Date.now();
         (function poll() {
             var legend = document.getElementById("om-legend");
