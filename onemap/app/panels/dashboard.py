@@ -19,6 +19,7 @@ rows on the server. "Now" is the data's latest hour, never the wall clock. Fetch
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash
@@ -52,6 +53,13 @@ from onemap.app.panels.dashboard_kpis import DataError, goto
 from onemap.config import Settings
 
 PANEL_ID = "dashboard"
+#: Which bar (its id, as Dash writes it) or button was clicked, with the time: a bar drawn
+#: anew fires its n_clicks input with 0, which is not a click.
+CLICKED = """function (_bars, _missed) {
+    var cc = window.dash_clientside, hit = (cc.callback_context.triggered || [])[0];
+    if (!hit || !hit.value) { return cc.no_update; }
+    return {id: hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")), at: Date.now()};
+}"""
 
 
 def _graph(card: str) -> html.Div:
@@ -85,6 +93,8 @@ def layout(lang: str, context: PanelContext) -> html.Div:
                         className="om-button om-button-secondary db-refresh"),
         ], className="db-head"),
         dcc.Store(id="db-now"),
+        dcc.Store(id="db-click"),
+        dcc.Store(id="db-reload"),  # written by assets/screen.js when data changed
         dcc.Store(id="db-air-year"),
         dashboard_card(lang),
         _card("air", "db_air_title", lang, before=[
@@ -132,13 +142,15 @@ def register(app: dash.Dash, settings: Settings) -> None:
     @app.callback(
         *[Output(f"db-{name}", "data") for name in STORES],
         *_again(HEAD), *_again(AIR), *_again(WATER), *_again(INC), *_again(SRC),
-        Input("db-refresh", "n_clicks"),
+        Input("db-refresh", "n_clicks"), Input("db-reload", "data"),
         State("om-lang", "value"), State("db-period", "value"), State("db-air-year", "data"),
         State("db-year-status", "data"),
         prevent_initial_call="initial_duplicate")
-    def load(n, lang, period, year, status):  # type: ignore[no-untyped-def]
+    def load(n, _reload, lang, period, year, status):  # type: ignore[no-untyped-def]
+        # the button computes everything again; a reload (the big screen saw a dataset change)
+        # only what changed
         lang = lang or "zh"
-        got = fetch.load_all(settings, refresh=bool(n))
+        got = fetch.load_all(settings, refresh=bool(n) and ctx.triggered_id == "db-refresh")
         now = got["now"]
         return (*[got[name] for name in STORES], head_text(now, lang),
                 *air_card(period or "recent", now, got["air"], year, status, lang),
@@ -178,25 +190,36 @@ def register(app: dash.Dash, settings: Settings) -> None:
 
     dashboard_year.register(app, settings)
 
+    # A bar or the "missed" button clicked (in the browser: bars drawn anew, with no click,
+    # ask nothing of the server).
+    app.clientside_callback(
+        CLICKED,
+        Output("db-click", "data"),
+        Input({"type": BAR, "card": ALL, "key": ALL}, "n_clicks"),
+        Input("db-water-missed", "n_clicks"),
+        prevent_initial_call=True)
+
     @app.callback(
         Output("om-goto", "data", allow_duplicate=True),
         Output("om-map-time", "data", allow_duplicate=True),
         Output("db-src-note", "data"),
-        Input({"type": BAR, "card": ALL, "key": ALL}, "n_clicks"),
-        Input("db-water-missed", "n_clicks"),
+        Input("db-click", "data"),
         State("db-period", "value"), State("db-now", "data"), State("db-air", "data"),
         State("db-air-year", "data"), State("db-water", "data"), State("db-inc", "data"),
         State("db-src", "data"),
         prevent_initial_call=True)
-    def to_map(_bars, _missed, period, now_store, air, year, water, inc, src):  # type: ignore[no-untyped-def]
+    def to_map(click, period, now_store, air, year, water, inc, src):  # type: ignore[no-untyped-def]
         time: Any = dash.no_update
         note: Any = dash.no_update
-        if not (ctx.triggered and ctx.triggered[0].get("value")):
-            raise PreventUpdate  # a bar (re)drawn, not clicked
-        if ctx.triggered_id == "db-water-missed":
+        clicked = str((click or {}).get("id") or "")
+        if clicked == "db-water-missed":
             target = water_missed(water)
         else:
-            card, key = bar_key(ctx.triggered_id) or ("", [])
+            try:
+                which = json.loads(clicked)
+            except ValueError:
+                raise PreventUpdate from None
+            card, key = bar_key(which) or ("", [])
             target = None
             if card == "air":
                 target, when = air_click(key, air_source(period or "recent", now_store, air,
@@ -215,7 +238,8 @@ def register(app: dash.Dash, settings: Settings) -> None:
         return target, time, note
 
     @app.callback(Output("db-src-msg", "children"),
-                  Input("db-src-note", "data"), Input("om-lang", "value"))
+                  Input("db-src-note", "data"), Input("om-lang", "value"),
+                  prevent_initial_call=True)
     def source_message(note, lang):  # type: ignore[no-untyped-def]
         return click_error(note, lang or "zh")
 
