@@ -130,6 +130,10 @@ class Settings:
     #: before its worker is killed and replaced.
     wms_workers: int = 2
     wms_timeout: float = 60.0
+    #: The big screen (``/?mode=screen``): seconds each layer of its tour is shown, and seconds
+    #: between two looks at the data's versions (figures and layers redrawn when they change).
+    screen_rotate_s: float = 20.0
+    screen_refresh_s: float = 30.0
 
     @property
     def store_dir(self) -> Path:
@@ -232,4 +236,6 @@ def get_settings() -> Settings:
         catalog_unshared=env.get("ONEMAP_CATALOG_UNSHARED", ""),
         wms_workers=max(0, int(env.get("ONEMAP_WMS_WORKERS", "2"))),
         wms_timeout=max(1.0, float(env.get("ONEMAP_WMS_TIMEOUT", "60"))),
+        screen_rotate_s=max(2.0, float(env.get("ONEMAP_SCREEN_ROTATE_S", "20"))),
+        screen_refresh_s=max(2.0, float(env.get("ONEMAP_SCREEN_REFRESH_S", "30"))),
     )

@@ -22,11 +22,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, timeout: float = 120, **env: str
+def start_server(data_dir: Path, timeout: float = 120, port: int | None = None, **env: str
                  ) -> tuple[subprocess.Popen, str]:
     """Start a server on ``data_dir`` and wait until it answers: (process, base URL). Its log is
-    appended to ``data_dir/server.log``, shown if it dies before answering."""
-    port = free_port()
+    appended to ``data_dir/server.log``, shown if it dies before answering. ``port``: a given
+    one (a restart where the last one listened), else a free one."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "ONEMAP_DATA_DIR": str(data_dir), "ONEMAP_PORT": str(port),
                 "ONEMAP_PUBLIC_URL": base, **env}
