@@ -28,6 +28,7 @@ from onemap.access import sessions
 from onemap.access.bootstrap import first_admin
 from onemap.access.policy import Forbidden, Hidden, Unauthenticated
 from onemap.config import Settings
+from onemap.mapserver.attachments import attachment_router
 from onemap.mapserver.audit_api import audit_router
 from onemap.mapserver.auth_api import include_account_routes
 from onemap.mapserver.clusters import cluster_router
@@ -179,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(oidc_router(settings))  # /api/auth/oidc (single sign-on)
     app.include_router(upload_router(cat))  # POST/DELETE /api/rasters, /api/jobs
     app.include_router(layer_router(cat))  # POST/PUT/DELETE /api/layers (data managers)
+    app.include_router(attachment_router(cat))  # /api/attachments (features' photos)
     app.include_router(live_router(cat))  # /api/alarms (push, acknowledge, close), summary
     app.include_router(feed_router(cat))  # POST /api/feeds/{table} (rows into time series)
     app.include_router(api_router(cat))  # GET /api/catalog, /api/rasters
