@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 
 from onemap.app import serverhttp
+from onemap.app.errorwords import WORDS, words
 from onemap.app.i18n import t
 from onemap.app.sources import internal_url
 from onemap.config import Settings
@@ -130,6 +131,8 @@ def explain(err: OgcError, lang: str, labels: dict[str, str] | None = None) -> s
     key = {"InvalidParameterValue": "err_invalid", "MissingParameterValue": "err_missing",
            "OutOfRegion": "err_out_of_region", "NoData": "err_no_data",
            "NoSuchJob": "err_no_job", "Unreachable": "err_unreachable"}.get(err.code)
+    if key is None and err.code in WORDS:  # the server's other codes, worded by the page
+        return words(err.code, err.status, lang, err.detail)
     if key is None:
         key = "err_server" if err.status >= 500 or err.status == 0 else "err_refused"
     text = t(key, lang, field=field or "—", status=err.status)

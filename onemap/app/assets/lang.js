@@ -21,6 +21,20 @@
             setTimeout(function () { setTitles(strings, lang, tries - 1); }, 250);
         }
     }
+    /* A failed request's {code, detail} in words (onemap/app/errorwords.py): by its code, the
+       server's English detail only on an English screen, so no screen mixes languages. */
+    function errorText(body, status, lang) {
+        var el = document.getElementById("om-error-words");
+        var table = el ? JSON.parse(el.getAttribute("data-words") || "{}") : {};
+        var code = (body && body.code) || "", detail = (body && body.detail) || "";
+        if (typeof detail !== "string") { detail = JSON.stringify(detail); }
+        var pair = (table.codes || {})[code] ||
+            ((status >= 500 || !status) ? table.failed : table.refused) || ["HTTP {status}", "HTTP {status}"];
+        var text = pair[lang === "en" ? 1 : 0].split("{status}").join(String(status));
+        return lang === "en" && detail ? text + " (" + detail + ")" : text;
+    }
+    window.onemap = Object.assign(window.onemap || {}, {errorText: errorText});
+
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         onemap_lang: {
             apply: function (lang, strings) {

@@ -250,9 +250,12 @@
             // (S.upload_show_detail is empty there), so no screen mixes languages.
             var coded = s.code && S["upload_err_" + s.code];
             var detail = S.upload_show_detail ? s.detail : "";
-            var why = (coded && detail ? coded + " (" + detail + ")" : coded || detail) ||
+            var why = (coded && detail ? coded + " (" + detail + ")" : coded) ||
                 (s.key ? fmt(S[s.key], {status: s.status}) : "") ||
-                fmt(S.upload_http, {status: s.status});
+                (s.code && window.onemap.errorText ?  /* any other code: the page's words */
+                    window.onemap.errorText({code: s.code, detail: s.detail}, s.status,
+                                            S.upload_show_detail ? "en" : "zh") : "") ||
+                detail || fmt(S.upload_http, {status: s.status});
             if (s.key === "upload_need_login" || s.key === "upload_need_role") {
                 why = S[s.key] + (detail ? " (" + detail + ")" : "");
             }
