@@ -250,6 +250,8 @@ add_strings(
         "ps_valid": "有效", "ps_as_of": "按数据日期 {date} 判断",
         "ps_registration": "排污登记管理，不核发排污许可证",
         "ps_emissions": "年排放量（t/a）", "ps_outlet_other": "排放口",
+        "ph_title": "现场照片", "ph_loading": "正在读取现场照片…", "ph_error": "无法读取现场照片。",
+        "ph_open": "查看原图",
     },
     en={
         "pp_latest": "Latest class", "pp_target": "Target", "pp_meets": "Meets target",
@@ -262,6 +264,8 @@ add_strings(
         "ps_valid": "Valid", "ps_as_of": "judged on the data date {date}",
         "ps_registration": "Registration only; no discharge permit is issued",
         "ps_emissions": "Annual emissions (t/a)", "ps_outlet_other": "Outlet",
+        "ph_title": "Photos from the site", "ph_loading": "Reading the photos…",
+        "ph_error": "Could not read the photos.", "ph_open": "Open the photo",
     },
 )
 #: The strings each family's popup reads from ``hideout.strings``.
@@ -274,6 +278,7 @@ POPUP_STRINGS: dict[str, tuple[str, ...]] = {
                           *READING_STRINGS),
     "outlets": READING_STRINGS,
     "alarms": ALARM_STRINGS,
+    "incidents": ("ph_title", "ph_loading", "ph_error", "ph_open"),
 }
 
 

@@ -77,6 +77,8 @@ def hideout(spec: dict, lang: str, tile_basemap: bool, today: str | None = None)
     readings = readings_spec(family, base, lang)
     if readings:  # an outlet's (a source's outlets') recent online readings vs their limits
         out["live"] = readings
+    if family == "incidents":  # the site photos (/api/attachments), read when a popup opens
+        out["photos"] = f"{base}api/attachments/{spec.get('id') or family}/"
     if family == ALARMS:  # where the popup's Acknowledge / Close buttons post
         out["actions"] = f"{base}api/alarms/"
     if family == "air_stations":

@@ -12,7 +12,18 @@ from __future__ import annotations
 import dash_leaflet as dl
 from dash import dcc, html
 
-from onemap.app import live, mobile, screen, search, statictext, timebar, tools, urlstate
+from onemap.app import (
+    errorwords,
+    live,
+    mobile,
+    report,
+    screen,
+    search,
+    statictext,
+    timebar,
+    tools,
+    urlstate,
+)
 from onemap.app.dock import dock
 from onemap.app.i18n import DEFAULT_LANG, GROUPS, group_title, page_strings, pick, t
 from onemap.app.layers import basemap, data_today, fn, layer_component, pane
@@ -166,6 +177,8 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         *([dock(panels, lang, context)] if panels and context else []),
         html.Div(id="om-legend", className="om-legend"),
         mobile.where_sheet(specs, base, lang),
+        report.report_sheet(specs, me, base, lang),
+        errorwords.element(),
         *([screen.screen_head(specs, context.settings, base, lang)] if context else []),
         mobile.sheet_bar(lang),  # phones and tablets: the sheets' buttons
     ], id="om-root", className="om-root")

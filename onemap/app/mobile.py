@@ -34,6 +34,7 @@ RADII_KM = (5, 20, 80)
 
 add_strings(
     {"m_layers": "图层", "m_legend": "图例", "m_panels": "分析", "m_where": "我的位置",
+     "m_report": "上报",
      "m_where_title": "我的位置与周边",
      "m_where_asking": "正在获取位置……",
      "m_where_insecure": "浏览器只在 https 页面（或本机 localhost）上提供定位；请通过 https 访问，"
@@ -51,6 +52,7 @@ add_strings(
      "m_dir_S": "南", "m_dir_SW": "西南", "m_dir_W": "西", "m_dir_NW": "西北",
      "m_km": "{km} 千米", "m_m": "{m} 米"},
     {"m_layers": "Layers", "m_legend": "Legend", "m_panels": "Analysis", "m_where": "Where am I",
+     "m_report": "Report",
      "m_where_title": "Where I am and what is near",
      "m_where_asking": "Finding your position…",
      "m_where_insecure": "Browsers give the position only to https pages (or localhost): open "
@@ -78,7 +80,7 @@ _JS_KEYS = ("m_where_asking", "m_where_insecure", "m_where_unsupported", "m_wher
             "m_km", "m_m")
 #: The bar's buttons: sheet name → label key and an icon (text, no icon font to ship).
 SHEETS = (("layers", "m_layers", "☰"), ("legend", "m_legend", "▤"),
-          ("panels", "m_panels", "▦"), ("where", "m_where", "◎"))
+          ("panels", "m_panels", "▦"), ("where", "m_where", "◎"), ("report", "m_report", "✚"))
 
 
 def sheet_bar(lang: str) -> html.Nav:

@@ -5,20 +5,28 @@ bottom sheets opened from the bar at the bottom, one at a time, never over more 
 screen. A commander at an incident locates themselves (the browser's geolocation, granted, at a
 place near a known station) and the sheet lists the nearest stations, intakes, receptors with
 distance and direction, as computed here from the OGC API; a tap on the nearest station takes
-the map there. Refused geolocation is said in words. Screenshots: ``phone-*.png``,
-``tablet-*.png``.
+the map there. Refused geolocation is said in words. A commander reports an incident from the
+phone (GPS place, photo), updates it, and a viewer at a desktop finds it on the map with both
+photos in its popup. Screenshots: ``phone-*.png``, ``tablet-*.png``,
+``desktop-report-popup.png``.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from PIL import Image
 
+from onemap.config import Settings
 from tests.browsing import features, watch
+from tests.server import run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -163,3 +171,115 @@ def test_tablet_upright_uses_the_sheets(live_server: str, browser, login,  # typ
     page.screenshot(path=str(artifacts_dir / "tablet-emergency.png"))
     assert not traffic.console_errors, traffic.console_errors
     context.close()
+
+
+# -- a field report with photos, seen on the desktop map ----------------------------------------
+@pytest.fixture(scope="module")
+def field(sample_settings, callers, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A server of its own (a copy of the sample: the test adds an incident)."""
+    del callers  # their accounts must be in the copy
+    data = tmp_path_factory.mktemp("field") / "data"
+    shutil.copytree(sample_settings.data_dir, data,
+                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    with run_server(data) as base:
+        yield base, Settings(data_dir=data)
+
+
+def _photo(color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 1200), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_field_report_with_photos_reaches_the_desktop_map(field, browser, login, callers,  # type: ignore[no-untyped-def]
+                                                            artifacts_dir: Path) -> None:
+    base, settings = field
+    sections = features(base, "water_sections")
+    lon, lat = sections[3]["geometry"]["coordinates"]
+    here = (lon + 0.002, lat - 0.001)
+    phone = _context(browser, PHONE, geolocation={"longitude": here[0], "latitude": here[1],
+                                                  "accuracy": 10}, permissions=["geolocation"])
+    page = phone.new_page()
+    login(page, "commander", base=base, settings=settings)
+    traffic = watch(page)
+    page.set_default_timeout(30_000)
+    page.goto(base + "/")
+    page.wait_for_selector("#om-m-bar", state="visible")
+    page.tap(".om-m-tab[data-sheet=report]")
+    page.wait_for_selector("#om-rp-photos", state="attached")  # the sheet is ready
+    assert page.get_attribute("#om-rp-level", "data-default") == "IV"
+    page.fill("#om-rp-title", "南淝河入湖口发现油膜")
+    page.select_option("#om-rp-type", "water")
+    page.select_option("#om-rp-level", "III")
+    page.fill("#om-rp-note", "约 200 米长油膜，已通知下游水厂。")
+    page.tap("#om-rp-gps")
+    page.wait_for_function("() => /\\d+\\.\\d{6}, \\d+\\.\\d{6}/"
+                           ".test(document.getElementById('om-rp-where').textContent)")
+    page.set_input_files("#om-rp-photos", files=[
+        {"name": "油膜.jpg", "mimeType": "image/jpeg", "buffer": _photo((30, 30, 30))}])
+    page.tap("#om-rp-send")
+    page.wait_for_selector(".om-rp-state.om-rp-done")
+    said = page.inner_text(".om-rp-state")
+    assert "已上报：南淝河入湖口发现油膜" in said and "照片 1 张" in said, said
+    fid = page.get_attribute("#om-report", "data-last")
+    assert fid
+    page.screenshot(path=str(artifacts_dir / "phone-report.png"))
+    made = requests.get(f"{base}/ogc/collections/incidents/items/{fid}", timeout=60,
+                        headers=callers["viewer"].headers, params={"f": "json"}).json()
+    assert made["properties"]["level"] == "III" and made["properties"]["type"] == "water"
+    assert made["properties"]["status"] == "reported"
+    assert made["geometry"]["coordinates"] == pytest.approx(list(here), abs=1e-6)
+
+    # -- the same commander updates it from the phone: responding, one more photo ---------------
+    page.select_option("#om-rp-target", fid)
+    page.wait_for_function("() => document.getElementById('om-rp-title').value === "
+                           "'南淝河入湖口发现油膜'")
+    page.select_option("#om-rp-status", "responding")
+    page.set_input_files("#om-rp-photos", files=[
+        {"name": "围油栏.png", "mimeType": "image/png", "buffer": _photo((200, 200, 0))}])
+    page.tap("#om-rp-send")
+    page.wait_for_function("() => document.querySelector('.om-rp-state')"
+                           "?.innerText.includes('已更新')")
+    assert "新增照片 1 张" in page.inner_text(".om-rp-state")
+    assert not traffic.console_errors, (traffic.console_errors, traffic.failed)
+    phone.close()
+    now = requests.get(f"{base}/ogc/collections/incidents/items/{fid}", timeout=60,
+                       headers=callers["viewer"].headers, params={"f": "json"}).json()
+    assert now["properties"]["status"] == "responding"
+    photos = requests.get(f"{base}/api/attachments/incidents/{fid}", timeout=60,
+                          headers=callers["viewer"].headers).json()["attachments"]
+    assert len(photos) == 2
+
+    # -- on the desktop: the incident on the map, its photos in its popup -----------------------
+    desk = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = desk.new_page()
+    login(page, "viewer", base=base, settings=settings)
+    traffic = watch(page)
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/?z=15&lat={here[1]}&lon={here[0]}&layers=incidents")
+    where = """(fid) => {
+        let found = null;
+        const map = window.onemap && window.onemap.tools && window.onemap.tools.map();
+        if (!map) { return null; }
+        map.eachLayer(l => {
+            if (l.feature && l.feature.properties && l.feature.properties.incident_id === fid
+                && l.getElement && l.getElement()) {
+                const r = l.getElement().getBoundingClientRect();
+                found = [r.x + r.width / 2, r.y + r.height / 2];
+            }
+        });
+        return found;
+    }"""
+    page.wait_for_function(where, arg=fid)
+    x, y = page.evaluate(where, fid)
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup .om-photo img")
+    popup = page.inner_text(".leaflet-popup")
+    assert "南淝河入湖口发现油膜" in popup and "现场照片 (2)" in popup and "处置中" in popup
+    page.wait_for_function("() => [...document.querySelectorAll('.leaflet-popup .om-photo img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    assert page.locator(".leaflet-popup .om-photo img").count() == 2
+    page.screenshot(path=str(artifacts_dir / "desktop-report-popup.png"))
+    assert not traffic.console_errors, traffic.console_errors
+    assert not traffic.failed, traffic.failed
+    desk.close()

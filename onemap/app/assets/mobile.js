@@ -38,6 +38,7 @@
             if (tab) { tab.click(); }
         }
         if (name === "where") { locate(); }
+        if (name === "report" && window.onemap.report) { window.onemap.report.opened(); }
     }
 
     /* ---- where am I -------------------------------------------------------------------- */

@@ -213,6 +213,7 @@
             if (wh) { window.onemap.drawWaterHistory(wh, props, h); }
         }
         if (h.live && window.onemap.livePopupOpened) { window.onemap.livePopupOpened(e, props, h); }
+        if (h.photos && window.onemap.photosOpened) { window.onemap.photosOpened(el, props, h); }
         if (h.family === "air_stations" && h.series) {
             var s = h.strings || {};
             window.onemap.drawSeries(el && el.querySelector(".om-chart"), props.station_id,

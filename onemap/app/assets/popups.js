@@ -232,16 +232,48 @@
             return '<div class="om-wh om-wh-loading" data-section="' + esc(props.section_id || "") +
                 '"></div>';
         }
-        if (h.family === "incidents" && !u().missing(props.description)) {
-            return '<div class="om-pp-section">' + esc(label(h, "description")) + "</div>" +
+        if (h.family === "incidents") {
+            var text = u().missing(props.description) ? "" :
+                '<div class="om-pp-section">' + esc(label(h, "description")) + "</div>" +
                 '<div class="om-description">' + esc(props.description) + "</div>";
+            // the site photos, filled when the popup opens (photosOpened)
+            return text + (h.photos ? '<div class="om-photos" data-feature="' +
+                esc(props.incident_id || "") + '"></div>' : "");
         }
         return "";
+    }
+
+    /* An incident's popup opened: its site photos from /api/attachments (none: nothing). */
+    function photosOpened(el, props, h) {
+        var box = el && el.querySelector(".om-photos");
+        if (!box || !h.photos || !props.incident_id) { return; }
+        var esc = u().esc;
+        box.innerHTML = '<div class="om-note">' + esc(str(h, "ph_loading")) + "</div>";
+        fetch(h.photos + encodeURIComponent(props.incident_id),
+              {credentials: "same-origin", headers: {Accept: "application/json"}})
+            .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+            .then(function (doc) {
+                var items = doc.attachments || [];
+                if (!items.length) { box.innerHTML = ""; return; }
+                box.innerHTML = '<div class="om-pp-section">' + esc(str(h, "ph_title")) + " (" +
+                    items.length + ")</div>" + '<div class="om-photo-row">' +
+                    items.map(function (a) {
+                        return '<a class="om-photo" href="' + esc(a.href) + '" target="_blank" ' +
+                            'rel="noopener" title="' + esc(str(h, "ph_open")) + '">' +
+                            '<img src="' + esc(a.href) + '" alt="' + esc(str(h, "ph_title")) +
+                            '" loading="lazy" width="' + Math.round(96 * a.width / Math.max(a.width, a.height)) +
+                            '" height="' + Math.round(96 * a.height / Math.max(a.width, a.height)) + '"></a>';
+                    }).join("") + "</div>";
+            })
+            .catch(function () {
+                box.innerHTML = '<div class="om-note">' + esc(str(h, "ph_error")) + "</div>";
+            });
     }
 
     window.onemap = Object.assign(window.onemap || {}, {
         popupBlock: popupBlock,
         popupTail: popupTail,
+        photosOpened: photosOpened,
         popupParts: {chip: chip, classChip: classChip, waterClass: waterClass, exceedText: exceedText,
                      validity: validity, ink: ink}
     });

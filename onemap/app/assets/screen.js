@@ -83,9 +83,9 @@
                     if (ids.length) {
                         set("db-reload", {data: Date.now()});  /* the cards: changed KPIs only */
                         tour.forEach(function (layer) {  /* the tour's layers: read again */
-                            if (ids.indexOf(layer.id) >= 0 && layer.url) {
-                                var sep = layer.url.indexOf("?") >= 0 ? "&" : "?";
-                                set("om-layer-" + layer.id, {url: layer.url + sep + "v=" + fresh[layer.id]});
+                            if (ids.indexOf(layer.id) >= 0 && layer.url) {  /* a new fragment */
+                                set("om-layer-" + layer.id,  /* (never sent): a new URL to fetch */
+                                    {url: layer.url.split("#")[0] + "#v=" + fresh[layer.id]});
                             }
                         });
                     }
