@@ -134,6 +134,13 @@ def test_phone_map_first_sheets_and_where_am_i(live_server: str, browser, login,
     page.wait_for_function("() => new URLSearchParams(location.search).get('z') === '16'")
     q = parse_qs(urlsplit(page.url).query)
     assert abs(float(q["lon"][0]) - s_lon) < 1e-3 and abs(float(q["lat"][0]) - s_lat) < 1e-3
+    words = page.evaluate("() => [window.onemap.errorText({code: 'Forbidden', detail: 'x'}, 403,"
+                          " 'zh'), window.onemap.errorText({code: 'Nope'}, 418, 'en')]")
+    assert words == ["当前账号无权执行此操作（角色或辖区不符）",
+                     "The server refused the request (HTTP 418)"]
+    page.tap(".om-m-tab[data-sheet=report]")  # a viewer may not report: told, no form
+    page.wait_for_selector("#om-report .om-rp-need", state="visible")
+    assert not page.is_visible("#om-report .om-rp-form")
     assert not traffic.console_errors, traffic.console_errors
     assert not traffic.failed, traffic.failed
     context.close()
