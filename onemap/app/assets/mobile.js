@@ -28,6 +28,8 @@
     /* ---- sheets ------------------------------------------------------------------------ */
     function setSheet(name) {
         document.documentElement.setAttribute("data-sheet", name || "");
+        var map = theMap();  /* on a phone the map now ends at the sheet (mobile.css) */
+        if (map) { map.invalidateSize({pan: false}); }
         document.querySelectorAll(".om-m-tab").forEach(function (b) {
             var on = b.getAttribute("data-sheet") === name;
             b.setAttribute("aria-expanded", on ? "true" : "false");
@@ -162,16 +164,44 @@
     function goTo(item) {
         var set = window.dash_clientside && window.dash_clientside.set_props;
         var lat = Number(item.getAttribute("data-lat")), lon = Number(item.getAttribute("data-lon"));
+        setSheet("");  /* the map, whole, then the place on it */
         if (set) {
             set("om-goto", {data: {center: [lat, lon], zoom: 16,
                                    layers: [item.getAttribute("data-layer")]}});
         }
-        setSheet("");  /* the map, whole, at the place */
+    }
+
+    /* ---- share a link (a button with data-share-url): the phone's share sheet, else the
+       clipboard, else the link shown selected to copy by hand (plain http has no clipboard) */
+    function share(button) {
+        var url = new URL(button.getAttribute("data-share-url"), window.location.href).href;
+        var said = button.parentNode.querySelector(".om-share-said");
+        function tell(text) { if (said) { said.textContent = text; } }
+        function byHand() {
+            if (!said) { return; }
+            said.innerHTML = "";
+            said.appendChild(document.createTextNode(button.getAttribute("data-manual") || ""));
+            var box = document.createElement("input");
+            box.readOnly = true; box.value = url; box.className = "om-share-url";
+            said.appendChild(box); box.select();
+        }
+        if (navigator.share) {
+            navigator.share({title: button.getAttribute("data-share-title") || "", url: url})
+                .catch(function () { return null; });
+        } else if (navigator.clipboard && window.isSecureContext) {
+            navigator.clipboard.writeText(url).then(function () {
+                tell((button.getAttribute("data-copied") || "{url}").split("{url}").join(url));
+            }, byHand);
+        } else {
+            byHand();
+        }
     }
 
     document.addEventListener("click", function (e) {
         var t = e.target;
         if (!t || !t.closest) { return; }
+        var sharing = t.closest("[data-share-url]");
+        if (sharing) { share(sharing); return; }
         var tab = t.closest(".om-m-tab");
         if (tab) {
             var name = tab.getAttribute("data-sheet");

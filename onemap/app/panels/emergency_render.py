@@ -148,7 +148,16 @@ def _export(view: dict, lang: str, base: str) -> html.Div:
                          id="em-report-link"),
                   html.A(t("em_export_geojson", lang), href=f"{base}api/reports/{rid}.geojson",
                          download=f"incident-{rid}.geojson", className="om-em-link",
-                         id="em-geojson-link")]
+                         id="em-geojson-link"),
+                  # the phone's share sheet, or the clipboard (assets/mobile.js: share)
+                  html.Button(t("em_share", lang), id="em-share", type="button",
+                              className="om-button om-button-secondary om-share", **{
+                                  "data-share-url": f"{base}api/reports/{rid}.html",
+                                  "data-share-title": t("em_export_report", lang),
+                                  "data-copied": t("em_share_copied", lang),
+                                  "data-manual": t("em_share_manual", lang)}),
+                  html.Div("", className="om-share-said", role="status",
+                           **{"aria-live": "polite"})]
     csv = [html.Button(t(f"em_csv_{name}", lang), id={"type": "em-csv", "table": name},
                        n_clicks=0, className="om-em-csv", **{"data-table": name})
            for name in available(view)]
