@@ -47,6 +47,10 @@ _RASTER_ONLY = ("/cog.tif", "/preview", "/preview.{format}",
 ROUTES: dict[str, str] = {
     # -- our API ---------------------------------------------------------------------------
     "GET /api/catalog": "listing",
+    "GET /api/versions": "listing",
+    "GET /api/attachments/{collectionId}/{featureId}": "dataset:collectionId",
+    "GET /api/attachments/{collectionId}/{featureId}/{photoId}.jpg": "dataset:collectionId",
+    "POST /api/attachments/{collectionId}/{featureId}": "write:edit_features",
     "GET /api/rasters": "listing",
     "GET /api/rasters/{dataset_id}": "dataset:dataset_id",
     "POST /api/rasters": "write:upload_raster",
@@ -184,6 +188,7 @@ ROUTES: dict[str, str] = {
     "POST /_dash-update-component": "app",
     "GET /_reload-hash": "app",
     "GET /_favicon.ico": "public",
+    "GET /_bundle/{name}": "public",
     "GET /assets/{path:path}": "public",
     "GET /static/{path:path}": "public",
     "GET /_dash-component-suites/{package_name}/{path:path}": "public",

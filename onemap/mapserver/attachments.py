@@ -26,11 +26,11 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Any
 
 import pyogrio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, JSONResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -51,7 +51,7 @@ MAX_SIDE = 2048
 MAX_PHOTOS = 20
 
 
-def folder(settings: Settings, collection: str, feature: str) -> Path:
+def folder(settings: Settings, collection: str, feature: str) -> FilePath:
     return settings.data_dir / "attachments" / collection / feature
 
 
@@ -81,7 +81,7 @@ def _seen(cat: Catalogue, collection: str, feature: str, request: Request) -> En
     return entry
 
 
-def _records(where: Path) -> list[dict[str, Any]]:
+def _records(where: FilePath) -> list[dict[str, Any]]:
     if not where.is_dir():
         return []
     out = []
@@ -131,20 +131,23 @@ def attachment_router(cat: Catalogue) -> APIRouter:
     def base(collection: str, feature: str) -> str:
         return f"{settings.public_url}/api/attachments/{collection}/{feature}"
 
-    @router.get("/{collection}/{feature}", summary="The photos of a feature")
-    def listed(collection: str, feature: str, request: Request) -> JSONResponse:
+    @router.get("/{collectionId}/{featureId}", summary="The photos of a feature")
+    def listed(request: Request, collection: str = Path(alias="collectionId"),
+               feature: str = Path(alias="featureId")) -> JSONResponse:
         _seen(cat, collection, feature, request)
         records = _records(folder(settings, collection, feature))
         return JSONResponse({"attachments": [_doc(r, base(collection, feature))
                                              for r in records]},
                             headers={"Cache-Control": "private, no-cache"})
 
-    @router.post("/{collection}/{feature}", status_code=201,
+    @router.post("/{collectionId}/{featureId}", status_code=201,
                  summary="Add a photo (multipart field 'file'): commanders and data managers")
-    async def add(collection: str, feature: str, request: Request) -> JSONResponse:
+    async def add(request: Request, collection: str = Path(alias="collectionId"),
+                  feature: str = Path(alias="featureId")) -> JSONResponse:
         who = principal_of(request)
+        # as Part 4: the layer (404 hidden), the role (401, 403), then the feature and place
+        policy.require(who, "edit_features", settings, _entry(cat, collection, request))
         entry = _seen(cat, collection, feature, request)
-        policy.require(who, "edit_features", settings, entry)
         policy.require_place(who, _feature_geometry(entry, feature, settings), settings)
         where = folder(settings, collection, feature)
         if len(_records(where)) >= MAX_PHOTOS:
@@ -170,9 +173,11 @@ def attachment_router(cat: Catalogue) -> APIRouter:
         doc = _doc(record, base(collection, feature))
         return JSONResponse(doc, status_code=201, headers={"Location": doc["href"]})
 
-    @router.get("/{collection}/{feature}/{photo}.jpg", summary="One photo (JPEG)",
+    @router.get("/{collectionId}/{featureId}/{photoId}.jpg", summary="One photo (JPEG)",
                 response_class=FileResponse)
-    def photo(collection: str, feature: str, photo: str, request: Request) -> FileResponse:
+    def photo(request: Request, collection: str = Path(alias="collectionId"),
+              feature: str = Path(alias="featureId"),
+              photo: str = Path(alias="photoId")) -> FileResponse:
         _seen(cat, collection, feature, request)
         path = folder(settings, collection, feature) / f"{photo}.jpg"
         if not PHOTO_ID.fullmatch(photo) or not path.is_file():
