@@ -173,7 +173,7 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         prevent_initial_call=True,
     )
     def refresh_rasters(uploaded, specs, _on, _times, _opacity, panes, lang, map_time):  # type: ignore[no-untyped-def]
-        if not uploaded:  # the Store "changes" to undefined as it mounts: no upload yet
+        if not uploaded:  # {} (as laid out): no upload yet
             raise PreventUpdate
         rasters, errors = load_rasters(settings)
         if errors or not rasters:

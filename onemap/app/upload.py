@@ -79,7 +79,9 @@ def upload_panel(lang: str) -> html.Details:
                  id="om-upload-progress", className="om-progress", style={"display": "none"}),
         html.Div(id="om-upload-msg", className="om-upload-msg", role="status"),
         dcc.Store(id="om-upload-state", data={"phase": "idle"}),
-        dcc.Store(id="om-uploaded", data=None),
+        # not None: a Store mounting with None "changes" to undefined, which ran the raster
+        # list's refresh at every page load, ahead of the layer callback
+        dcc.Store(id="om-uploaded", data={}),
         dcc.Store(id="om-strings", data=js_strings()),
     ], id="om-upload", className="om-upload")
 

@@ -93,8 +93,9 @@ def layout(lang: str, context: PanelContext) -> html.Div:
                         className="om-button om-button-secondary db-refresh"),
         ], className="db-head"),
         dcc.Store(id="db-now"),
-        dcc.Store(id="db-click"),
-        dcc.Store(id="db-reload"),  # written by assets/screen.js when data changed
+        # (not None: a Store mounting with None "changes" to undefined, a callback's trigger)
+        dcc.Store(id="db-click", data={}),
+        dcc.Store(id="db-reload", data=0),  # written by assets/screen.js when data changed
         dcc.Store(id="db-air-year"),
         dashboard_card(lang),
         _card("air", "db_air_title", lang, before=[
