@@ -84,3 +84,13 @@ def run_receiver(data_dir: Path, **env: str) -> Iterator[int]:
         yield port
     finally:
         stop_server(proc)
+
+
+def sample_copy(sample_dir: Path, parent: Path) -> Path:
+    """A copy of the sample's data dir in ``parent`` (without its server log and runtime
+    files): a server of its own for a test that writes (edits, photos, users)."""
+    import shutil
+
+    data = parent / "data"
+    shutil.copytree(sample_dir, data, ignore=shutil.ignore_patterns("server.log", "runtime"))
+    return data

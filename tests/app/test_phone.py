@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,7 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from onemap.config import Settings
 from tests.browsing import features, watch
-from tests.server import run_server
+from tests.server import run_server, sample_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -186,9 +185,7 @@ def test_tablet_upright_uses_the_sheets(live_server: str, browser, login,  # typ
 def field(sample_settings, callers, tmp_path_factory):  # type: ignore[no-untyped-def]
     """A server of its own (a copy of the sample: the test adds an incident)."""
     del callers  # their accounts must be in the copy
-    data = tmp_path_factory.mktemp("field") / "data"
-    shutil.copytree(sample_settings.data_dir, data,
-                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("field"))
     with run_server(data) as base:
         yield base, Settings(data_dir=data)
 

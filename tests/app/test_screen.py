@@ -13,7 +13,6 @@ reloads itself and shows the figures again. Screenshots: ``screen-1920.png``,
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import requests
 from onemap.config import Settings
 from tests.browsing import features, watch
 from tests.conftest import Caller
-from tests.server import start_server, stop_server
+from tests.server import sample_copy, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -48,9 +47,7 @@ class Wall:
 def wall(sample_settings: Settings, callers: dict[str, Caller],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
     del callers  # their accounts must be in the copy
-    data = tmp_path_factory.mktemp("screen") / "data"
-    shutil.copytree(sample_settings.data_dir, data,
-                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("screen"))
     env = {"ONEMAP_SCREEN_ROTATE_S": "3", "ONEMAP_SCREEN_REFRESH_S": "3"}
     proc, base = start_server(data, **env)
     w = Wall(data, int(urlsplit(base).port or 0), proc, base)

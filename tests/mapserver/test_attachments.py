@@ -10,7 +10,6 @@ at most 2048 px, and carries no metadata (the camera's GPS position included).
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from PIL import Image
 from onemap.access import accounts
 from onemap.config import Settings
 from tests.conftest import Caller
-from tests.server import run_server
+from tests.server import run_server, sample_copy
 
 pytestmark = pytest.mark.server
 
@@ -31,9 +30,7 @@ GEOJSON = {"Content-Type": "application/geo+json"}
 @pytest.fixture(scope="module")
 def site(sample_settings: Settings, callers: dict[str, Caller],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Caller]]:
-    data = tmp_path_factory.mktemp("photos") / "data"
-    shutil.copytree(sample_settings.data_dir, data,
-                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("photos"))
     settings = Settings(data_dir=data)
     if accounts.get(settings, "commander_b") is None:
         accounts.add(settings, "commander_b", roles=["commander"], region="340181")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from onemap import catalog
 from onemap.access import accounts, audit
 from onemap.config import Settings
 from tests.conftest import Caller
-from tests.server import run_server
+from tests.server import run_server, sample_copy
 
 pytestmark = pytest.mark.server
 
@@ -55,9 +54,7 @@ def _point_in(data: Path, adcode: str) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def editing(sample_settings: Settings, callers: dict[str, Caller],
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editing]:
-    data = tmp_path_factory.mktemp("edits") / "data"
-    shutil.copytree(sample_settings.data_dir, data,
-                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("edits"))
     settings = Settings(data_dir=data)
     if accounts.get(settings, "commander_a") is None:  # another module may have made it
         accounts.add(settings, "commander_a", roles=["commander"], region="340181")

@@ -14,7 +14,6 @@ jobs, and those must not change what other tests read.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from onemap.config import Settings
 from tests.conftest import Caller
 from tests.mapserver.fuzzing import DOCUMENTS, fuzz
-from tests.server import run_server
+from tests.server import run_server, sample_copy
 
 pytestmark = pytest.mark.server
 EXAMPLES = int(os.environ.get("ONEMAP_FUZZ_EXAMPLES", "20"))
@@ -34,9 +33,7 @@ def fuzz_server(sample_settings: Settings, callers: dict[str, Caller],
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of its own on a copy of the sample (with the callers' accounts): the admin's
     fuzz cases add users, keys and rules that other tests must not see."""
-    data = tmp_path_factory.mktemp("fuzz") / "data"
-    shutil.copytree(sample_settings.data_dir, data,
-                    ignore=shutil.ignore_patterns("server.log", "runtime"))
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("fuzz"))
     with run_server(data) as base:
         yield base
 
