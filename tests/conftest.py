@@ -113,6 +113,22 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def _close_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Closes the browser pages a test opened and left open, most often because it failed half
+    way: a page left running on the shared server keeps playing its clock, polling and running
+    processes, and the next modules' counts of jobs and audit records see its requests."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    before = set(map(id, browser.contexts))
+    yield
+    for context in browser.contexts:
+        if id(context) not in before:
+            context.close()
+
+
 @dataclass(frozen=True)
 class Guarded:
     """A server on a copy of the sample with internal rasters and an internal cube, so the

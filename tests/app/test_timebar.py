@@ -188,11 +188,11 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
 
     # Play advances hour by hour; pause stops.
     page.click("#om-tb-play")
-    assert page.get_attribute("#om-tb-play", "title") == "Pause"
+    page.wait_for_function("() => document.querySelector('#om-tb-play').title === 'Pause'")
     page.wait_for_function("() => !document.querySelector('#om-tb-label')?.innerText"
                            ".includes(', 08:00')", timeout=10_000)
     page.click("#om-tb-play")
-    assert page.get_attribute("#om-tb-play", "title") == "Play"
+    page.wait_for_function("() => document.querySelector('#om-tb-play').title === 'Play'")
     # The label is drawn by the server from the map's time (in the link): let it catch up. A
     # tick fired just before the click may still land, so the hour is the one both settle on
     # and keep for 1.5 s; a clock still running would move them every second.
