@@ -96,6 +96,9 @@ def layout(lang: str, context: PanelContext) -> html.Div:
         # (not None: a Store mounting with None "changes" to undefined, a callback's trigger)
         dcc.Store(id="db-click", data={}),
         dcc.Store(id="db-reload", data=0),  # written by assets/screen.js when data changed
+        # the language the loader drew in, and a nudge to draw again when the page's language
+        # changed while the loader was out (its answer, drawn in the old one, came last)
+        dcc.Store(id="db-drawn-lang"), dcc.Store(id="db-relang", data=0),
         dcc.Store(id="db-air-year"),
         dashboard_card(lang),
         _card("air", "db_air_title", lang, before=[
@@ -143,6 +146,7 @@ def register(app: dash.Dash, settings: Settings) -> None:
     @app.callback(
         *[Output(f"db-{name}", "data") for name in STORES],
         *_again(HEAD), *_again(AIR), *_again(WATER), *_again(INC), *_again(SRC),
+        Output("db-drawn-lang", "data"),
         Input("db-refresh", "n_clicks"), Input("db-reload", "data"),
         State("om-lang", "value"), State("db-period", "value"), State("db-air-year", "data"),
         State("db-year-status", "data"),
@@ -156,37 +160,44 @@ def register(app: dash.Dash, settings: Settings) -> None:
         return (*[got[name] for name in STORES], head_text(now, lang),
                 *air_card(period or "recent", now, got["air"], year, status, lang),
                 *water_card(got["water"], lang), *incident_card(got["inc"], lang),
-                *source_card(got["src"], now, lang))
+                *source_card(got["src"], now, lang), lang)
+
+    app.clientside_callback(
+        """(drawn, lang) => (drawn && lang && drawn !== lang) ? Date.now()
+                                                              : window.dash_clientside.no_update""",
+        Output("db-relang", "data"), Input("db-drawn-lang", "data"), State("om-lang", "value"),
+        prevent_initial_call=True)
 
     @app.callback(
         *HEAD, Output("db-refresh", "children"),
         Output("db-refresh", "title"), Output("db-water-missed", "title"),
-        Input("om-lang", "value"), State("db-now", "data"), prevent_initial_call=True)
-    def render_head(lang, now_store):  # type: ignore[no-untyped-def]
+        Input("om-lang", "value"), Input("db-relang", "data"), State("db-now", "data"),
+        prevent_initial_call=True)
+    def render_head(lang, _relang, now_store):  # type: ignore[no-untyped-def]
         lang = lang or "zh"
         return (head_text(now_store, lang), t("db_refresh", lang), t("db_refresh_title", lang),
                 t("db_water_missed_title", lang))
 
     @app.callback(
         *AIR, Input("db-air-year", "data"), Input("db-period", "value"),
-        Input("db-year-status", "data"), Input("om-lang", "value"),
+        Input("db-year-status", "data"), Input("om-lang", "value"), Input("db-relang", "data"),
         State("db-air", "data"), State("db-now", "data"), prevent_initial_call=True)
-    def render_air(year, period, status, lang, air, now_store):  # type: ignore[no-untyped-def]
+    def render_air(year, period, status, lang, _relang, air, now_store):  # type: ignore[no-untyped-def]
         return air_card(period or "recent", now_store, air, year, status, lang or "zh")
 
-    @app.callback(*WATER, Input("om-lang", "value"), State("db-water", "data"),
-                  prevent_initial_call=True)
-    def render_water(lang, store):  # type: ignore[no-untyped-def]
+    @app.callback(*WATER, Input("om-lang", "value"), Input("db-relang", "data"),
+                  State("db-water", "data"), prevent_initial_call=True)
+    def render_water(lang, _relang, store):  # type: ignore[no-untyped-def]
         return water_card(store, lang or "zh")
 
-    @app.callback(*INC, Input("om-lang", "value"), State("db-inc", "data"),
-                  prevent_initial_call=True)
-    def render_incidents(lang, store):  # type: ignore[no-untyped-def]
+    @app.callback(*INC, Input("om-lang", "value"), Input("db-relang", "data"),
+                  State("db-inc", "data"), prevent_initial_call=True)
+    def render_incidents(lang, _relang, store):  # type: ignore[no-untyped-def]
         return incident_card(store, lang or "zh")
 
-    @app.callback(*SRC, Input("om-lang", "value"), State("db-src", "data"),
-                  State("db-now", "data"), prevent_initial_call=True)
-    def render_sources(lang, store, now_store):  # type: ignore[no-untyped-def]
+    @app.callback(*SRC, Input("om-lang", "value"), Input("db-relang", "data"),
+                  State("db-src", "data"), State("db-now", "data"), prevent_initial_call=True)
+    def render_sources(lang, _relang, store, now_store):  # type: ignore[no-untyped-def]
         return source_card(store, now_store, lang or "zh")
 
     dashboard_year.register(app, settings)
