@@ -40,7 +40,8 @@ $(STAMP)/venv: pyproject.toml constraints.txt | $(BIN)/python
 venv: $(STAMP)/venv
 
 # The browser libraries the map serves itself (package.json, pinned by package-lock.json):
-# Leaflet.VectorGrid draws the big layers from the server's vector tiles. npm ci installs
+# Leaflet.VectorGrid draws the big layers from the server's vector tiles (axe-core, a dev
+# dependency, checks accessibility in the browser tests). npm ci installs
 # exactly the lock into node_modules (not committed), again only when the lock changes.
 VENDOR_JS := node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js
 $(VENDOR_JS): package.json package-lock.json

@@ -30,7 +30,13 @@ from onemap.app.layout import group_options, page
 from onemap.app.legend import legend_panel
 from onemap.app.login import register_admin_link, whoami
 from onemap.app.panels import PanelContext, panels
-from onemap.app.raster_list import DEFAULT_OPACITY, raster_options, raster_rows, step_text
+from onemap.app.raster_list import (
+    DEFAULT_OPACITY,
+    raster_options,
+    raster_rows,
+    step_text,
+    time_title,
+)
 from onemap.app.rasters import step_of
 from onemap.app.sources import base_path, load_rasters, load_sources
 from onemap.app.upload import PLACEHOLDERS, register_upload_callbacks, render_options
@@ -190,6 +196,8 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         Output({"type": "om-group-title", "group": ALL}, "children"),
         Output({"type": "om-raster-on", "layer": ALL}, "options"),
         Output({"type": "om-play", "layer": ALL}, "title"),
+        Output({"type": "om-time-box", "layer": ALL}, "title"),
+        Output("om-legend-name", "children"),
         Output("om-title", "children"),
         Output("om-subtitle", "children"),
         Output("om-layers-heading", "children"),
@@ -207,12 +215,14 @@ def register_callbacks(app: dash.Dash, settings: Settings) -> None:
         titled = [o["id"]["group"] for o in ctx.outputs_list[1]]
         by_id = {s["id"]: s for s in specs or []}
         rasters = [by_id.get(o["id"]["layer"]) for o in ctx.outputs_list[2]]
+        series = [by_id.get(o["id"]["layer"]) for o in ctx.outputs_list[4]]
         errors = (config or {}).get("errors") or []
         return (
             [group_options(specs or [], g, lang) for g in groups],
             [group_title(g, lang) for g in titled],
             [raster_options(s, lang) if s else [] for s in rasters],
             [t("play" if off is not False else "pause", lang) for off in timers_off],
+            [time_title(s, lang) if s else "" for s in series], t("legend", lang),
             t("app_title", lang), t("app_subtitle", lang), t("layers", lang),
             [html.Div(t(key, lang, error=err), className="om-error") for key, err in errors],
             render_options(lang),

@@ -175,7 +175,11 @@ def page(sources: Sources, basemap_url: str, basemap_attribution: str,
         timebar.timebar(lang, specs, extent),
         live.ticker(specs, me, base),
         *([dock(panels, lang, context)] if panels and context else []),
-        html.Div(id="om-legend", className="om-legend"),
+        # focusable: it scrolls when long, and a keyboard must be able to scroll it too; named
+        # by a hidden word the language switch rewrites
+        html.Div(id="om-legend", className="om-legend", tabIndex="0", role="region",
+                 **{"aria-labelledby": "om-legend-name"}),
+        html.Span(t("legend", lang), id="om-legend-name", hidden=True),
         mobile.where_sheet(specs, base, lang),
         report.report_sheet(specs, me, base, lang),
         errorwords.element(),

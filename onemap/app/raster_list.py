@@ -64,7 +64,14 @@ def _time_controls(spec: dict, step: int, lang: str) -> html.Div:
                    className="om-time-slider"),
         dcc.Interval(id={"type": "om-play-timer", "layer": lid}, interval=PLAY_INTERVAL_MS,
                      disabled=True, n_intervals=0),
-    ], className="om-time")
+    ], className="om-time", id={"type": "om-time-box", "layer": lid},
+        title=time_title(spec, lang))
+
+
+def time_title(spec: dict, lang: str) -> str:
+    """The time slider's name (assets/a11y.js gives it to the slider): the layer's, then "time
+    step"."""
+    return f"{pick(spec['title'], spec['title_en'], lang)} · {t('series_step', lang)}"
 
 
 def raster_row(spec: dict, lang: str, *, on: bool, step: int | None = None,

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from onemap.config import Settings
+from onemap.styles.contrast import contrast
 from tests.browsing import features, watch
 from tests.conftest import Caller
 from tests.server import sample_copy, start_server, stop_server
@@ -53,19 +54,6 @@ def wall(sample_settings: Settings, callers: dict[str, Caller],
     w = Wall(data, int(urlsplit(base).port or 0), proc, base)
     yield w
     stop_server(w.proc)
-
-
-def _luminance(rgb: tuple[float, float, float]) -> float:
-    def channel(c: float) -> float:
-        c /= 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-    r, g, b = (channel(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def _contrast(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
-    hi, lo = sorted((_luminance(fg[:3]), _luminance(bg[:3])), reverse=True)  # type: ignore[arg-type]
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def _over(top: str, under: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -125,7 +113,7 @@ def test_the_wall_at_1080p_and_4k(wall: Wall, browser, login, callers,  # type: 
                     ".db-axis-title", ".db-tick", ".db-bar-text"):
             fg = _over(page.eval_on_selector(f".db-card[data-kpi=water] {sel}",
                                              "e => getComputedStyle(e).color"), card_bg)
-            assert _contrast(fg, card_bg) >= 4.5, (sel, fg, card_bg)
+            assert contrast(fg, card_bg) >= 4.5, (sel, fg, card_bg)
         # the tour: the map moves to each theme in turn and lights its card
         seen = set()
         for _ in range(3):

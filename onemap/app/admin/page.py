@@ -33,6 +33,9 @@ from onemap.config import Settings
 #: Where the page is, below the app's base path.
 PATH = ADMIN_PATH
 ASSETS = Path(__file__).resolve().parent / "assets"
+#: The map's accessibility fixes of Dash's markup (its radio lists, unnamed sliders), loaded
+#: from where the map serves them, versioned like the map's own assets.
+A11Y = Path(__file__).resolve().parents[1] / "assets" / "a11y.js"
 
 
 def header(lang: str, base: str, me: dict) -> html.Div:
@@ -146,6 +149,7 @@ def create_admin(settings: Settings, server: Flask, index: str) -> dash.Dash:
         update_title=None,
         serve_locally=True,
         assets_folder=str(ASSETS),
+        external_scripts=[f"{base_path(settings)}assets/{A11Y.name}?m={A11Y.stat().st_mtime:.0f}"],
         routes_pathname_prefix="/" + PATH,
         requests_pathname_prefix=base_path(settings) + PATH,
         suppress_callback_exceptions=True,

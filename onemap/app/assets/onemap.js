@@ -21,6 +21,19 @@
         });
     }
 
+    /* Black or white, whichever reads better on a filled colour (WCAG relative luminance; the
+     * two contrasts are equal at 0.179): the fill is the standard's, the text colour is ours.
+     * Same rule as onemap.styles.symbology.ink. */
+    function ink(hex) {
+        var m = /^#?([0-9a-f]{6})$/i.exec(String(hex || ""));
+        if (!m) { return "#000"; }
+        var n = parseInt(m[1], 16), c = [n >> 16, (n >> 8) & 255, n & 255].map(function (x) {
+            x /= 255;
+            return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+        });
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] > 0.179 ? "#000000" : "#FFFFFF";
+    }
+
     function missing(v) {
         return v === null || v === undefined || v === "" || (typeof v === "number" && isNaN(v));
     }
@@ -81,8 +94,10 @@
         var o = pathOptions(feature, context);
         o.pane = context.pane;
         if (h.family === "incidents") {
+            // Leaflet makes the marker a keyboard button: its title is the button's name
             return L.marker(latlng, {icon: incidentIcon(o.fillColor), pane: context.pane,
-                                     riseOnHover: true});
+                                     riseOnHover: true,
+                                     title: String(props.title || props.name || props.id || "")});
         }
         o.radius = (h.style && h.style.radius) || 6;
         return L.circleMarker(latlng, o);
@@ -142,7 +157,8 @@
         var pol = props.primary_pollutant;
         var polText = missing(pol) ? "—" : (h.pollutants && h.pollutants[String(pol).toLowerCase()]) || pol;
         return '<div class="om-aqi">' +
-            '<span class="om-aqi-badge" style="background:' + esc(color) + '">' +
+            '<span class="om-aqi-badge" style="background:' + esc(color) + ";color:" + ink(color) +
+            '">' +
             (missing(aqi) ? "—" : esc(Math.round(Number(aqi)))) + "</span>" +
             '<div class="om-aqi-text"><div>' + esc(s.aqi || "AQI") + "</div>" +
             '<div><b>' + esc(s.aqi_level || "") + colon + "</b>" + esc(label) + "</div>" +
@@ -241,6 +257,6 @@
         openPopup: openPopup,
         pathOptions: pathOptions,
         classColor: classColor,
-        util: {esc: esc, missing: missing, formatTime: formatTime, formatValue: formatValue}
+        util: {esc: esc, ink: ink, missing: missing, formatTime: formatTime, formatValue: formatValue}
     });
 }());

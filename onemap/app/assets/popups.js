@@ -25,22 +25,11 @@
         return (v && v[value] !== undefined) ? v[value] : value;
     }
 
-    /* Black or white text, whichever reads better on `hex` (WCAG relative luminance). */
-    function ink(hex) {
-        var m = /^#?([0-9a-f]{6})$/i.exec(String(hex || ""));
-        if (!m) { return "#000"; }
-        var n = parseInt(m[1], 16), c = [n >> 16, (n >> 8) & 255, n & 255].map(function (x) {
-            x /= 255;
-            return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
-        });
-        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] > 0.3 ? "#000" : "#fff";
-    }
-
     /* A coloured label; `attrs` is extra attribute text (already escaped). */
     function chip(color, text, cls, attrs) {
         var esc = u().esc;
         return '<span class="om-chip ' + (cls || "") + '" ' + (attrs || "") + ' style="background:' +
-            esc(color) + ";color:" + ink(color) + '">' + esc(text) + "</span>";
+            esc(color) + ";color:" + u().ink(color) + '">' + esc(text) + "</span>";
     }
 
     // ---- water sections ------------------------------------------------------------------
@@ -275,6 +264,6 @@
         popupTail: popupTail,
         photosOpened: photosOpened,
         popupParts: {chip: chip, classChip: classChip, waterClass: waterClass, exceedText: exceedText,
-                     validity: validity, ink: ink}
+                     validity: validity}
     });
 }());

@@ -65,7 +65,10 @@ def _fn(name: str) -> dict:
 
 
 def _field(key: str, control: Any, lang: str, cls: str = "") -> html.Div:
-    return html.Div([text(key, lang, tag=html.Label, className="om-em-label"), control],
+    """A label and its control; the label names the control (``for``) when its id is plain."""
+    cid = getattr(control, "id", None)
+    kw = {"htmlFor": cid} if isinstance(cid, str) else {}
+    return html.Div([text(key, lang, tag=html.Label, className="om-em-label", **kw), control],
                     className=f"om-em-field {cls}".strip())
 
 

@@ -29,6 +29,7 @@ from onemap.app.panels import haze_series as s
 from onemap.app.panels import haze_view as v
 from onemap.app.sources import base_path
 from onemap.config import Settings
+from onemap.styles.contrast import ink
 
 PANEL_ID = "haze"
 UPWIND_ID = "haze-upwind"
@@ -108,7 +109,9 @@ def _table(head: list[str], rows: list[list[object]], row_ids: list[dict] | None
     cells = [html.Tr([html.Th(h, className="om-num" if i in numeric else "")
                       for i, h in enumerate(head)])]
     for n, row in enumerate(rows):
-        kw = {"id": row_ids[n], "n_clicks": 0, "className": "om-hz-row"} if row_ids else {}
+        # a row is picked by click, or by Tab then Enter (assets/a11y.js, data-om-activate)
+        kw = ({"id": row_ids[n], "n_clicks": 0, "className": "om-hz-row", "tabIndex": "0",
+               "data-om-activate": ""} if row_ids else {})
         cells.append(html.Tr([html.Td(c, className="om-num" if i in numeric else "")
                               for i, c in enumerate(row)], **kw))
     return html.Table(cells, className="om-table")
@@ -116,7 +119,7 @@ def _table(head: list[str], rows: list[list[object]], row_ids: list[dict] | None
 
 def _badge(value: object, color: str) -> html.Span:
     return html.Span("—" if value is None else str(value), className="om-hz-badge",
-                     style={"background": color})
+                     style={"background": color, "color": ink(color)})
 
 
 def aqi_table(result: dict | None, lang: str) -> html.Div | html.Table:
