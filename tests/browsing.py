@@ -96,3 +96,43 @@ def wait_for_tile(page, traffic: Traffic, fragment: str, timeout_ms: int = 30_00
         page.wait_for_timeout(100)
     raise AssertionError(f"no PNG tile containing {fragment!r}; tiles seen: "
                          f"{[u for u, _ in traffic.tile_types][-5:]}")
+
+
+#: ``sel`` → where the map shows it: ``{box, map, covers}`` with ``box`` the union of the
+#: client rectangles of what ``sel`` matches, ``map`` the map's, ``covers`` those of the panels
+#: floating over the map and shown (layer list, dock, time bar), each ``[left, top, right,
+#: bottom]`` (``box`` null when nothing matches).
+DRAWN_AT = """(sel) => {
+    const r = e => {
+        const b = e.getBoundingClientRect();
+        return [b.left, b.top, b.right, b.bottom];
+    };
+    let box = null;
+    for (const e of document.querySelectorAll(sel)) {
+        const b = r(e);
+        box = box ? [Math.min(box[0], b[0]), Math.min(box[1], b[1]), Math.max(box[2], b[2]),
+                     Math.max(box[3], b[3])] : b;
+    }
+    const covers = {};
+    for (const id of ['om-panel', 'om-dock-root', 'om-timebar']) {
+        const e = document.getElementById(id);
+        if (e && e.offsetParent !== null) covers[id] = r(e);
+    }
+    return {box: box, map: r(document.getElementById('om-map')), covers: covers};
+}"""
+
+
+#: ``[[lat, lon], …]`` → true when every point is drawn on the map where no panel covers it:
+#: right of the layer list, left of the dock, above the time bar (the map as tools.js exposes it).
+UNCOVERED = """(lls) => {
+    const m = window.onemap.tools.map(), box = id => {
+        const e = document.getElementById(id);
+        return e && e.offsetParent !== null ? e.getBoundingClientRect() : null; };
+    const panel = box('om-panel'), dock = box('om-dock-root'), bar = box('om-timebar');
+    const map = m.getContainer().getBoundingClientRect();
+    return lls.every(ll => {
+        const p = m.latLngToContainerPoint(ll), x = map.left + p.x, y = map.top + p.y;
+        return x >= (panel ? panel.right : map.left) && x <= (dock ? dock.left : map.right)
+               && y >= map.top && y <= (bar ? bar.top : map.bottom);
+    });
+}"""

@@ -313,7 +313,7 @@ def upload_viewport(specs: list[dict], dataset: str | None) -> dict | object:
         return dash.no_update
     minx, miny, maxx, maxy = bounds
     return {"bounds": [[miny, minx], [maxy, maxx]], "transition": "fitBounds",
-            "options": {"animate": False, "padding": [40, 40]}}
+            "options": {"animate": False, "omUncovered": True}}
 
 
 def rebuild_rasters(specs: list[dict], rasters: list[dict], new_dataset: str | None,

@@ -31,8 +31,9 @@ def goto_outputs(target: dict | None, groups: list[str], values: list[list[str] 
             viewport = {"center": [miny, minx], "zoom": int(target.get("zoom") or 14),
                         "transition": "setView", "options": {"animate": False}}
         else:
+            # fitted into the part of the map no panel covers (assets/fit.js measures it)
             viewport = {"bounds": [[miny, minx], [maxy, maxx]], "transition": "fitBounds",
-                        "options": {"animate": False, "padding": [40, 40],
+                        "options": {"animate": False, "omUncovered": True,
                                     "maxZoom": int(target.get("zoom") or 15)}}
     elif target.get("center"):
         viewport = {"center": list(target["center"]), "zoom": int(target.get("zoom") or 12),

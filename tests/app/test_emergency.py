@@ -49,7 +49,6 @@ from onemap.app.panels.emergency_text import (
 from onemap.app.panels.emergency_view import (
     PLUME_COLORS,
     downstream_rows,
-    framed,
     headline,
     hours,
     legend_items,
@@ -272,7 +271,6 @@ def test_small_labels() -> None:
     assert kind_label("water_source_zone", "primary", "zh") == "一级保护区"
     assert kind_label("protected_area", "wetland_park", "en") == "Wetland park"
     assert compass(151, "en") == "SSE" and compass(351, "zh") == "北" and compass(90, "en") == "E"
-    assert framed([0, 0, 1, 1]) == [-0.5, -0.08, 1.6, 1.08]
     marker = location_feature("117.2", 31.8, "en")["features"][0]
     assert marker["geometry"]["coordinates"] == [117.2, 31.8]
     assert marker["properties"]["_tip"] == "Incident location 117.20000, 31.80000"

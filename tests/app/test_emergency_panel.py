@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browsing import watch
+from tests.browsing import DRAWN_AT, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -128,6 +128,11 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
     assert page.eval_on_selector_all(f"{PANE} path.om-em-trace", "e => e.length") > 0
     assert page.eval_on_selector_all(f"{PANE} path.om-em-intake", "e => e.length") == len(
         intakes)
+    # Fitted between the layer list and the dock, above the time bar: not under a panel.
+    page.wait_for_function(f"""() => {{ const d = ({DRAWN_AT})('{PANE} path.om-em-ring,'
+        + '{PANE} path.om-em-trace'); const c = d.covers, b = d.box;
+        return b && b[0] >= c['om-panel'][2] && b[2] <= c['om-dock-root'][0]
+               && b[3] <= c['om-timebar'][1]; }}""")
 
     # The table as CSV: UTF-8 with a BOM (Excel), one row per intake/section.
     with page.expect_download() as download:

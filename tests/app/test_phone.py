@@ -25,7 +25,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from onemap.config import Settings
-from tests.browsing import features, watch
+from tests.browsing import DRAWN_AT, features, watch
 from tests.server import run_server, sample_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -330,6 +330,12 @@ def test_phone_emergency_one_handed(live_server: str, browser, login,  # type: i
     assert "缓冲圈内敏感目标" in text and "取水口" in text
     dock = page.locator("#om-dock-root").bounding_box()
     assert dock and dock["height"] <= 0.55 * PHONE["height"] + 1  # the map stays in view
+    # Fitted to the map above the sheet, filling it (the desktop's room for panels is not kept)
+    page.wait_for_function(f"""() => {{ const d = ({DRAWN_AT})('.leaflet-om-em-pane '
+        + 'path.om-em-ring, .leaflet-om-em-pane path.om-em-trace'), b = d.box, m = d.map;
+        return b && b[0] >= m[0] - 2 && b[2] <= m[2] + 2 && b[1] >= m[1] - 2 && b[3] <= m[3] + 2
+               && Math.max((b[2] - b[0]) / (m[2] - m[0]), (b[3] - b[1]) / (m[3] - m[1])) > 0.6;
+    }}""")
     share = page.locator("#em-share")
     share.scroll_into_view_if_needed()
     share.tap()

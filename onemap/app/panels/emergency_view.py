@@ -60,16 +60,6 @@ def bbox(features: list[dict]) -> list[float] | None:
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
-def framed(box: list[float] | None) -> list[float] | None:
-    """``box`` widened so that, fitted to the window, the result lands in the strip between
-    the layer list (left) and the dock (right) instead of under them."""
-    if not box:
-        return None
-    minx, miny, maxx, maxy = box
-    w, h = max(maxx - minx, 0.01), max(maxy - miny, 0.01)
-    return [minx - 0.5 * w, miny - 0.08 * h, maxx + 0.6 * w, maxy + 0.08 * h]
-
-
 def view_model(result: dict, *, report_lang: str = "zh", station_name: str | None = None
                ) -> dict | None:
     """The panel's model of a result (None if it is not an incident assessment)."""
@@ -88,7 +78,7 @@ def view_model(result: dict, *, report_lang: str = "zh", station_name: str | Non
     return {"summary": result["summary"], "tables": result["tables"], "features": feats,
             "report_id": rid if _REPORT_ID.fullmatch(rid) else None,
             "report_lang": "en" if report_lang == "en" else "zh",
-            "station_name": station_name, "bounds": framed(bbox(shown))}
+            "station_name": station_name, "bounds": bbox(shown)}
 
 
 def _n(value: Any, nd: int = 0) -> str:
