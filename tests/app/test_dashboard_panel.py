@@ -44,14 +44,15 @@ PANEL_TEXT = """(sel) => {
 }"""
 
 
-def _expected_air(base: str) -> tuple[str, str, int, int, list[tuple[str, int]]]:
+def _expected_air(base: str, year: bool = False
+                  ) -> tuple[str, str, int, int, list[tuple[str, int]]]:
     """(start, end, good days, valid days, (date, AQI) of each valid day) of the latest 30
-    complete days, from HTTP only."""
+    complete days (``year``: of the year to the last complete day), from HTTP only."""
     latest = features(base, "air_hourly", limit=1, sortby="-time", skipGeometry="true")
     when = datetime.fromisoformat(latest[0]["properties"]["time"].replace("Z", "+00:00"))
     local = when.astimezone(timezone(timedelta(hours=8)))
     end = local.date() if local.hour == 23 else local.date() - timedelta(days=1)
-    start = end - timedelta(days=29)
+    start = date(end.year, 1, 1) if year else end - timedelta(days=29)
     resp = requests.post(f"{base}/ogc/processes/aqi-daily/execution",
                          json={"inputs": {"start": start.isoformat(), "end": end.isoformat()}},
                          timeout=180)
@@ -174,3 +175,30 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     assert not traffic.console_errors, traffic.console_errors
     assert not traffic.failed, traffic.failed
     page.close()
+
+
+def test_whole_year_runs_as_a_job_and_shows_the_year(live_server: str, browser  # type: ignore[no-untyped-def]
+                                                     ) -> None:
+    """"全年": the year's daily AQI is a job of its own (progress, cancel), asked for only when
+    chosen; its share of good days is the aqi-daily process's over the same days."""
+    with ThreadPoolExecutor(1) as pool:
+        air_future = pool.submit(_expected_air, live_server, True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        traffic = watch(page)
+        page.set_default_timeout(60_000)
+        page.goto(live_server + "/")
+        page.wait_for_selector(".db-big-value[data-kpi=air]")
+        start, end, good, valid, _ = air_future.result()
+    page.locator("#db-period label:has(input[value=year])").click()
+    page.wait_for_function("(s) => document.querySelector('.db-card[data-kpi=air] .db-big-sub')"
+                           "?.innerText.startsWith(s)", arg=f"{start} 至 {end}", timeout=180_000)
+    days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
+    assert page.inner_text(".db-card[data-kpi=air] .db-big-sub") == \
+        f"{start} 至 {end}：优良 {good} 天，有效 {valid} 天（共 {days} 天）"
+    assert page.inner_text(".db-big-value[data-kpi=air]") == f"{100 * good / valid:.1f}%"
+    assert page.locator("#db-air-graph .db-bar").count() == valid
+    # back to 30 days: no second job, the card as before
+    page.locator("#db-period label:has(input[value=recent])").click()
+    page.wait_for_function("() => document.querySelector('.db-card[data-kpi=air] .db-big-sub')"
+                           "?.innerText.includes('（共 30 天）')")
+    assert not traffic.console_errors, traffic.console_errors

@@ -40,6 +40,9 @@ def job_line(lang: str) -> html.Div:
     return html.Div([
         dcc.Store(id="db-year-job"),
         dcc.Store(id="db-year-status"),
+        # the year asked for (written in the browser only when "whole year" is chosen, so a
+        # page load, on the last 30 days, asks nothing of the server here)
+        dcc.Store(id="db-year-want", data={}),
         dcc.Interval(id="db-year-tick", interval=POLL_MS, disabled=True),
         html.Div(html.Div(className="om-progress-bar", id="db-year-bar", style={"width": "0%"}),
                  className="om-progress", id="db-year-track", style=HIDDEN),
@@ -147,14 +150,21 @@ def line_view(job: dict | None, year: dict | None, lang: str
 def register(app: dash.Dash, settings: Settings) -> None:
     """Start/poll/cancel (one owner of the job store), read the rows, draw the job line."""
 
+    app.clientside_callback(
+        """(period, now) => (period === "year" && now && now.now)
+            ? {now: now.now, at: Date.now()} : window.dash_clientside.no_update""",
+        Output("db-year-want", "data"), Input("db-period", "value"), Input("db-now", "data"),
+        prevent_initial_call=True)
+
     @app.callback(
         Output("db-year-job", "data"), Output("db-year-tick", "disabled"),
         Output("db-year-status", "data"),
-        Input("db-period", "value"), Input("db-now", "data"),
+        Input("db-year-want", "data"),
         Input("db-year-tick", "n_intervals"), Input("db-year-cancel", "n_clicks"),
+        State("db-period", "value"), State("db-now", "data"),
         State("db-year-job", "data"), State("db-air-year", "data"),
         prevent_initial_call=True)
-    def control(period, now_store, _tick, _cancel, job, year):  # type: ignore[no-untyped-def]
+    def control(_want, _tick, _cancel, period, now_store, job, year):  # type: ignore[no-untyped-def]
         now = (now_store or {}).get("now")
         trigger = ctx.triggered_id
         before = (job or {}).get("status")
