@@ -107,8 +107,21 @@
         }
     });
 
+    /* The map's panes change all the time (tiles, symbols) and hold no control; popups do. */
+    var MAP_PANES = ".leaflet-pane:not(.leaflet-popup-pane):not(.leaflet-map-pane)";
+
+    function changed(records) {
+        for (var i = 0; i < records.length; i++) {
+            var t = records[i].target;
+            if (!(t.closest && t.closest(MAP_PANES))) {
+                schedule();
+                return;
+            }
+        }
+    }
+
     function start() {
-        new MutationObserver(schedule).observe(document.body, {
+        new MutationObserver(changed).observe(document.body, {
             childList: true, subtree: true, attributes: true,
             attributeFilter: ["role", "aria-selected", "title"]
         });
