@@ -28,6 +28,12 @@ STYLE = re.compile(r'<link rel="stylesheet" href="(?P<base>[^"]*?)assets/(?P<nam
                    r'\?m=[^"]*">\n?')
 UNUSED = re.compile(r'<script src="[^"]*/dash_table/bundle[^"]*"></script>\n?')
 ROUTE = "_bundle"
+#: Dash's code-split chunks the map's first screen needs (dcc's sliders: the time bar, the
+#: raster list; dash-leaflet's GeoJSON: every vector layer). The renderer asks for them only
+#: once it draws the layout; named in the page's head they load with the other scripts.
+FIRST_CHUNKS = (("dash", "dcc/async-slider.js"), ("dash_leaflet", "async-GeoJSON.js"))
+#: What the renderer fetches first, after its scripts ran: asked for at once by the head.
+FIRST_FETCHES = ("_dash-layout", "_dash-dependencies")
 IMMUTABLE = "public, max-age=31536000, immutable"
 MIME = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 
@@ -99,14 +105,35 @@ class Bundles:
         return response
 
 
-def bundle_assets(app: Any, folder: Path) -> Bundles:
-    """Rewrite ``app``'s index (a ``dash.Dash``) and serve the bundles on its Flask server."""
+def preloads(prefix: str) -> str:
+    """``<link rel=preload>`` tags for :data:`FIRST_CHUNKS` (those installed) and
+    :data:`FIRST_FETCHES` under the app's URL ``prefix``. A fetch preload is CORS-mode with
+    same-origin credentials (``crossorigin``), which is what the renderer's ``fetch`` asks, so
+    the browser hands it the answer already on its way."""
+    import importlib.util
+
+    tags = []
+    for package, rel in FIRST_CHUNKS:
+        spec = importlib.util.find_spec(package)
+        if spec and spec.origin and (Path(spec.origin).parent / rel).is_file():
+            tags.append(f'<link rel="preload" as="script" '
+                        f'href="{prefix}_dash-component-suites/{package}/{rel}">')
+    tags += [f'<link rel="preload" as="fetch" crossorigin href="{prefix}{path}">'
+             for path in FIRST_FETCHES]
+    return "\n".join(tags) + "\n"
+
+
+def bundle_assets(app: Any, folder: Path, preload: bool = False) -> Bundles:
+    """Rewrite ``app``'s index (a ``dash.Dash``) and serve the bundles on its Flask server;
+    ``preload``: name what the first screen needs in the head (:func:`preloads`)."""
     bundles = Bundles(folder)
     interpolate = app.interpolate_index
+    head = preloads(app.config.requests_pathname_prefix) if preload else ""
 
     def bundled(**kwargs: Any) -> str:
         kwargs["scripts"], kwargs["css"] = bundles.rewrite(kwargs.get("scripts", ""),
                                                            kwargs.get("css", ""))
+        kwargs["css"] = head + kwargs["css"]
         return interpolate(**kwargs)
 
     app.interpolate_index = bundled

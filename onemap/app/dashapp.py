@@ -396,7 +396,7 @@ def create_dash(settings: Settings | None = None) -> dash.Dash:
 
     app.layout = serve_layout
     keep_versioned_assets(app)
-    bundle_assets(app, ASSETS)
+    bundle_assets(app, ASSETS, preload=True)
     register_callbacks(app, settings)
     # the admin page, on the same Flask server at <base>admin/ (onemap.app.admin)
     create_admin(settings, app.server, INDEX)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 from onemap.app.dashapp import ASSETS, IMMUTABLE
@@ -80,3 +81,30 @@ def test_static_files_come_compressed_once_from_memory(live_server: str) -> None
     assert not bare.headers.get("ETag", "").startswith("W/")
     gone = requests.get(live_server + "/assets/nothing.js?m=1", timeout=60)
     assert gone.status_code == 404
+
+
+@pytest.mark.browser
+def test_what_the_first_screen_needs_is_asked_for_by_the_head_once(live_server: str,  # type: ignore[no-untyped-def]
+                                                                   browser) -> None:
+    """onemap.app.bundles.preloads: the layout, the callbacks' list and the code-split chunks
+    of the sliders and GeoJSON are named in the head, each answers, and the browser uses those
+    answers (one request each in a whole page load, none made twice)."""
+    html = requests.get(live_server + "/", timeout=60).text
+    head = html[:html.index("</head>")]
+    named = re.findall(r'<link rel="preload" as="(script|fetch)"(?: crossorigin)? href="([^"]+)"',
+                       head)
+    assert {p for _, p in named} == {
+        "/_dash-layout", "/_dash-dependencies",
+        "/_dash-component-suites/dash/dcc/async-slider.js",
+        "/_dash-component-suites/dash_leaflet/async-GeoJSON.js"}
+    for _, path in named:
+        assert requests.get(live_server + path, timeout=60).status_code == 200, path
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.removeprefix(live_server).split("?")[0]))
+    page.goto(live_server + "/")
+    page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
+    page.wait_for_selector(".db-big-value[data-kpi=water]")
+    for _, path in named:
+        assert asked.count(path) == 1, (path, asked.count(path))
+    page.close()
