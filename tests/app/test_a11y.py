@@ -51,7 +51,7 @@ def _axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE))
     return page.evaluate("""async (tags) => {
-        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        await new Promise(r => requestIdleCallback(r, {timeout: 1000}));  // after a11y.js's
         const res = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
         return res.violations.map(v => ({id: v.id, help: v.help,
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' +
@@ -60,9 +60,9 @@ def _axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 def _assert_clean(page, where: str) -> None:  # type: ignore[no-untyped-def]
-    """No violation on this screen. A Dash component drawn in the very frame axe ran may not
-    have had the page's fixes (assets/a11y.js, applied on the next frame) yet: a violation must
-    still be there a moment later to count."""
+    """No violation on this screen. A Dash component drawn while axe ran may not have had the
+    page's fixes (assets/a11y.js, applied when the page is idle) yet: a violation must still be
+    there a moment later to count."""
     found = _axe(page)
     if found:
         page.wait_for_timeout(1000)

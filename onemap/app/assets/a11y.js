@@ -1,6 +1,6 @@
 /* OneMap accessibility fixes the components' own markup needs (WCAG 2.1 AA, checked by axe-core
- * in tests/app/test_a11y.py). Applied to the whole page after every change of the DOM, once per
- * frame:
+ * in tests/app/test_a11y.py). Applied to the whole page after the DOM changed, once the page is
+ * idle:
  *  - Dash 4 draws RadioItems and Checklist as role=listbox holding role=option labels that each
  *    hold a native radio or checkbox: a screen reader then announces options, not the inputs'
  *    checked state, and the keys it announces do nothing. The native inputs already say it all,
@@ -88,10 +88,16 @@
         nameControls(document);
     }
 
+    /* When the page is idle (never later than 300 ms): the fixes are attributes a person
+     * cannot see, and the first screen's drawing comes first. */
     function schedule() {
         if (!pending) {
             pending = true;
-            window.requestAnimationFrame(apply);
+            if (window.requestIdleCallback) {
+                window.requestIdleCallback(apply, {timeout: 300});
+            } else {
+                window.setTimeout(apply, 50);
+            }
         }
     }
 
