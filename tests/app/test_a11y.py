@@ -73,7 +73,7 @@ def _assert_clean(page, where: str) -> None:  # type: ignore[no-untyped-def]
 
 def _open_panel(page, panel: str) -> None:  # type: ignore[no-untyped-def]
     body = f".om-tab-body[data-panel={panel}]"
-    if page.get_attribute(f".om-tab[data-panel={panel}]", "class").find("om-tab-active") < 0:
+    if "om-tab-active" not in (page.get_attribute(f".om-tab[data-panel={panel}]", "class") or ""):
         page.click(f".om-tab[data-panel={panel}]")
     # laid out (a lazy panel asks the server the first time) and not loading any more
     page.wait_for_function(f"""() => {{ const b = document.querySelector('{body}');

@@ -56,6 +56,4 @@
         o.paddingBottomRight = [pad[2] + MARGIN, pad[3] + MARGIN];
         return fitBounds.call(this, bounds, o);
     };
-
-    window.onemap = Object.assign(window.onemap || {}, {coveredPadding: covered});
 }());

@@ -23,10 +23,10 @@
 
     /* Black or white, whichever reads better on a filled colour (WCAG relative luminance; the
      * two contrasts are equal at 0.179): the fill is the standard's, the text colour is ours.
-     * Same rule as onemap.styles.symbology.ink. */
+     * Same rule as onemap.styles.contrast.ink. */
     function ink(hex) {
         var m = /^#?([0-9a-f]{6})$/i.exec(String(hex || ""));
-        if (!m) { return "#000"; }
+        if (!m) { return "#000000"; }
         var n = parseInt(m[1], 16), c = [n >> 16, (n >> 8) & 255, n & 255].map(function (x) {
             x /= 255;
             return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
