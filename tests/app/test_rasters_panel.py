@@ -254,7 +254,7 @@ def test_series_time_slider_and_opacity(live_server: str, browser,  # type: igno
         f"() => !document.querySelector(\"{row} .om-time-label\").innerText"
         f".startsWith({steps[0]['label']!r})", timeout=10_000)
     page.click(f"{row} .om-play")
-    assert page.inner_text(f"{row} .om-play") == "▶"
+    page.wait_for_function(f"() => document.querySelector(\"{row} .om-play\").innerText === '▶'")
 
     # Opacity: the slider drives the tile layer's opacity style.
     layer = f".leaflet-om-{lid}-pane .leaflet-layer"
