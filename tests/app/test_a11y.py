@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browsing import features, watch
 
@@ -92,7 +93,9 @@ def test_desktop_map_and_every_panel_pass_wcag_aa(live_server: str, browser, log
     page.goto(live_server + ("/?lang=en" if lang == "en" else "/"))
     page.wait_for_selector(".leaflet-om-air_stations-pane path.leaflet-interactive")
     page.wait_for_selector(".db-big-value[data-kpi=water]")
-    assert page.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-CN")
+    # the page is laid out in Chinese; a link's ?lang=en is applied by a callback after that
+    expect(page.locator("html")).to_have_attribute("lang", "en" if lang == "en" else "zh-CN",
+                                                   timeout=30_000)
     _assert_clean(page, f"map ({lang})")
     for panel in PANELS[1:]:
         _open_panel(page, panel)
@@ -101,6 +104,17 @@ def test_desktop_map_and_every_panel_pass_wcag_aa(live_server: str, browser, log
     page.wait_for_selector("#om-upload", state="visible")
     _assert_clean(page, f"upload form ({lang})")
     assert not traffic.console_errors, traffic.console_errors
+
+
+def _chinese_left(page, selector: str, chinese: list[str]) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+    """The strings of ``chinese`` the sheet ``selector`` shows, and its text."""
+    shown = page.inner_text(selector)
+    if page.is_visible("#om-lang"):  # the switch names each language in its own
+        shown = shown.replace(page.inner_text("#om-lang"), "")
+    for own in page.eval_on_selector_all(f"{selector} .om-where-name",
+                                         "e => e.map(n => n.innerText)"):
+        shown = shown.replace(own, "")  # the data's own names (a station, an intake)
+    return [s for s in chinese if s in shown], shown
 
 
 def test_phone_in_english_every_sheet_passes_and_says_no_chinese(  # type: ignore[no-untyped-def]
@@ -138,13 +152,13 @@ def test_phone_in_english_every_sheet_passes_and_says_no_chinese(  # type: ignor
             page.wait_for_selector("#om-rp-title", state="visible")
         if name == "panels":
             page.wait_for_selector(".db-big-value[data-kpi=water]", state="visible")
-        shown = page.inner_text(selector)
-        if page.is_visible("#om-lang"):  # the switch names each language in its own
-            shown = shown.replace(page.inner_text("#om-lang"), "")
-        for own in page.eval_on_selector_all(f"{selector} .om-where-name",
-                                             "e => e.map(n => n.innerText)"):
-            shown = shown.replace(own, "")  # the data's own names (a station, an intake)
-        left = [s for s in chinese if s in shown]
+        # Much of a sheet is re-worded by server callbacks of the switch (layer list, legend,
+        # dashboard cards), not by the browser at once: wait for them, then say what is left.
+        for _ in range(40):
+            left, shown = _chinese_left(page, selector, chinese)
+            if not left:
+                break
+            page.wait_for_timeout(500)
         assert not left, f"{name} sheet in English still says {left[:5]}: {shown}"
         _assert_clean(page, f"phone sheet {name} (en)")
         page.tap(f".om-m-tab[data-sheet={name}]")  # closed again
@@ -232,6 +246,8 @@ def test_the_whole_page_by_keyboard_with_visible_focus(live_server: str, browser
     # Enter on the haze tab opens it; Tab to a station row, Enter picks it: the map goes there.
     _tab_until(page, lambda f: "om-tab" in f["cls"].split() and f["text"] == "大气")
     page.keyboard.press("Enter")
+    # wait for the tab's own answer: reading it at once and clicking again would close it
+    page.wait_for_selector(".om-tab.om-tab-active[data-panel=haze]")
     _open_panel(page, "haze")
     page.wait_for_selector(".om-hz-row")
     row = _tab_until(page, lambda f: "om-hz-row" in f["cls"])[-1]

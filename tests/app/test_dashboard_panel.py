@@ -132,6 +132,9 @@ def test_dashboard_panel(live_server: str, browser, artifacts_dir: Path, login,
     assert layer.is_checked()
     # every section of that class shown where no panel covers it (assets/fit.js)
     page.wait_for_function(UNCOVERED, arg=[[y, x] for x, y in pts])
+    # the URL follows the map a moment after it moved (debounced): read it once it has
+    page.wait_for_function("() => Number(new URLSearchParams(location.search).get('z')) === "
+                           "Math.round(window.onemap.tools.map().getZoom() * 100) / 100")
     assert _view(page)[0] >= z0
 
     # A day of the AQI chart: the map's time goes to noon that day, the stations come on.

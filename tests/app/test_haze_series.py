@@ -190,6 +190,10 @@ def test_cancel_a_week_then_run_a_day(live_server: str, browser,  # type: ignore
         assert page.inner_text("#om-tb-label").startswith("2025年1月22日 08:00")
         row = page.inner_text(f".om-raster[data-layer={DAY_CUBE}]")
         assert "2025-01-22 08:00" in row, row
+        # The panel's summary is drawn by a callback of its own (on the job's result), not by
+        # the ones that put the cube in the layer list: wait for it.
+        _wait(page, "document.querySelector('#hz-surface-text')?.innerText"
+              ".includes('2025-01-22 01:00 至 2025-01-23 00:00')", "the day's summary")
         words = page.inner_text("#hz-surface-text")
         assert "2025-01-22 01:00 至 2025-01-23 00:00" in words and "共 24 小时" in words
         assert "反距离加权" in words

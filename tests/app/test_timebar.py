@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from onemap.app.rasters import raster_entries
 from onemap.styles.symbology import AQI_LEVELS, NO_DATA_COLOR, aqi_color
@@ -161,8 +162,8 @@ def test_time_bar_drives_stations_and_series(live_server: str, browser,  # type:
     page.wait_for_function(f"() => document.querySelector(\"{row}\").innerText"
                            ".startsWith('2025-01-22 08:00')")
     ndvi = "#om-rs-list .om-raster[data-layer='ndvi'] .om-time-label"
-    if page.query_selector(ndvi):
-        assert page.inner_text(ndvi) == "2025-01"
+    if page.query_selector(ndvi):  # each row's label is its own callback: wait for this one's
+        expect(page.locator(ndvi)).to_have_text("2025-01", timeout=30_000)
 
     # Switched on, the cube draws the tiles of that hour.
     page.locator(f"#om-rs-list input[value='{series['id']}']").check()

@@ -136,6 +136,9 @@ def test_coordinates_and_measuring(live_server: str, browser, artifacts_dir: Pat
 
     # An area of four corners, finished with Enter; then the read-out in English.
     page.click("#om-tool-area")
+    # the button starts the tool through a (clientside) callback: until it has, clicks on the
+    # map are not measured and the finished line's hidden hint would pass for the area's
+    page.wait_for_selector("#om-tool-area.om-tool-active")
     for x, y in _click_points(page, box, AREA):
         page.mouse.click(x, y)
     page.keyboard.press("Enter")
