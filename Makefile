@@ -8,14 +8,14 @@ STAMP := .make
 # Debian packages: GDAL command-line tools (ogrinfo OAPIF: client used by the tests), Chromium
 # for the browser tests, a CJK font so Chinese renders in headless Chromium; QGIS's own Python
 # bindings and providers (without recommends: no desktop) so the tests open layers in real QGIS;
-# PostgreSQL 15, which the tests start on a free port (the system database on PostgreSQL);
+# PostgreSQL 15 with PostGIS 3, which the tests start on free ports (the system database, `make postgis`);
 # MapServer's Python bindings (WMS/WFS at /wms, /wfs: worker processes under /usr/bin/python3)
 # and its command-line tools (`mapserv -v`, map2img) for checking a generated mapfile.
 APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
-APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 python3-mapscript \
-	mapserver-bin
+APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 postgresql-15-postgis-3 \
+	python3-mapscript mapserver-bin
 
-.PHONY: run test apt venv node sample lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 fuzz clean
+.PHONY: run test apt venv node sample postgis lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 bench-scaleout fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -62,6 +62,11 @@ LIVE ?= 1
 run: apt venv node sample
 	$(BIN)/onemap serve $(if $(filter 0,$(LIVE)),,--live --simulate)
 
+# A local PostgreSQL 15 + PostGIS 3 cluster in var/postgres on 127.0.0.1:5433, made and started
+# idempotently (as the postgres user when run as root); prints the ONEMAP_DATABASE_URL to use.
+postgis: apt venv
+	$(BIN)/onemap postgis
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -87,6 +92,11 @@ bench-vtiles: venv
 # client meanwhile: errors, req/s, p50/p99 (see bench/README.md).
 bench-load: venv sample
 	$(BIN)/python bench/load.py
+
+# One worker vs two, tile cache off vs on: raster and vector tiles cold, stored, revalidated
+# (304), throughput at 1/4/16/32 clients, memory per worker (see bench/README.md).
+bench-scaleout: venv sample
+	$(BIN)/python bench/scaleout.py
 
 # Items and tiles as anonymous vs with an API key (authentication, policy, audit): ratios.
 bench-auth: venv sample

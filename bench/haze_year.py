@@ -5,9 +5,12 @@ Runs, each in a fresh child process so its peak memory is its own:
 1. **series idw** — ``onemap.analysis.series.surface_series`` over all 8,760 hours of 2025 on
    the sample region's 0.01° grid, reading the station hours week by week from the GeoPackage
    (SQL time filter) and writing a zarr store;
-2. **in-core idw** (the reference) — the same hours with the same interpolation in one plain
+2. **series idw on dask.distributed**, a LocalCluster of 1 and then 2 worker processes (as
+   the surface-series process runs it; the cluster started before the clock): the speed-up of
+   the second worker;
+3. **in-core idw** (the reference) — the same hours with the same interpolation in one plain
    loop: the whole year of station rows read at once, every grid kept in one numpy array;
-3. **series kriging** — ``--kriging-hours`` hours (default one week) of ordinary kriging,
+4. **series kriging** — ``--kriging-hours`` hours (default one week) of ordinary kriging,
    extrapolated to the year (printed as such) unless you pass ``--kriging-hours 8760``.
 
 Prints wall time, hours per second, peak RSS and output size, and the ratios series / in-core.
@@ -18,6 +21,8 @@ Usage: ``python bench/haze_year.py [--data-dir DIR] [--res 0.01] [--kriging-hour
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import multiprocessing as mp
 import os
 import resource
@@ -30,17 +35,21 @@ from pathlib import Path
 YEAR = ("2025-01-01 01:00", "2026-01-01 00:00")  # the hour labels (ends) of 2025
 
 
-def _loader(settings):  # type: ignore[no-untyped-def]
+def _load(settings, start, end):  # type: ignore[no-untyped-def]
     import pandas as pd
 
     from onemap.layers.store import read_layer
 
-    def load(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        a, b = start.tz_convert("UTC"), end.tz_convert("UTC") + pd.Timedelta(seconds=1)
-        return read_layer("air_hourly", settings, columns=["station_id", "time", "pm25", "flag"],
-                          where=f"time >= '{a:%Y-%m-%dT%H:%M:%S}' AND "
-                                f"time < '{b:%Y-%m-%dT%H:%M:%S}'")
-    return load
+    a, b = start.tz_convert("UTC"), end.tz_convert("UTC") + pd.Timedelta(seconds=1)
+    return read_layer("air_hourly", settings, columns=["station_id", "time", "pm25", "flag"],
+                      where=f"time >= '{a:%Y-%m-%dT%H:%M:%S}' AND "
+                            f"time < '{b:%Y-%m-%dT%H:%M:%S}'")
+
+
+def _loader(settings):  # type: ignore[no-untyped-def]
+    """The rows of a span of hours: a partial of a module function, so that dask.distributed
+    workers can be sent it."""
+    return functools.partial(_load, settings)
 
 
 def _inputs(data_dir: str, res: float):  # type: ignore[no-untyped-def]
@@ -61,6 +70,23 @@ def _series(data_dir: str, res: float, method: str, end: str, out: str, queue) -
     surface_series(stations, _loader(settings), YEAR[0], end, grid=grid, method=method,
                    region=region, out=Path(out), chunk_hours=168)
     queue.put((time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _distributed(data_dir: str, res: float, end: str, out: str, workers: int,  # type: ignore[no-untyped-def]
+                 queue) -> None:
+    from onemap.analysis import cluster
+    from onemap.analysis.series import surface_series
+
+    settings, region, stations, grid = _inputs(data_dir, res)
+    settings = dataclasses.replace(settings, dask_workers=workers)
+    client = cluster.client(settings)  # started before the clock: once per server process
+    client.submit(sum, [1]).result()
+    t0 = time.perf_counter()
+    surface_series(stations, _loader(settings), YEAR[0], end, grid=grid, method="idw",
+                   region=region, out=Path(out), chunk_hours=168, scheduler=client)
+    seconds = time.perf_counter() - t0
+    cluster.close_all()
+    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 def _in_core(data_dir: str, res: float, end: str, queue) -> None:  # type: ignore[no-untyped-def]
@@ -126,6 +152,14 @@ def main() -> None:
         out = work / "idw.zarr"
         s, m = _run(_series, str(data), args.res, "idw", end_of(args.hours), str(out))
         rows.append(("series idw (Dask→zarr)", args.hours, s, m, _size_mb(out), ""))
+        dist: dict[int, float] = {}
+        for workers in (1, 2):
+            out = work / f"idw-{workers}.zarr"
+            d, dm = _run(_distributed, str(data), args.res, end_of(args.hours), str(out),
+                         workers)
+            rows.append((f"series idw, {workers} dask worker{'s' * (workers > 1)}",
+                         args.hours, d, dm, _size_mb(out), ""))
+            dist[workers] = d
         s2, m2 = _run(_in_core, str(data), args.res, end_of(args.hours))
         rows.append(("in-core idw (reference)", args.hours, s2, m2, float("nan"), ""))
         out = work / "kriging.zarr"
@@ -142,6 +176,9 @@ def main() -> None:
     for name, n, sec, mb, size, note in rows:
         print(f"{name:28} {n:6d} {sec:8.1f} {n / sec:8.1f} {mb:8.0f} {size:7.1f} {note}")
     print(f"series / in-core: time {s / s2:.2f}x, peak memory {m / m2:.2f}x")
+    print(f"dask.distributed LocalCluster: 2 workers / 1 worker, speed-up "
+          f"{dist[1] / dist[2]:.2f}x (peak memory is the client process's; the workers' is "
+          "their own)")
 
 
 if __name__ == "__main__":

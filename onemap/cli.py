@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from onemap import catalog, cli_audit
 from onemap.accounts_cli import add_parsers as add_account_parsers
@@ -170,16 +171,39 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_postgis(args: argparse.Namespace) -> int:
+    from onemap import pgcluster
+
+    folder = args.dir or get_settings().data_dir / "postgres"
+    try:
+        if args.stop:
+            pgcluster.stop(folder)
+            print(f"postgis: stopped the cluster in {folder}")
+            return 0
+        url = pgcluster.ensure(folder, port=args.port)
+    except pgcluster.ClusterError as exc:
+        print(f"onemap postgis: {exc}", file=sys.stderr)
+        return 1
+    print(f"postgis: PostgreSQL 15 + PostGIS running in {folder} on 127.0.0.1:{args.port}")
+    print(f"ONEMAP_DATABASE_URL={url}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from onemap.server import serve
 
+    if args.workers is None:
+        args.workers = get_settings().workers
+    if args.workers < 1:
+        print("onemap serve: --workers must be at least 1", file=sys.stderr)
+        return 2
     if not args.live:
-        serve(get_settings())
+        serve(get_settings(), workers=args.workers)
         return 0
     from onemap.live.companions import companions
 
     with companions(get_settings(), simulate=args.simulate):
-        serve(get_settings())
+        serve(get_settings(), workers=args.workers)
     return 0
 
 
@@ -297,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regenerate even if data exists")
     p.set_defaults(func=_cmd_sample)
 
+    p = sub.add_parser("postgis", help="make and start a local PostgreSQL + PostGIS cluster "
+                                       "(idempotent) and print its ONEMAP_DATABASE_URL")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="where the cluster lives (default <data dir>/postgres)")
+    p.add_argument("--port", type=int, default=5433, help="127.0.0.1 port (default 5433)")
+    p.add_argument("--stop", action="store_true", help="stop it instead")
+    p.set_defaults(func=_cmd_postgis)
+
     cli_audit.add_parser(sub)  # onemap audit [list|verify|rotate]
     live_cli.add_parser(sub)  # onemap hj212 [serve|password|devices|rules]
 
@@ -326,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the HJ 212 receiver (onemap hj212) beside the server")
     p.add_argument("--simulate", action="store_true",
                    help="with --live: also drive the sample's devices (onemap simulate hj212)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes answering on the one port (default ONEMAP_WORKERS, "
+                        "1); about one per core")
     p.set_defaults(func=_cmd_serve)
     add_account_parsers(sub)  # users, keys, grant, rules
     return parser

@@ -67,6 +67,10 @@ class Settings:
     #: SQLAlchemy URL of the system database (jobs, users, keys, rules, audit); empty = the
     #: SQLite file ``system.db`` in the data dir.
     system_db: str = ""
+    #: PostgreSQL (with PostGIS) that OneMap keeps its data in, instead of files in the data
+    #: dir: ``postgresql://user:password@host:5432/onemap`` (``make postgis`` makes a local one
+    #: and prints its URL). The system tables go there too unless ``system_db`` names another.
+    database_url: str = ""
     #: Background jobs (upload conversions, async processes) run at once; the rest wait in
     #: line ("queued" in their status).
     max_jobs: int = 2
@@ -134,6 +138,19 @@ class Settings:
     #: between two looks at the data's versions (figures and layers redrawn when they change).
     screen_rotate_s: float = 20.0
     screen_refresh_s: float = 30.0
+    #: Rendered tiles (raster and vector) kept on disk under the runtime dir, keyed by the
+    #: dataset's version and every rendering parameter, shared by the workers; the oldest go
+    #: first past this size in MB. 0 turns the cache off (HTTP revalidation still works).
+    tile_cache_mb: int = 512
+    #: Worker processes of ``onemap serve`` (``--workers`` overrides): each answers requests
+    #: on the one port with its own copy of the app; about one per core.
+    workers: int = 1
+    #: Heavy analyses (surface series) run on dask.distributed: the scheduler of an existing
+    #: cluster (``tcp://host:8786``; its workers must see the data dir at the same path), or
+    #: empty for a LocalCluster of ``dask_workers`` processes (0: one per core) started by the
+    #: first run that needs it and kept for the process's lifetime.
+    dask_scheduler: str = ""
+    dask_workers: int = 0
 
     @property
     def store_dir(self) -> Path:
@@ -162,7 +179,11 @@ class Settings:
 
     @property
     def system_db_url(self) -> str:
-        return self.system_db or f"sqlite:///{self.data_dir / 'system.db'}"
+        if self.system_db:
+            return self.system_db
+        if self.database_url:  # SQLAlchemy's name for psycopg 3
+            return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
+        return f"sqlite:///{self.data_dir / 'system.db'}"
 
     @property
     def catalog_path(self) -> Path:
@@ -172,6 +193,13 @@ class Settings:
     def runtime_dir(self) -> Path:
         """Generated server files (pygeoapi config, OpenAPI document, job output)."""
         return self.data_dir / "runtime"
+
+    @property
+    def process_dir(self) -> Path:
+        """This process's own generated files (pygeoapi's configuration, OpenAPI document and
+        page templates), so that the server's workers never read each other's half-written
+        ones; a dead process's folder is removed at the next start (onemap.recovery)."""
+        return self.runtime_dir / "proc" / str(os.getpid())
 
     @property
     def sample_dir(self) -> Path:
@@ -206,6 +234,7 @@ def get_settings() -> Settings:
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         tile_max_features=max(1, int(env.get("ONEMAP_TILE_MAX_FEATURES", "1000"))),
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),
+        database_url=env.get("ONEMAP_DATABASE_URL", ""),
         max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),
         process_timeout=max(1, int(env.get("ONEMAP_PROCESS_TIMEOUT", "300"))),
         password_min_length=max(8, int(env.get("ONEMAP_PASSWORD_MIN_LENGTH", "12"))),
@@ -238,4 +267,8 @@ def get_settings() -> Settings:
         wms_timeout=max(1.0, float(env.get("ONEMAP_WMS_TIMEOUT", "60"))),
         screen_rotate_s=max(2.0, float(env.get("ONEMAP_SCREEN_ROTATE_S", "20"))),
         screen_refresh_s=max(2.0, float(env.get("ONEMAP_SCREEN_REFRESH_S", "30"))),
+        tile_cache_mb=max(0, int(env.get("ONEMAP_TILE_CACHE_MB", "512"))),
+        workers=max(1, int(env.get("ONEMAP_WORKERS", "1"))),
+        dask_scheduler=env.get("ONEMAP_DASK_SCHEDULER", ""),
+        dask_workers=max(0, int(env.get("ONEMAP_DASK_WORKERS", "0"))),
     )

@@ -56,6 +56,9 @@ def _alone(settings: Settings) -> bool:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        # a refused conversion may have dropped the shared lock (flock(2) converts by
+        # removing, then taking): take it again, or this process would hold none
+        fcntl.flock(handle, fcntl.LOCK_SH)
         return False
     fcntl.flock(handle, fcntl.LOCK_SH)
     return True
@@ -131,19 +134,35 @@ def sweep(settings: Settings) -> list[Path]:
     return removed
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != 0
+
+
+def sweep_processes(settings: Settings) -> list[Path]:
+    """Remove the generated files (``runtime_dir/proc/<pid>``) of processes no longer alive,
+    whatever else runs: each live process keeps its own folder."""
+    removed = []
+    folder = settings.runtime_dir / "proc"
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.name.isdigit() and not _pid_alive(int(path.name)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def _alive(worker: str | None) -> bool:
     """True unless ``worker`` names a process of this host that no longer runs (a worker on
     another host is taken as alive: its own host's start-up judges it)."""
     host, _, pid = (worker or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return int(pid) != 0
+    return _pid_alive(int(pid))
 
 
 def reap_jobs(settings: Settings) -> int:
@@ -172,4 +191,5 @@ def recover(settings: Settings) -> None:
     """Everything start-up does to leave the data dir consistent (call before serving)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     reap_jobs(settings)
+    sweep_processes(settings)
     sweep(settings)

@@ -45,14 +45,15 @@ def _pages_only(flask_app: Any) -> None:
         405))
 
 
-def create_asgi(settings: Settings) -> Any:
-    """The whole OneMap ASGI app for ``settings``, behind the HTTP edge (edge.harden)."""
+def create_asgi(settings: Settings, *, prepared: bool = False) -> Any:
+    """The whole OneMap ASGI app for ``settings``, behind the HTTP edge (edge.harden).
+    ``prepared``: the data dir was already recovered by the parent of several workers."""
     from a2wsgi import WSGIMiddleware
 
     from onemap.mapserver import create_app
     from onemap.mapserver.edge import harden
 
-    app = create_app(settings)
+    app = create_app(settings, prepared=prepared)
     create_dash = _dash_factory()
     scripts: list[str] = []
     if create_dash is not None:
@@ -67,19 +68,52 @@ def create_asgi(settings: Settings) -> Any:
     return harden(app, settings, scripts)
 
 
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
+
+
+def worker_app() -> Any:
+    """One worker process's app (uvicorn's factory when ``--workers N`` > 1): settings from the
+    ``ONEMAP_*`` environment the parent passed on; the data dir is the parent's to recover."""
+    from onemap.config import get_settings
+    from onemap.recovery import hold_data_dir
+
+    _logging()
+    settings = get_settings()
+    hold_data_dir(settings)
+    return create_asgi(settings, prepared=True)
+
+
 #: Seconds a stopping server waits for requests under way.
 GRACE_S = 10
 
 
-def serve(settings: Settings) -> None:
-    """Run uvicorn on ``settings.host:settings.port`` (one worker, logs on stdout)."""
+def serve(settings: Settings, workers: int = 1) -> None:
+    """Run uvicorn on ``settings.host:settings.port``, logs on stdout.
+
+    One worker: the app is built here. Several: this process recovers the data dir and makes
+    the first admin once (:func:`onemap.mapserver.app.prepare`), then uvicorn starts
+    ``workers`` processes on one socket, each building its own app (:func:`worker_app`). They
+    share nothing in memory: jobs, sessions, rules, the audit and the catalogue are in the
+    system database and the data dir, which every worker reads at each request."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_asgi(settings)
-    LOGGER.info("OneMap serving %s on %s:%s", settings.public_url, settings.host, settings.port)
+    _logging()
+    common: dict[str, Any] = dict(host=settings.host, port=settings.port, log_config=None,
+                                  proxy_headers=True, access_log=True,
+                                  timeout_graceful_shutdown=GRACE_S)
     # at a stop, requests under way get GRACE_S to finish; then the rest (browsers' alarm
     # streams, which never end by themselves: they reconnect to the next server) are cut
-    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_config=None,
-                proxy_headers=True, access_log=True, timeout_graceful_shutdown=GRACE_S)
+    if workers <= 1:
+        app = create_asgi(settings)
+        LOGGER.info("OneMap serving %s on %s:%s", settings.public_url, settings.host,
+                    settings.port)
+        uvicorn.run(app, workers=1, **common)
+        return
+    from onemap.mapserver.app import prepare
+
+    prepare(settings)
+    LOGGER.info("OneMap serving %s on %s:%s with %d workers", settings.public_url,
+                settings.host, settings.port, workers)
+    uvicorn.run("onemap.server:worker_app", factory=True, workers=workers, **common)

@@ -22,11 +22,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, timeout: float = 120, port: int | None = None, **env: str
-                 ) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, timeout: float = 120, port: int | None = None,
+                 args: tuple[str, ...] = (), **env: str) -> tuple[subprocess.Popen, str]:
     """Start a server on ``data_dir`` and wait until it answers: (process, base URL). Its log is
     appended to ``data_dir/server.log``, shown if it dies before answering. ``port``: a given
-    one (a restart where the last one listened), else a free one."""
+    one (a restart where the last one listened), else a free one; ``args``: more of
+    ``onemap serve``'s options (``--workers 2``)."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "ONEMAP_DATA_DIR": str(data_dir), "ONEMAP_PORT": str(port),
@@ -34,7 +35,7 @@ def start_server(data_dir: Path, timeout: float = 120, port: int | None = None, 
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve"], env=full_env,
+        proc = subprocess.Popen([sys.executable, "-m", "onemap", "serve", *args], env=full_env,
                                 stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while True:

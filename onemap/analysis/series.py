@@ -137,8 +137,29 @@ def surface_series(stations: gpd.GeoDataFrame, hourly: HourlySource, start: Any,
                    grid: Grid, method: str = "idw", out: Path, chunk_hours: int = 168,
                    region: gpd.GeoDataFrame | None = None, pollutant: str = "pm25",
                    power: float = 2.0,
-                   progress: Callable[[float], bool | None] | None = None) -> Path:
-    """Compute the cube block by block into a zarr store at ``out`` (see the module doc)."""
+                   progress: Callable[[float], bool | None] | None = None,
+                   scheduler: Any = None) -> Path:
+    """Compute the cube block by block into a zarr store at ``out`` (see the module doc).
+
+    ``scheduler``: a dask.distributed ``Client`` (:func:`onemap.analysis.cluster.client`) to
+    compute the blocks on, as many at once as it has threads; None: Dask's default (threads of
+    this process). ``hourly`` must then be picklable (a module function or a partial)."""
+    if scheduler is None:
+        return _series(stations, hourly, start, end, grid=grid, method=method, out=out,
+                       chunk_hours=chunk_hours, region=region, pollutant=pollutant,
+                       power=power, progress=progress,
+                       per_round=dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    with dask.config.set(scheduler=scheduler):
+        return _series(stations, hourly, start, end, grid=grid, method=method, out=out,
+                       chunk_hours=chunk_hours, region=region, pollutant=pollutant,
+                       power=power, progress=progress,
+                       per_round=sum(scheduler.nthreads().values()) or 1)
+
+
+def _series(stations: gpd.GeoDataFrame, hourly: HourlySource, start: Any, end: Any, *,
+            grid: Grid, method: str, out: Path, chunk_hours: int,
+            region: gpd.GeoDataFrame | None, pollutant: str, power: float,
+            progress: Callable[[float], bool | None] | None, per_round: int) -> Path:
     cube = surface_cube(stations, hourly, start, end, grid=grid, method=method,
                         chunk_hours=chunk_hours, region=region, pollutant=pollutant, power=power)
     out = Path(out)
@@ -150,7 +171,7 @@ def surface_series(stations: gpd.GeoDataFrame, hourly: HourlySource, start: Any,
         ds[cube.name].encoding = {"chunks": (int(chunk_hours), grid.height, grid.width)}
         ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
         starts = list(range(0, cube.sizes["time"], int(chunk_hours)))
-        per_round = max(1, dask.config.get("num_workers", None) or os.cpu_count() or 1)
+        per_round = max(1, per_round)
         done = 0
         for r in range(0, len(starts), per_round):
             lo = starts[r]

@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from onemap.config import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, prepared: bool = False) -> FastAPI:
     """See :func:`onemap.mapserver.app.create_app`."""
     from onemap.mapserver.app import create_app as _create_app
 
-    return _create_app(settings)
+    return _create_app(settings, prepared=prepared)
 
 
 __all__ = ["create_app"]

@@ -31,6 +31,7 @@ from onemap.config import Settings
 from onemap.mapserver.attachments import attachment_router
 from onemap.mapserver.audit_api import audit_router
 from onemap.mapserver.auth_api import include_account_routes
+from onemap.mapserver.caching import HttpCache
 from onemap.mapserver.clusters import cluster_router
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
@@ -64,7 +65,7 @@ from onemap.mapserver.wms import Mapfiles, wms_router
 from onemap.mapserver.wms_pool import Pool
 from onemap.mapserver.wmts_api import wmts_api_router
 from onemap.mapserver.zonal import zonal_router
-from onemap.recovery import recover
+from onemap.recovery import reap_jobs, recover, sweep_processes
 
 LOGGER = logging.getLogger(__name__)
 
@@ -135,11 +136,25 @@ def first_login(settings: Settings) -> None:
     sessions.purge(settings)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The map server for ``settings``; call once per process (pygeoapi config is global)."""
+def prepare(settings: Settings) -> None:
+    """What a server does once before it serves, however many workers it has: the data dir
+    cleaned of what a killed process left (temporary files, jobs still "running"), the system
+    database's tables made, the first admin, sessions that timed out while it was down."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
-    recover(settings)  # what a killed process left: temporary files, jobs still "running"
-    first_login(settings)  # the first admin; sessions that timed out while we were down
+    recover(settings)
+    first_login(settings)
+
+
+def create_app(settings: Settings, *, prepared: bool = False) -> FastAPI:
+    """The map server for ``settings``; call once per process (pygeoapi config is global).
+    ``prepared``: :func:`prepare` already ran in the parent of several workers; a worker then
+    only fails the jobs of workers that died (one restarted by uvicorn finds them) and drops
+    dead processes' generated files."""
+    if prepared:
+        reap_jobs(settings)
+        sweep_processes(settings)
+    else:
+        prepare(settings)
 
     wms_pool = Pool(settings.wms_workers, settings.wms_timeout)
 
@@ -224,6 +239,11 @@ def create_app(settings: Settings) -> FastAPI:
                                        policies(settings, [])["nonced"]), name="ogc")
     mount_vendor(app)  # pygeoapi's HTML loads its scripts and styles from here, not CDNs
 
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # ETags, 304s, Cache-Control and stored tiles, of the plain bodies (inside the gzip); the
+    # caller is known by then (edge.harden authenticates outside this app)
+    app.add_middleware(HttpCache, cat=cat)
+    # level 6: nearly level 9's size at a fraction of its time; big bodies in a thread
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
+                       thread_minimum_size=64 * 1024)
     # CORS, security headers and the body limit wrap the whole server: see edge.harden.
     return app

@@ -21,12 +21,9 @@ items and ``/api/catalog`` show the new rows at the next request.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +54,7 @@ def ingest(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     """Feed ``frame`` into table ``table_id`` (:func:`feeds.append`), then bring the views
     built from it up to date for the sites fed. A view that cannot be updated in place is
     dropped, so the next reader rebuilds it whole rather than serving it stale."""
-    with _one_feed_at_a_time(settings):
+    with views.views_lock(settings):  # one feed at a time, views included
         entries = catalog.load(settings)
         entry = entries.get(table_id)
         if entry is None:
@@ -80,21 +77,6 @@ def ingest(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
         if feeds.feed_of(entry):  # a view that was stale, or dropped above, is built whole now:
             views.materialise(entries, settings)  # the server reads views, never rebuilds them
     return result
-
-
-@contextmanager
-def _one_feed_at_a_time(settings: Settings) -> Iterator[None]:
-    """Feeds of one data dir in turn (the server's threads, ``onemap feed``, ``onemap
-    watch``): a view found up to date before a commit must still be so when it is updated
-    after it, and two updates of one view file must not overwrite each other."""
-    folder = settings.runtime_dir / "views"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".feeds.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def problems_doc(exc: LayerImportError) -> dict:

@@ -6,12 +6,15 @@ catalogue on every request. :class:`FollowCatalogue` wraps the mounted pygeoapi 
 a signature of the catalogue's feature collections (vector layers and tables: ids, files,
 update times, titles, access) before each request. When it changed, the configuration and
 OpenAPI document are written anew and pygeoapi is loaded again (in a worker thread, once, under
-a lock); requests keep being served meanwhile. A raster added by an upload or a process does not
+a lock); requests that arrive meanwhile wait for it, so that after a change no answer comes from
+the configuration of before (another worker process may have answered from the new one). A raster
+added by an upload or a process does not
 change the signature, so it costs pygeoapi nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -53,6 +56,7 @@ class FollowCatalogue:
         self.signature = signature(self._seen)
         self.app = load(cat.settings)
         self._lock = threading.Lock()
+        self._pending: asyncio.Future[None] | None = None
 
     def _reload(self) -> None:
         with self._lock:
@@ -68,5 +72,14 @@ class FollowCatalogue:
         if scope["type"] == "http" and entries is not self._seen:
             self._seen = entries
             if signature(entries) != self.signature:
-                await run_in_threadpool(self._reload)
+                self._pending = asyncio.ensure_future(run_in_threadpool(self._reload))
+        pending = self._pending
+        if pending is not None:
+            # every request that arrives during the reload waits for it: none is answered
+            # from the configuration of before the change it may already have seen elsewhere
+            try:
+                await asyncio.shield(pending)
+            finally:
+                if self._pending is pending and pending.done():
+                    self._pending = None
         await self.app(scope, receive, send)

@@ -66,7 +66,9 @@ def _urls(entry: Entry, settings: Settings, time: str | None = None) -> dict[str
     else:
         root, params = f"{base}/raster/{entry.id}", raster_params(entry)
         point = {k: v for k, v in params.items() if k in ("bidx", "expression")}
-    tile = {k: v for k, v in params.items() if k != "tile_format"}
+    # the version makes the tile URL one that never changes content (mapserver.caching)
+    tile = {**{k: v for k, v in params.items() if k != "tile_format"},
+            "v": data_version(entry, settings)}
     return {"tilejson": f"{root}/{TMS}/tilejson.json?{urlencode(params)}",
             "tiles": f"{root}/tiles/{TMS}/{{z}}/{{x}}/{{y}}.png?{urlencode(tile)}",
             "point": f"{root}/point/{{lon}},{{lat}}" + (f"?{urlencode(point)}" if point else "")}

@@ -4,7 +4,7 @@ pygeoapi's templates load Bootstrap, Leaflet, Leaflet.markercluster, Swagger UI 
 public CDNs, which a government intranet cannot reach. The same files ship in PyPI packages
 pinned in pyproject.toml; :func:`mount_vendor` serves each package's folder at
 ``/static/vendor/<name>/``, and :func:`write_templates` writes, at every start, the templates
-that name a CDN into ``settings.runtime_dir/templates`` with those URLs rewritten to ours.
+that name a CDN into ``settings.process_dir/templates`` with those URLs rewritten to ours.
 pygeoapi's ``server.templates.path`` points there; it looks there first and falls back to its own
 templates, so only rewritten files are written, and nothing generated is committed. The
 templates' own inline scripts get a nonce slot that edge.NonceScripts fills per answer, so the
@@ -135,9 +135,10 @@ def external_assets(text: str, base: str) -> list[str]:
 
 def write_templates(settings: Settings) -> Path:
     """Write pygeoapi's templates that name a CDN or run an inline script, rewritten, into a fresh
-    ``runtime_dir/templates``; return that folder (pygeoapi's ``server.templates.path``)."""
+    ``process_dir/templates`` (this process's: the scripts' nonce slot is its own); return
+    that folder (pygeoapi's ``server.templates.path``)."""
     source = pygeoapi_templates()
-    target = settings.runtime_dir / "templates"
+    target = settings.process_dir / "templates"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for path in sorted(source.rglob("*.html")):

@@ -5,7 +5,7 @@ catalogue becomes one OGC API Features collection backed by :class:`OneMapProvid
 imported layer appears on the next start without anyone editing YAML.
 
 pygeoapi reads ``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI`` when ``pygeoapi.starlette_app`` is
-imported, so :func:`load_pygeoapi` writes both files into ``settings.runtime_dir`` first, then
+imported, so :func:`load_pygeoapi` writes both files into ``settings.process_dir`` first, then
 imports (or, for a second app in the same process, reloads) that module.
 """
 
@@ -140,7 +140,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
             # the same two numbers are the OpenAPI document's limit (ogc_paging.py)
             "limits": {"default_items": page_items(settings), "max_items": settings.max_items},
             # Our copies of the templates that load CDN assets, rewritten to local ones.
-            "templates": {"path": str(settings.runtime_dir / "templates")},
+            "templates": {"path": str(settings.process_dir / "templates")},
             "map": {"url": settings.basemap_url or BLANK_TILE,
                     "attribution": settings.basemap_attribution or "OneMap"},
             "manager": {"name": MANAGER, **manager_settings(settings)},
@@ -186,8 +186,8 @@ def write_runtime_files(settings: Settings) -> tuple[str, str]:
     runtime = settings.runtime_dir
     (runtime / "jobs").mkdir(parents=True, exist_ok=True)  # pygeoapi does not create it
     write_templates(settings)
-    config_path = runtime / "pygeoapi-config.yml"
-    openapi_path = runtime / "pygeoapi-openapi.yml"
+    config_path = settings.process_dir / "pygeoapi-config.yml"  # each worker its own
+    openapi_path = settings.process_dir / "pygeoapi-openapi.yml"
     config = build_config(settings)
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     catalog.atomic_write_bytes(config_path, text.encode("utf-8"))

@@ -26,7 +26,10 @@ checkpointed changes only the latter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import fcntl
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +136,42 @@ def _table_view(table: Entry, layers: list[Entry], view: TableView, target: Path
     write_derived(frame, target, table.id)
 
 
+_DEPTH = threading.local()
+
+
+@contextmanager
+def views_lock(settings: Settings) -> Iterator[None]:
+    """The views of one data dir written by one thread of one process at a time (the server's
+    workers, ``onemap feed``, ``onemap watch``): a view found up to date before a feed's
+    commit must still be so when it is updated after it, and a rebuild started before a
+    commit must not be renamed over the view the feed updated. Re-entrant in a thread."""
+    if getattr(_DEPTH, "n", 0):
+        _DEPTH.n += 1
+        try:
+            yield
+        finally:
+            _DEPTH.n -= 1
+        return
+    folder = settings.runtime_dir / "views"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".feeds.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _DEPTH.n = 1
+        try:
+            yield
+        finally:
+            _DEPTH.n = 0
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def materialise(entries: dict[str, Entry], settings: Settings) -> dict[str, Path]:
     """Build (or reuse) the view of every layer whose table is catalogued, and of every table
-    whose layer is: id -> view file."""
+    whose layer is: id -> view file (under :func:`views_lock`)."""
+    with views_lock(settings):
+        return _materialise(entries, settings)
+
+
+def _materialise(entries: dict[str, Entry], settings: Settings) -> dict[str, Path]:
     out: dict[str, Path] = {}
     folder = settings.runtime_dir / "views"
     tables = {e.family: e for e in entries.values() if e.kind == "table"}

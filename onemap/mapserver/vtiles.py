@@ -37,6 +37,7 @@ from onemap.catalog import Entry
 from onemap.layers.families import FAMILIES
 from onemap.layers.store import file_version
 from onemap.mapserver.auth import principal_of
+from onemap.mapserver.listing import data_version
 from onemap.mapserver.rasters import Catalogue
 from onemap.mapserver.views import VIEWS
 from onemap.mapserver.vtiles_data import (
@@ -129,10 +130,14 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
     def base(collection_id: str) -> str:
         return f"{settings.public_url}/ogc/collections/{collection_id}/tiles"
 
-    def tile_url(collection_id: str, tms: str, request: Request) -> str:
-        query = request.url.query
-        return (f"{base(collection_id)}/{tms}/{{z}}/{{y}}/{{x}}"
-                + (f"?{query}" if query else ""))
+    def versioned(entry: Entry, request: Request) -> str:
+        """The request's query and the dataset's version: a tile URL that never changes
+        content (immutable in caches, see mapserver.caching)."""
+        return "&".join(filter(None, [request.url.query,
+                                      f"v={data_version(entry, settings)}"]))
+
+    def tile_url(entry: Entry, tms: str, request: Request) -> str:
+        return f"{base(entry.id)}/{tms}/{{z}}/{{y}}/{{x}}?{versioned(entry, request)}"
 
     def answer(make: Any) -> Any:
         try:
@@ -162,7 +167,7 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
                  "href": f"{settings.public_url}/ogc/TileMatrixSets/{tms}"},
                 {"rel": "item", "type": MVT, "templated": True,
                  "href": f"{base(entry.id)}/{tms}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
-                         + (f"?{request.url.query}" if request.url.query else "")},
+                         f"?{versioned(entry, request)}"},
                 {"rel": "describedby", "type": "application/json", "title": "TileJSON",
                  "href": f"{base(entry.id)}/{tms}/tilejson.json"},
                 {"rel": "stylesheet", "type": "application/vnd.mapbox.style+json",
@@ -193,7 +198,7 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
         return {
             "tilejson": "3.0.0", "name": entry.title, "description": entry.title_en,
             "version": "1.0.0", "attribution": "OneMap", "scheme": "xyz",
-            "tiles": [tile_url(entry.id, tms, request)],
+            "tiles": [tile_url(entry, tms, request)],
             "minzoom": 0, "maxzoom": DETAIL_ZOOM, "bounds": bbox,
             "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, 8],
             "vector_layers": [

@@ -16,6 +16,7 @@ worker processes reload a file whose modification time changed.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import json
@@ -340,6 +341,16 @@ def write(settings: Settings, entries: dict[str, Entry]) -> Path:
     Returns that folder. The folder is named by the signature, so no worker reads it before
     ``current.json`` names it."""
     base = wms_dir(settings)
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / ".build.lock", "w") as lock:  # the server's workers build in turn
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _write(settings, entries, base)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write(settings: Settings, entries: dict[str, Entry], base: Path) -> Path:
     sig = signature(entries)
     folder = base / sig
     if not (folder / "wms.map").exists():  # a folder without it is a crashed build: redo

@@ -109,8 +109,8 @@ def test_ecology_panel(live_server: str, browser, artifacts_dir: Path, login,  #
     page.wait_for_function(
         f"() => document.querySelectorAll('.leaflet-om-eco-pane path.om-eco-loss').length"
         f" === {n_loss}")
-    assert page.eval_on_selector_all(".leaflet-om-eco-pane path.om-eco-area-hit",
-                                     "e => e.length") == sum(r["loss_km2"] > 0 for r in ranking)
+    expect(page.locator(".leaflet-om-eco-pane path.om-eco-area-hit")).to_have_count(
+        sum(r["loss_km2"] > 0 for r in ranking), timeout=30_000)
     page.wait_for_selector("#eco-chart .bars path")
     assert len(page.query_selector_all("#eco-chart .bars path")) == sum(
         r["loss_km2"] > 0 for r in ranking)

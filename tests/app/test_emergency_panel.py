@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.browsing import DRAWN_AT, watch
 
@@ -125,9 +126,10 @@ def test_emergency_panel(live_server: str, browser, artifacts_dir: Path, login,
     first = intakes[0]
     assert f"下游 {first['arrival_h']:.1f} 小时后到达首个取水口 {first['name']}" in text
     assert "取水口" in text and "沿程 km" in text and "缓冲圈内敏感目标" in text
-    assert page.eval_on_selector_all(f"{PANE} path.om-em-trace", "e => e.length") > 0
-    assert page.eval_on_selector_all(f"{PANE} path.om-em-intake", "e => e.length") == len(
-        intakes)
+    # the table and the map's shapes come from one answer; Leaflet draws the shapes after it
+    page.wait_for_selector(f"{PANE} path.om-em-trace")
+    expect(page.locator(f"{PANE} path.om-em-intake")).to_have_count(len(intakes),
+                                                                     timeout=30_000)
     # Fitted between the layer list and the dock, above the time bar: not under a panel.
     page.wait_for_function(f"""() => {{ const d = ({DRAWN_AT})('{PANE} path.om-em-ring,'
         + '{PANE} path.om-em-trace'); const c = d.covers, b = d.box;

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from onemap.app.panels import haze_view as v
 from tests.app.test_haze import HOUR
@@ -81,8 +82,9 @@ def test_air_panel(live_server: str, browser, artifacts_dir: Path, login,
     page.wait_for_selector("#hz-upwind table")
     top = page.locator("#hz-upwind table tr").nth(1).inner_text().split("\t")
     assert top[1] == upwind["summary"]["top_sources"][0]["name"]
-    drawn = page.locator(".leaflet-om-hz-points-pane path.om-hz-source").count()
-    assert drawn == len(v.top_sources(upwind, 20))
+    # Leaflet draws the sources a moment after the table they come with
+    expect(page.locator(".leaflet-om-hz-points-pane path.om-hz-source")).to_have_count(
+        len(v.top_sources(upwind, 20)), timeout=30_000)
 
     # The week: 7 days of regional AQI and the episodes.
     page.click("#hz-daily-run")

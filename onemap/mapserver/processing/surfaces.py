@@ -10,6 +10,7 @@ surface_series` removes its temporary store, and nothing is catalogued.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from onemap.analysis import series, surfaces
+from onemap.analysis import cluster, series, surfaces
 from onemap.analysis.errors import InvalidInput, NoData
 from onemap.analysis.standards.aqi import NAMES
 from onemap.layers.normalise import TIMEZONE
@@ -235,14 +236,14 @@ class Pm25SurfaceSeriesProcessor(OneMapProcessor):
                    f"{inputs.end:%Y%m%d%H}_{_res_code(inputs.res_deg)}")
         out = self.settings.runtime_dir / "work" / f"{cube_id}-{uuid.uuid4().hex}.zarr"
 
-        def hourly(a: pd.Timestamp, b: pd.Timestamp) -> pd.DataFrame:
-            return data.read_hourly(self.settings, a, b)
-
+        # each block reads its own hours wherever it runs: a function of picklable arguments
+        hourly = functools.partial(data.read_hourly, self.settings)
         try:
             series.surface_series(inputs.stations, hourly, inputs.start, inputs.end, grid=grid,
                                   method=inputs.method, out=out, chunk_hours=24,
                                   region=inputs.region, pollutant=inputs.pollutant,
-                                  progress=self.callback(0.0, 0.8, "interpolating hours"))
+                                  progress=self.callback(0.0, 0.8, "interpolating hours"),
+                                  scheduler=cluster.client(self.settings))
             self.progress(0.85, "cataloguing the cube")
             with xr.open_zarr(out, consolidated=False) as ds:
                 valid = ds[inputs.pollutant].notnull().any(dim=("y", "x")).compute()
