@@ -15,7 +15,7 @@ APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 postgresql-15-postgis-3 \
 	python3-mapscript mapserver-bin
 
-.PHONY: run test apt venv node sample postgis lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 bench-scaleout fuzz clean
+.PHONY: run test apt venv node sample postgis lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 bench-scaleout bench-store fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -97,6 +97,11 @@ bench-load: venv sample
 # (304), throughput at 1/4/16/32 clients, memory per worker (see bench/README.md).
 bench-scaleout: venv sample
 	$(BIN)/python bench/scaleout.py
+
+# GeoPackage vs PostGIS on the national layer (1,000,000 sources): by id, counts, deep pages
+# (offset and keyset), bbox, bbox + filter; ratios (see bench/README.md).
+bench-store: venv apt
+	$(BIN)/python bench/store.py
 
 # Items and tiles as anonymous vs with an API key (authentication, policy, audit): ratios.
 bench-auth: venv sample

@@ -129,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     entries = catalog.load(settings)
-    ndvi = next(e for e in entries.values() if e.kind == "raster" and e.family == "ndvi")
+    ndvi = entries["ndvi_2025_07"]
     layer = entries[args.layer]
     rtiles = tile_set(ndvi.bbox, args.max_tiles)
     query = urlencode({k: v for k, v in render_params(ndvi).items() if k != "tile_format"})

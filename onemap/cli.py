@@ -101,7 +101,11 @@ def _remove(dataset_id: str, kinds: tuple[str, ...]) -> catalog.Entry:
     if entry.kind not in kinds:
         raise ValueError(f"{dataset_id!r} is a {entry.kind} dataset, not a "
                          f"{' or '.join(kinds)}")
-    return catalog.discard(dataset_id, settings)
+    from onemap.store import follow_catalogue
+
+    gone = catalog.discard(dataset_id, settings)
+    follow_catalogue(settings)  # its PostGIS table too
+    return gone
 
 
 def _cmd_raster_remove(args: argparse.Namespace) -> int:

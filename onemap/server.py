@@ -8,6 +8,7 @@ and ``/api`` routes always win.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -116,4 +117,12 @@ def serve(settings: Settings, workers: int = 1) -> None:
     prepare(settings)
     LOGGER.info("OneMap serving %s on %s:%s with %d workers", settings.public_url,
                 settings.host, settings.port, workers)
-    uvicorn.run("onemap.server:worker_app", factory=True, workers=workers, **common)
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("onemap.server:worker_app", factory=True, workers=workers, **common)
+    sock = config.bind_socket()
+    # A worker's accepted connections inherit this from the listening socket (Linux). asyncio
+    # would set it per connection, but the socket a spawned worker gets back has proto 0 and
+    # asyncio then leaves it off: every keep-alive answer waited ~40 ms for a delayed ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()

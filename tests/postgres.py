@@ -23,8 +23,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def running_postgres(database: str = "onemap") -> Iterator[str]:
-    """A SQLAlchemy URL (psycopg 3) of a fresh database on a server started for the caller."""
+def running_postgres(database: str = "onemap", postgis: bool = False) -> Iterator[str]:
+    """A SQLAlchemy URL (psycopg 3) of a fresh database on a server started for the caller
+    (with the PostGIS extension when ``postgis``)."""
     folder = Path(tempfile.mkdtemp(prefix="onemap-pg-"))
     data, sockets = folder / "data", folder / "run"
     sockets.mkdir()
@@ -42,6 +43,10 @@ def running_postgres(database: str = "onemap") -> Iterator[str]:
     try:
         subprocess.run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port),
                         "-U", "postgres", database], check=True, capture_output=True)
+        if postgis:
+            subprocess.run([str(BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                            "postgres", "-d", database, "-c", "CREATE EXTENSION postgis"],
+                           check=True, capture_output=True)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
     finally:
         subprocess.run(_as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast",

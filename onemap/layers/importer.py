@@ -76,7 +76,11 @@ def import_frames(frames: Iterable[Frame], family: str | Family, *, source: str,
             raise LayerImportError(problems, validator.total)
         if writer.count == 0:
             raise LayerImportError.single(source, "contains no features", unit=unit)
-        return writer.commit(access=access, source=source, region=region)
+        entry = writer.commit(access=access, source=source, region=region)
+    from onemap.store import follow_catalogue  # (the store reads layers: imported late)
+
+    follow_catalogue(settings)
+    return entry
 
 
 def import_frame(frame: Frame, family: str | Family, *, source: str,

@@ -66,6 +66,7 @@ from onemap.mapserver.wms_pool import Pool
 from onemap.mapserver.wmts_api import wmts_api_router
 from onemap.mapserver.zonal import zonal_router
 from onemap.recovery import reap_jobs, recover, sweep_processes
+from onemap.store import follow_catalogue
 
 LOGGER = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def prepare(settings: Settings) -> None:
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
     recover(settings)
     first_login(settings)
+    follow_catalogue(settings)  # PostGIS (if configured) holds every layer it serves
 
 
 def create_app(settings: Settings, *, prepared: bool = False) -> FastAPI:

@@ -43,6 +43,7 @@ from onemap.mapserver.errors import error_responses
 from onemap.mapserver.listing import dataset_doc
 from onemap.mapserver.rasters import Catalogue
 from onemap.mapserver.staging import UploadError, error_response, receive
+from onemap.store import follow_catalogue
 
 #: Form fields an import may carry besides the file.
 FIELDS = ("family", "id", "title", "title_en", "access", "region", "crs", "layer", "encoding",
@@ -213,6 +214,7 @@ def layer_router(cat: Catalogue) -> APIRouter:
             catalog.discard(layer_id, settings)
         except catalog.LiveDataset as exc:
             return JSONResponse({"code": "LiveDataset", "detail": str(exc)}, 409)
+        follow_catalogue(settings)  # its PostGIS table too
         return Response(status_code=204)
 
     return router

@@ -33,8 +33,10 @@ from onemap.mapserver.ogc_gate import OGC_PREFIX, RejectUnknownParams
 from onemap.mapserver.processing import MANAGER, process_resources
 from onemap.mapserver.processing.manager import manager_settings
 from onemap.mapserver.views import materialise
+from onemap.store import served_from_postgis
 
 PROVIDER = "onemap.mapserver.provider.OneMapProvider"
+PG_PROVIDER = "onemap.mapserver.provider_pg.PgProvider"
 #: A 1×1 transparent PNG: pygeoapi's HTML map needs a tile URL, and an offline intranet has no
 #: public tile server, so the default basemap draws nothing instead of failing requests.
 BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42"
@@ -78,13 +80,16 @@ def collection(entry: Entry, settings: Settings, data: Path | None = None) -> di
             "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         }},
         "providers": [{
-            "type": "feature", "name": PROVIDER, "data": str(data or entry.file(settings)),
+            "type": "feature", "data": str(data or entry.file(settings)),
+            # a layer loaded into PostGIS is read there (a view of one stays a file)
+            "name": PG_PROVIDER if data is None and served_from_postgis(entry, settings)
+            else PROVIDER,
             "id_field": id_field,
             # Part 4 writes (ogc_edits.py) go to the layer's own file, never to a view of it
             "editable": data is None and editable(entry),
             # the provider asks the access policy, which reads the catalogue and the rules
             "options": {"table": entry.id, "data_dir": str(settings.data_dir),
-                        "system_db": settings.system_db},
+                        "system_db": settings.system_db, "database_url": settings.database_url},
             # Part 2: the CRSs a layer is served in (ogc_crs.py); a table has none
             **provider_crs(shape is not None),
         }],

@@ -101,14 +101,14 @@ def _layer_info(path: str, table: str, mtime_ns: int) -> LayerInfo:
 
 
 @lru_cache(maxsize=8)
-def _settings(data_dir: str | None, system_db: str) -> Settings:
+def _settings(data_dir: str | None, system_db: str, database_url: str = "") -> Settings:
     """The server's settings as the collection config names them (the policy reads the
     catalogue and the system database's rules); the environment's when the config has none."""
     if not data_dir:
         from onemap.config import get_settings
 
         return get_settings()
-    return Settings(data_dir=Path(data_dir), system_db=system_db)
+    return Settings(data_dir=Path(data_dir), system_db=system_db, database_url=database_url)
 
 
 def _jsonable(value: Any) -> Any:
@@ -144,7 +144,8 @@ class OneMapProvider(FeatureEdits, BaseProvider):
             raise ProviderConnectionError("cannot open layer") from exc
         self.id_field = self.id_field or self.info.fid_column
         self._fields = self.get_fields()
-        self.settings = _settings(options.get("data_dir"), options.get("system_db", ""))
+        self.settings = _settings(options.get("data_dir"), options.get("system_db", ""),
+                                  options.get("database_url", ""))
 
     # -- schema ----------------------------------------------------------------------------
     def get_fields(self) -> dict[str, dict[str, str]]:
@@ -161,6 +162,15 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         return "application/schema+json", {"type": "object", "properties": props}
 
     # -- SQL pieces ------------------------------------------------------------------------
+    def _table_sql(self) -> str:
+        return quote_ident(self.table)
+
+    def _order(self, column: str, descending: bool) -> str:
+        return f"{column} {'DESC' if descending else 'ASC'}"  # SQLite: NULLs sort lowest
+
+    def _count(self, table: str, where_sql: str) -> int:
+        return int(self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")["n"].iloc[0])
+
     def _col(self, name: str) -> str:
         if name not in self._fields:
             raise ProviderInvalidQueryError(user_msg=f"unknown property {name!r}")
@@ -206,17 +216,21 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         hit = shapely.intersects(geoms.values, shapely.box(minx, miny, maxx, maxy))
         return self._ids_sql(geoms.index.values[hit])
 
+    @staticmethod
+    def _literal_shape(node: ast.Node) -> shapely.Geometry:
+        """The literal geometry a spatial predicate compares the features with."""
+        other = node.rhs if isinstance(node.lhs, ast.Attribute) else node.lhs
+        if isinstance(other, values.Envelope):
+            return shapely.box(other.x1, other.y1, other.x2, other.y2)
+        if isinstance(other, values.Geometry):
+            return shapely.geometry.shape(other.geometry)
+        raise QueryError("spatial predicates compare the geometry with a literal geometry")
+
     def _spatial_sql(self, node: ast.Node) -> str:
         """Resolve one spatial predicate to a condition on feature ids."""
         if isinstance(node, ast.BBox):
             return self._bbox_sql([node.minx, node.miny, node.maxx, node.maxy])
-        other = node.rhs if isinstance(node.lhs, ast.Attribute) else node.lhs
-        if isinstance(other, values.Envelope):
-            shape = shapely.box(other.x1, other.y1, other.x2, other.y2)
-        elif isinstance(other, values.Geometry):
-            shape = shapely.geometry.shape(other.geometry)
-        else:
-            raise QueryError("spatial predicates compare the geometry with a literal geometry")
+        shape = self._literal_shape(node)
         swapped = not isinstance(node.lhs, ast.Attribute)
         if isinstance(node, ast.GeometryDisjoint):
             geoms = self._candidates(shape.bounds)
@@ -251,8 +265,11 @@ class OneMapProvider(FeatureEdits, BaseProvider):
             return None
         if not columns:
             return "(1=0)"
-        return "(" + " OR ".join(f"instr(lower({c}), {literal(term)}) > 0"
+        return "(" + " OR ".join(self._contains(c, literal(term))
                                  for term in terms for c in columns) + ")"
+
+    def _contains(self, column: str, term: str) -> str:
+        return f"instr(lower({column}), {term}) > 0"
 
     def _limits_sql(self) -> str | None:
         """The request's access limits on this collection as a condition on feature ids (None:
@@ -280,17 +297,22 @@ class OneMapProvider(FeatureEdits, BaseProvider):
                     ftype = "integer"
                 clauses.append(f"({self._col(name)} = {literal(coerce(value, ftype))})")
             if datetime_ and self.time_field and self.time_field in self._fields:
-                clauses.append(interval_sql(self.time_field, datetime_))
+                clauses.append(self._interval_sql(self.time_field, datetime_))
             if bbox:
                 clauses.append(self._bbox_sql(list(bbox)))
             if filterq is not None:
                 geom_names = {self.info.geometry_name or "geom", "geometry", "geom"}
-                translator = CqlToSql(self._fields, self.info.time_fields, self._spatial_sql,
-                                      geom_names)
+                translator = self.TRANSLATOR(self._fields, self.info.time_fields,
+                                             self._spatial_sql, geom_names)
                 clauses.append(translator(filterq))
         except QueryError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
         return " AND ".join(clauses)
+
+    TRANSLATOR = CqlToSql
+
+    def _interval_sql(self, column: str, datetime_: str) -> str:
+        return interval_sql(column, datetime_)
 
     def _read(self, sql: str) -> pd.DataFrame:
         LOGGER.debug("SQL: %s", sql)
@@ -347,7 +369,7 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         (keyset paging, see :mod:`onemap.mapserver.ogc_paging`); a page so reached (``after``)
         starts with an index seek and leaves out ``numberMatched`` rather than count again."""
         where = self._where(bbox, datetime_, properties, filterq, q)
-        table = quote_ident(self.table)
+        table = self._table_sql()
         fid = quote_ident(self.info.fid_column)
         request = ogc_paging.current(self.table)
         after = request.after if request is not None and not sortby else None
@@ -357,13 +379,12 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         result: dict[str, Any] = {"type": "FeatureCollection", "features": [],
                                   "numberReturned": 0}
         if after is None or resulttype == "hits":
-            count = self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")
-            result["numberMatched"] = int(count["n"].iloc[0])
+            result["numberMatched"] = self._count(table, where_sql)
             if resulttype == "hits" or limit == 0 or offset >= result["numberMatched"]:
                 return result  # (an offset past the end is an empty page, not an SQL overflow)
         order = []
         for s in sortby or []:
-            order.append(f"{self._col(s['property'])} {'DESC' if s['order'] == '-' else 'ASC'}")
+            order.append(self._order(self._col(s["property"]), s["order"] == "-"))
         order.append(fid)
         cols, names = self._select(select_properties, skip_geometry)
         # one row more than the page tells whether a next page exists
@@ -395,7 +416,7 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         if limited:  # a feature outside the caller's region is not found, as an unknown id
             where = f"{where} AND {limited}"
         cols, names = self._select(None, False)
-        sql = (f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {where} "
+        sql = (f"SELECT {cols} FROM {self._table_sql()} WHERE {where} "
                f"ORDER BY {quote_ident(self.info.fid_column)} LIMIT 1")
         frame = self._read(sql)
         if frame.empty:

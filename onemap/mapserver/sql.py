@@ -142,13 +142,19 @@ class CqlToSql:
             raise QueryError("arrays are not supported")
         return node
 
+    # -- the dialect: SQLite here, PostgreSQL in onemap.store.pg_sql -----------------------
+    def lit(self, value: Any) -> str:
+        return literal(value)
+
+    def time_of(self, sql: str, column: bool) -> str:
+        """A time value comparable with others: SQLite compares julian days (stored text)."""
+        return _julianday(sql, column)
+
     def operand(self, node: Any, timed: bool) -> str:
-        """An attribute or a literal; time values wrapped in julianday() when ``timed``."""
-        if isinstance(node, ast.Attribute):
-            sql = self.column(node)
-        else:
-            sql = literal(self.value(node))
-        return f"julianday({sql})" if timed else sql
+        """An attribute or a literal; time values made comparable when ``timed``."""
+        column = isinstance(node, ast.Attribute)
+        sql = self.column(node) if column else self.lit(self.value(node))
+        return self.time_of(sql, column) if timed else sql
 
     def is_time(self, *nodes: Any) -> bool:
         return any(isinstance(n, ast.Attribute) and n.name in self.time_fields for n in nodes)
@@ -194,44 +200,53 @@ class CqlToSql:
         neg = "NOT " if node.not_ else ""
         if node.nocase:
             pat = like_to_like(pattern, node.wildcard, node.singlechar, node.escapechar)
-            return f"({col} {neg}LIKE {literal(pat)} ESCAPE '\\')"
+            return f"({col} {neg}LIKE {self.lit(pat)} ESCAPE '\\')"
         pat = like_to_glob(pattern, node.wildcard, node.singlechar, node.escapechar)
-        return f"({col} {neg}GLOB {literal(pat)})"
+        return f"({col} {neg}GLOB {self.lit(pat)})"
 
     def temporal(self, node: ast.TemporalPredicate) -> str:
         col = self.operand(node.lhs, True)
         rhs = node.rhs
         if isinstance(rhs, values.Interval):
-            start = literal(self.value(rhs.start)) if rhs.start is not None else None
-            end = literal(self.value(rhs.end)) if rhs.end is not None else None
+            start = self.time_of(self.lit(self.value(rhs.start)), False) \
+                if rhs.start is not None else None
+            end = self.time_of(self.lit(self.value(rhs.end)), False) \
+                if rhs.end is not None else None
         else:
-            start = end = literal(self.value(rhs))
+            start = end = self.time_of(self.lit(self.value(rhs)), False)
         parts: list[str] = []
         if isinstance(node, ast.TimeAfter):
-            parts.append(f"{col} > julianday({end})" if end else "1=0")
+            parts.append(f"{col} > {end}" if end else "1=0")
         elif isinstance(node, ast.TimeBefore):
-            parts.append(f"{col} < julianday({start})" if start else "1=0")
+            parts.append(f"{col} < {start}" if start else "1=0")
         elif isinstance(node, ast.TimeEquals):
-            parts.append(f"{col} = julianday({start})")
+            parts.append(f"{col} = {start}")
         elif isinstance(node, ast.TimeDuring | ast.TimeBeforeOrDuring | ast.TimeDuringOrAfter):
             if start and not isinstance(node, ast.TimeBeforeOrDuring):
-                parts.append(f"{col} >= julianday({start})")
+                parts.append(f"{col} >= {start}")
             if end and not isinstance(node, ast.TimeDuringOrAfter):
-                parts.append(f"{col} <= julianday({end})")
+                parts.append(f"{col} <= {end}")
         else:
             raise QueryError(f"unsupported temporal operator {type(node).__name__}")
         return "(" + (" AND ".join(parts) or "1=1") + ")"
 
 
-def interval_sql(column: str, datetime_: str) -> str:
-    """The OGC ``datetime`` parameter (instant or ``start/end`` with ``..``) as SQL."""
-    col = f"julianday({quote_ident(column)})"
+def _julianday(sql: str, column: bool) -> str:
+    del column
+    return f"julianday({sql})"
+
+
+def interval_sql(column: str, datetime_: str,
+                 time_of: Callable[[str, bool], str] = _julianday) -> str:
+    """The OGC ``datetime`` parameter (instant or ``start/end`` with ``..``) as SQL; ``time_of``
+    makes a column (True) or a literal (False) comparable as a time (SQLite: julian days)."""
+    col = time_of(quote_ident(column), True)
     if "/" not in datetime_:
-        return f"({col} = julianday({literal(datetime_)}))"
+        return f"({col} = {time_of(literal(datetime_), False)})"
     start, end = datetime_.split("/", 1)
     parts = []
     if start not in ("", ".."):
-        parts.append(f"{col} >= julianday({literal(start)})")
+        parts.append(f"{col} >= {time_of(literal(start), False)}")
     if end not in ("", ".."):
-        parts.append(f"{col} <= julianday({literal(end)})")
+        parts.append(f"{col} <= {time_of(literal(end), False)}")
     return "(" + (" AND ".join(parts) or "1=1") + ")"

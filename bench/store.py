@@ -1,0 +1,128 @@
+"""The two stores side by side on the national layer: GeoPackage files against PostGIS.
+
+``make bench-store`` (= ``.venv/bin/python bench/store.py [--data-dir DIR]``; DIR defaults to
+``var/bench-national`` and gets the national sample, 1,000,000 pollution sources, if it lacks
+it). It makes (or finds) a PostgreSQL 15 + PostGIS 3 cluster in ``DIR/postgres`` on a free port
+(``onemap postgis``'s code), starts two servers on the same data dir — one without a database
+URL (GeoPackage), one with it (its start loads the read-only layers by COPY; the load time is
+printed) — and asks both, ``--repeat`` times each (median and p95), on the 1,000,000-point layer:
+
+- **by id** — ``items/{source_id}`` of random sources (the key's index);
+- **count** — ``resulttype=hits`` of the whole layer;
+- **count, filtered** — ``resulttype=hits`` with a property filter;
+- **first page / deep offset / deep keyset** — ``limit=10`` at offset 0, at offset 500,000,
+  and the same page by the ``after`` cursor the next links use;
+- **bbox** — a 0.2° box in a dense place, ``limit=1000``;
+- **bbox + filter** — the same with a CQL2 filter on a number.
+
+Both answer the same features (checked on each query); the ratio PostGIS / GeoPackage is
+printed per row. Numbers depend on the machine; nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from onemap import pgcluster  # noqa: E402
+from onemap.config import Settings  # noqa: E402
+from onemap.layers.store import read_layer  # noqa: E402
+from tests.server import free_port, start_server, stop_server  # noqa: E402
+
+LAYER = "pollution_sources_national"
+
+
+def timed(session: requests.Session, url: str, params: dict, repeat: int
+          ) -> tuple[float, float, dict]:
+    times, doc = [], {}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        r = session.get(url, params={"f": "json", **params}, timeout=300)
+        times.append((time.perf_counter() - start) * 1000)
+        if r.status_code != 200:
+            raise RuntimeError(f"{url} {params}: HTTP {r.status_code} {r.text[:300]}")
+        doc = r.json()
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], doc
+
+
+def same(a: dict, b: dict) -> bool:
+    if "features" in a:
+        return [f["id"] for f in a["features"]] == [f["id"] for f in b["features"]]
+    if "numberMatched" in a:
+        return a.get("numberMatched") == b.get("numberMatched")
+    return a.get("id") == b.get("id")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="var/bench-national")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    data = Path(args.data_dir).resolve()
+    settings = Settings(data_dir=data)
+    if not (data / "store" / f"{LAYER}.gpkg").exists():
+        from onemap.data.generate import generate
+
+        generate(settings, scale="national")
+    port = free_port()
+    url = pgcluster.ensure(data / "postgres", port=port, database="onemap_bench")
+    ids = read_layer(LAYER, settings, columns=["source_id"], max_features=200_000)
+    rng = random.Random(7)
+    keys = [str(k) for k in rng.sample(list(ids["source_id"]), 5)]
+    t0 = time.perf_counter()
+    pg_proc, pg_base = start_server(data, 1800, ONEMAP_DATABASE_URL=url)
+    load_s = time.perf_counter() - t0
+    gp_proc, gp_base = start_server(data, 300)
+    items = f"/ogc/collections/{LAYER}/items"
+    box = "116.3,39.8,116.5,40.0"  # Beijing: among the densest cells of the national sample
+    queries = [
+        ("by id", lambda k=keys: [(f"{items}/{key}", {}) for key in k]),
+        ("count", lambda: [(items, {"resulttype": "hits"})]),
+        ("count, filtered", lambda: [(items, {"resulttype": "hits", "filter": "so2_t > 20"})]),
+        ("first page", lambda: [(items, {"limit": 10})]),
+        ("deep offset 500000", lambda: [(items, {"limit": 10, "offset": 500_000})]),
+        ("deep keyset 500000", lambda: [(items, {"limit": 10, "after": 500_000})]),
+        ("bbox 0.2°", lambda: [(items, {"bbox": box, "limit": 1000})]),
+        ("bbox + filter", lambda: [(items, {"bbox": box, "limit": 1000,
+                                            "filter": "so2_t > 5"})]),
+    ]
+    rows = []
+    try:
+        with requests.Session() as s:
+            for base in (pg_base, gp_base):  # warm both: schema, caches, pools
+                timed(s, base + items, {"limit": 1}, 3)
+            for label, make in queries:
+                pg_t, gp_t = [], []
+                for path, params in make():
+                    pm, pp, pdoc = timed(s, pg_base + path, params, args.repeat)
+                    gm, gpp, gdoc = timed(s, gp_base + path, params, args.repeat)
+                    if not same(pdoc, gdoc):
+                        raise RuntimeError(f"{label}: the stores answer differently")
+                    pg_t.append((pm, pp))
+                    gp_t.append((gm, gpp))
+                rows.append((label, statistics.median(m for m, _ in pg_t),
+                             max(p for _, p in pg_t), statistics.median(m for m, _ in gp_t),
+                             max(p for _, p in gp_t)))
+    finally:
+        stop_server(pg_proc)
+        stop_server(gp_proc)
+        pgcluster.stop(data / "postgres")
+    print(f"\n{LAYER}: 1,000,000 points; PostGIS server start incl. loading by COPY "
+          f"{load_s:.0f} s; {args.repeat} requests per query\n")
+    print(f"{'query':<22}{'PostGIS med':>12}{'p95':>9}{'GPKG med':>10}{'p95':>9}"
+          f"{'PG/GPKG':>9}")
+    for label, pm, pp, gm, gp in rows:
+        print(f"{label:<22}{pm:>10.1f}ms{pp:>7.1f}ms{gm:>8.1f}ms{gp:>7.1f}ms{pm / gm:>8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

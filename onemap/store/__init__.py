@@ -1,0 +1,44 @@
+"""Where served features live: the embedded GeoPackages (default) or PostgreSQL/PostGIS.
+
+With ``ONEMAP_DATABASE_URL`` set, every vector layer an import catalogues is also loaded into
+PostGIS (schema ``layers``, one table per catalogue id, the GeoPackage's feature ids kept, a GiST
+index on the geometry and a B-tree on the family's key) and OGC API Features reads it from there:
+counts from the planner's statistics where the standard allows an estimate, keyset pages, a
+feature by its key in one index probe. The GeoPackage stays the file an import writes and a GIS
+desktop opens; a layer changed one feature at a time (incidents) or fed row by row (time series)
+is still served from its file in this release.
+"""
+
+from __future__ import annotations
+
+from onemap.catalog import Entry
+from onemap.config import Settings
+from onemap.layers.families import FAMILIES
+
+
+def served_from_postgis(entry: Entry, settings: Settings) -> bool:
+    """Whether ``entry`` is (to be) loaded into PostGIS and read from there."""
+    if not settings.database_url or entry.kind != "vector" or entry.live:
+        return False
+    family = FAMILIES.get(entry.family)
+    editable = entry.editable if entry.editable is not None else bool(family and family.editable)
+    return not editable
+
+
+def follow_catalogue(settings: Settings) -> None:
+    """After an import or a removal (and at server start): PostGIS holds what the catalogue
+    says. Without a database URL, nothing. A database that cannot be reached is logged, not
+    raised: the layer is committed to its file, and it is served from there meanwhile."""
+    if not settings.database_url:
+        return
+    import logging
+
+    import psycopg
+
+    from onemap.store import pg_load
+
+    try:
+        pg_load.sync(settings)
+    except psycopg.Error as exc:
+        logging.getLogger(__name__).error("PostGIS not updated (layers served from their "
+                                          "files until it is): %s", exc)

@@ -1,0 +1,190 @@
+"""Load a catalogued GeoPackage layer into PostGIS, whole and at once.
+
+The rows go by ``COPY`` into a new table, in slices of feature ids so memory holds one slice
+whatever the layer's size; the indexes are built after the rows (faster than row by row), then
+one transaction swaps the new table in for the old (readers see the old one or the new one,
+never half of either) and ``ANALYZE`` gives the planner the statistics that estimated counts
+come from. A failure drops the new table and leaves the old one served.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyogrio
+import shapely
+from psycopg import sql
+
+from onemap import catalog
+from onemap.config import Settings
+from onemap.layers.families import FAMILIES
+from onemap.layers.store import file_version
+from onemap.store.pg_pool import SCHEMA, connection
+
+LOGGER = logging.getLogger(__name__)
+#: Feature ids per COPY slice.
+SLICE = 100_000
+#: The advisory lock of loads (any number, the same in every process).
+LOCK = 0x0E3A9
+_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean",
+          "datetime": "timestamptz"}
+
+
+def _pg_type(dtype: object) -> str:
+    name = str(dtype)
+    return next((v for k, v in _TYPES.items() if name.startswith(k)), "text")
+
+
+def _value(v: object) -> object:
+    """A Python value COPY writes: NaN/NaT as NULL, numpy scalars unwrapped."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, float | np.floating) and not np.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return v
+
+
+LOADED = sql.Identifier(SCHEMA, "_loaded")
+#: Stamps this process has seen loaded: (layer id, stamp).
+_CURRENT: set[tuple[str, str]] = set()
+
+
+def stamp(entry: catalog.Entry, settings: Settings) -> str:
+    """What the loaded table must have been loaded from: the entry's update time and its
+    file's (and write log's) times and sizes."""
+    return repr((entry.updated, *file_version(entry.file(settings))))
+
+
+def _ensure_schema(conn) -> None:  # type: ignore[no-untyped-def]
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY, stamp text NOT "
+                         "NULL, rows bigint NOT NULL, loaded timestamptz NOT NULL DEFAULT "
+                         "now())").format(LOADED))
+
+
+def is_current(entry: catalog.Entry, settings: Settings) -> bool:
+    """Whether the layer's table holds exactly the catalogued version of it."""
+    key = (entry.id, stamp(entry, settings))
+    if key in _CURRENT:
+        return True
+    try:
+        with connection(settings) as conn:
+            row = conn.execute(sql.SQL("SELECT stamp FROM {} WHERE id = %s").format(LOADED),
+                               [entry.id]).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False
+    if row is not None and row[0] == key[1]:
+        _CURRENT.add(key)
+        return True
+    return False
+
+
+def sync(settings: Settings) -> list[str]:
+    """Load every layer served from PostGIS whose table is missing or older than its file, and
+    drop the tables of layers no longer catalogued; the ids loaded. One process at a time (an
+    advisory lock): the server's workers and an import never load one layer twice at once."""
+    from onemap.store import served_from_postgis
+
+    loaded = []
+    entries = catalog.load(settings)
+    # the lock's own connection, outside any transaction: the loads commit on theirs
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK])
+        try:
+            _ensure_schema(conn)
+            for entry in entries.values():
+                if served_from_postgis(entry, settings) and not is_current(entry, settings):
+                    load_layer(entry.id, settings)
+                    loaded.append(entry.id)
+            gone = [r[0] for r in conn.execute(sql.SQL("SELECT id FROM {}").format(LOADED))
+                    if r[0] not in entries or not served_from_postgis(entries[r[0]], settings)]
+            for layer_id in gone:
+                drop_layer(layer_id, settings)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+    return loaded
+
+
+def load_layer(layer_id: str, settings: Settings) -> int:
+    """(Re)load catalogue layer ``layer_id`` from its GeoPackage; the number of rows."""
+    entry = catalog.get(layer_id, settings)
+    version = stamp(entry, settings)
+    path = entry.file(settings)
+    info = pyogrio.read_info(path, layer=layer_id)
+    fields = [(str(n), _pg_type(t)) for n, t in zip(info["fields"], info["dtypes"], strict=True)]
+    geom_type = (info.get("geometry_type") or "Geometry").removesuffix(" Z")
+    new = f"{layer_id}__{secrets.token_hex(4)}"
+    cols = sql.SQL(", ").join(
+        [sql.SQL("fid bigint PRIMARY KEY")]
+        + [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in fields]
+        + [sql.SQL("geom geometry({}, 4326)").format(sql.SQL(geom_type))])
+    table = sql.Identifier(SCHEMA, new)
+    names = [n for n, _ in fields]
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        table, sql.SQL(", ").join(sql.Identifier(c) for c in ["fid", *names, "geom"]))
+    rows = 0
+    with connection(settings) as conn:
+        try:
+            with conn.transaction():
+                _ensure_schema(conn)
+                conn.execute(sql.SQL("CREATE TABLE {} ({})").format(table, cols))
+            top = int(pyogrio.read_dataframe(path, sql=f'SELECT max(fid) AS m FROM "{layer_id}"',
+                                             use_arrow=False)["m"].fillna(0).iloc[0])
+            with conn.transaction(), conn.cursor() as cur, cur.copy(copy) as out:
+                for lo in range(0, top, SLICE):
+                    part = pyogrio.read_dataframe(path, layer=layer_id, fid_as_index=True,
+                                                  where=f"fid > {lo} AND fid <= {lo + SLICE}")
+                    geoms = shapely.to_wkb(shapely.set_srid(part.geometry.values, 4326),
+                                           hex=True, include_srid=True)
+                    values = [part[n].astype(object).tolist() for n in names]
+                    for i, fid in enumerate(part.index.values):
+                        out.write_row([int(fid), *(_value(v[i]) for v in values), geoms[i]])
+                    rows += len(part)
+            family = FAMILIES.get(entry.family)
+            keys = [k for k in ([family.key, *([family.time_field] if family.time_field
+                                               else [])] if family else []) if k in names]
+            _index_and_swap(conn, layer_id, new, keys, version, rows)
+        except BaseException:
+            conn.rollback()
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+            conn.commit()
+            raise
+    LOGGER.info("postgis: loaded %d rows of %s", rows, layer_id)
+    return rows
+
+
+def _index_and_swap(conn, layer_id: str, new: str, keys: list[str], version: str,  # type: ignore[no-untyped-def]
+                    rows: int) -> None:
+    """Indexes on the new table (geometry; the family's key, with its time for events), then
+    the new table in place of the old, in one transaction; then the planner's statistics."""
+    table = sql.Identifier(SCHEMA, new)
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
+        if keys:
+            conn.execute(sql.SQL("CREATE INDEX ON {} ({})").format(
+                table, sql.SQL(", ").join(sql.Identifier(k) for k in keys)))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
+        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table,
+                                                                   sql.Identifier(layer_id)))
+        conn.execute(sql.SQL("INSERT INTO {} (id, stamp, rows) VALUES (%s, %s, %s) ON CONFLICT "
+                             "(id) DO UPDATE SET stamp = excluded.stamp, rows = excluded.rows, "
+                             "loaded = now()").format(LOADED), [layer_id, version, rows])
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(SCHEMA, layer_id)))
+    conn.commit()
+
+
+def drop_layer(layer_id: str, settings: Settings) -> None:
+    """Remove the layer's table (the layer was removed from the catalogue)."""
+    with connection(settings) as conn:
+        _ensure_schema(conn)
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
+        conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(LOADED), [layer_id])
+        conn.commit()
