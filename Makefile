@@ -96,6 +96,8 @@ bench-load: venv sample
 # One worker vs two, tile cache off vs on: raster and vector tiles cold, stored, revalidated
 # (304), throughput at 1/4/16/32 clients, memory per worker (see bench/README.md).
 bench-scaleout: venv sample
+	@command -v wrk >/dev/null || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk; }
 	$(BIN)/python bench/scaleout.py
 
 # GeoPackage vs PostGIS on the national layer (1,000,000 sources): by id, counts, deep pages

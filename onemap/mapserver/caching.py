@@ -211,7 +211,9 @@ class HttpCache:
                                               keep_blank_values=True) if k != "v"]
         asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("v")
         headers = Headers(scope=scope)
-        parts = [self.code, scope["path"], urlencode(sorted(query)),
+        # a route may encode its own answer (vector tiles come gzipped to who accepts it)
+        gzip = "gzip" if "gzip" in headers.get("accept-encoding", "") else ""
+        parts = [self.code, scope["path"], urlencode(sorted(query)), gzip,
                  *(headers.get(h.decode(), "") for h in NEGOTIATED)]
         version = None
         private = False

@@ -50,6 +50,7 @@ from onemap.mapserver import ogc_paging
 from onemap.mapserver.ogc_crs import reproject
 from onemap.mapserver.provider_edits import FeatureEdits
 from onemap.mapserver.sql import CqlToSql, QueryError, coerce, interval_sql, literal, quote_ident
+from onemap.store import read_only
 
 LOGGER = logging.getLogger(__name__)
 
@@ -169,6 +170,12 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         return f"{column} {'DESC' if descending else 'ASC'}"  # SQLite: NULLs sort lowest
 
     def _count(self, table: str, where_sql: str) -> int:
+        """Features matched: unfiltered, a read-only layer's catalogued count (exact: only an
+        import writes it, and counts it); else counted in SQL."""
+        if not where_sql:
+            entry = scope.entries(self.settings).get(self.table)  # (cached by mtime)
+            if entry is not None and read_only(entry):
+                return entry.feature_count
         return int(self._read(f"SELECT COUNT(*) AS n FROM {table}{where_sql}")["n"].iloc[0])
 
     def _col(self, name: str) -> str:

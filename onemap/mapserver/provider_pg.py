@@ -4,10 +4,9 @@ It is :class:`~onemap.mapserver.provider.OneMapProvider` with PostgreSQL's answe
 questions that differ: where the table is (``layers."<id>"``), how a bbox, a spatial predicate,
 a ``q`` text search and a time interval are written (PostGIS evaluates geometry predicates
 itself, on the GiST index, instead of candidates refined in Python), how NULLs sort (as SQLite
-does, lowest), how rows are read (psycopg from the process's pool, geometry as WKB), and how
-many features an unfiltered request matches (the catalogue's count of the loaded layer: no
-scan). Everything else — the filters' meaning, access limits by feature id, keyset paging, the
-GeoJSON written — is the same code as for the GeoPackage, so both answer alike.
+does, lowest) and how rows are read (psycopg from the process's pool, geometry as WKB).
+Everything else — the filters' meaning, access limits by feature id, keyset paging, counts,
+the GeoJSON written — is the same code as for the GeoPackage, so both answer alike.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ class PgProvider(OneMapProvider):
             self.pg = False
         if not self.pg:  # every hook below is the GeoPackage's
             self.TRANSLATOR = OneMapProvider.TRANSLATOR  # type: ignore[misc]
-            for hook in ("_table_sql", "_order", "_count", "_bbox_sql", "_spatial_sql",
+            for hook in ("_table_sql", "_order", "_bbox_sql", "_spatial_sql",
                          "_contains", "_interval_sql", "_select", "_read"):
                 setattr(self, hook, getattr(super(), hook))
 
@@ -72,14 +71,6 @@ class PgProvider(OneMapProvider):
 
     def _order(self, column: str, descending: bool) -> str:
         return f"{column} DESC NULLS LAST" if descending else f"{column} ASC NULLS FIRST"
-
-    def _count(self, table: str, where_sql: str) -> int:
-        if not where_sql:
-            try:
-                return catalog.get(self.table, self.settings).feature_count
-            except catalog.UnknownDataset:
-                pass
-        return super()._count(table, where_sql)
 
     def _envelope(self, minx: float, miny: float, maxx: float, maxy: float) -> str:
         return (f"ST_MakeEnvelope({literal(float(minx))}, {literal(float(miny))}, "

@@ -16,13 +16,19 @@ from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 
 
-def served_from_postgis(entry: Entry, settings: Settings) -> bool:
-    """Whether ``entry`` is (to be) loaded into PostGIS and read from there."""
-    if not settings.database_url or entry.kind != "vector" or entry.live:
+def read_only(entry: Entry) -> bool:
+    """A vector layer that only an import writes (not edited feature by feature, not written
+    by the receiver): its catalogued feature count is exact, and it can live in PostGIS."""
+    if entry.kind != "vector" or entry.live:
         return False
     family = FAMILIES.get(entry.family)
     editable = entry.editable if entry.editable is not None else bool(family and family.editable)
     return not editable
+
+
+def served_from_postgis(entry: Entry, settings: Settings) -> bool:
+    """Whether ``entry`` is (to be) loaded into PostGIS and read from there."""
+    return bool(settings.database_url) and read_only(entry)
 
 
 def follow_catalogue(settings: Settings) -> None:

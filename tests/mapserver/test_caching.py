@@ -63,6 +63,17 @@ def test_a_tile_is_stored_then_revalidated(live_server: str, path: str) -> None:
     assert other.status_code == 200 and other.content == first.content
 
 
+def test_a_client_without_gzip_never_gets_a_stored_gzip_tile(live_server: str) -> None:
+    path = VTILE.format(id="rivers", z=8, y=104, x=211)
+    zipped = _get(live_server, path)  # requests accepts gzip: stored gzipped
+    assert zipped.headers.get("Content-Encoding") == "gzip"
+    assert _get(live_server, path).headers["X-Tile-Cache"] == "hit"
+    plain = _get(live_server, path, **{"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert plain.content == zipped.content  # requests decoded the gzipped one
+    assert plain.headers["ETag"] != zipped.headers["ETag"]
+
+
 def test_rendering_parameters_are_in_the_key(live_server: str) -> None:
     plain = _get(live_server, NDVI)
     other = _get(live_server, NDVI.replace("onemap_ndvi", "viridis"))
