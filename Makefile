@@ -15,7 +15,7 @@ APT_PACKAGES := gdal-bin chromium fonts-wqy-microhei
 APT_BARE := python3-qgis qgis-providers postgresql-15 postgresql-client-15 postgresql-15-postgis-3 \
 	python3-mapscript mapserver-bin
 
-.PHONY: run test apt venv node sample postgis lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 bench-scaleout bench-store fuzz clean
+.PHONY: run test apt venv node sample postgis lint bench bench-national bench-vtiles bench-load bench-auth bench-hj212 bench-scaleout bench-store bench-peers fuzz clean
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -104,6 +104,11 @@ bench-scaleout: venv sample
 # (offset and keyset), bbox, bbox + filter; ratios (see bench/README.md).
 bench-store: venv apt
 	$(BIN)/python bench/store.py
+
+# OneMap on PostGIS vs TiPg 1.6 (own venv under var/bench-peers) on the same PostGIS table of
+# 1,000,000 sources: by key, pages, bbox, tiles cold and again (see bench/README.md).
+bench-peers: venv apt
+	$(BIN)/python bench/peers.py
 
 # Items and tiles as anonymous vs with an API key (authentication, policy, audit): ratios.
 bench-auth: venv sample
