@@ -25,19 +25,21 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import onemap
 from onemap.access import context, policy
 from onemap.access.principal import ANONYMOUS, Principal
-from onemap.catalog import Entry, atomic_write_bytes
+from onemap.catalog import Entry
 from onemap.config import Settings
 from onemap.layers.store import file_version
 from onemap.mapserver.listing import data_version
@@ -141,6 +143,8 @@ class TileStore:
             meta = json.loads(head)
         except ValueError:
             return None
+        if meta.get("length") != len(body):  # cut short (written without fsync, then a crash)
+            return None
         return meta["status"], [(k.encode(), v.encode()) for k, v in meta["headers"]], body
 
     def put(self, dataset: str, version: str, key: str, status: int,
@@ -150,8 +154,19 @@ class TileStore:
             self._known[dataset] = version
         kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                 if k.decode("latin-1").lower() in KEPT]
-        head = json.dumps({"status": status, "headers": kept}).encode()
-        atomic_write_bytes(self._path(dataset, version, key), head + b"\n" + body)
+        head = json.dumps({"status": status, "headers": kept, "length": len(body)}).encode()
+        path = self._path(dataset, version, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a cache: renamed into place whole, but not synced (a file cut short by a crash is
+        # refused by get() for its length)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(head + b"\n" + body)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         with self._lock:
             self._written += len(body) + len(head)
             over = self._written > self.limit // 10
@@ -324,10 +339,10 @@ class HttpCache:
                     storing = False
                     chunks.clear()
                 elif not message.get("more_body", False):
-                    try:
-                        store.put(decision.dataset, decision.version,  # type: ignore[union-attr,arg-type]
-                                  decision.key, start["status"], start["headers"],
-                                  b"".join(chunks))
+                    try:  # off the event loop; stored before the answer ends, so the next
+                        await run_in_threadpool(  # request finds it
+                            store.put, decision.dataset, decision.version,  # type: ignore[union-attr,arg-type]
+                            decision.key, start["status"], start["headers"], b"".join(chunks))
                     except OSError as exc:  # a full disk must not fail the answer
                         LOGGER.warning("tile cache: %s", exc)
             await send(message)

@@ -220,3 +220,7 @@ def test_the_store_keeps_within_its_limit(tmp_path: Path) -> None:
     assert store.get("layer", "v1", f"{0:032x}") is None  # the oldest went first
     store.put("layer", "v2", "f" * 32, 200, headers, b"new")
     assert [p.name for p in (tmp_path / "layer").iterdir()] == ["v2"]
+    # a file cut short (a crash before the OS wrote it whole) is a miss, never a short tile
+    path = tmp_path / "layer" / "v2" / "ff" / ("f" * 32)
+    path.write_bytes(path.read_bytes()[:-1])
+    assert store.get("layer", "v2", "f" * 32) is None
