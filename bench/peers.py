@@ -39,12 +39,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.store import LAYER, national_postgis  # noqa: E402
 from onemap import pgcluster  # noqa: E402
-from onemap.config import Settings  # noqa: E402
 from onemap.layers.store import read_layer  # noqa: E402
 from tests.server import free_port, start_server, stop_server  # noqa: E402
 
-LAYER = "pollution_sources_national"
 BOX = (116.3, 39.8, 116.5, 40.0)
 COLD = (121.3, 31.0, 121.7, 31.4)  # Shanghai: tiles no other query asks
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -101,14 +100,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default="var/bench-national")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    data = Path(args.data_dir).resolve()
-    settings = Settings(data_dir=data)
-    if not (data / "store" / f"{LAYER}.gpkg").exists():
-        from onemap.data.generate import generate
-
-        generate(settings, scale="national")
     venv = tipg_venv(Path("var/bench-peers").resolve())
-    url = pgcluster.ensure(data / "postgres", port=free_port(), database="onemap_bench")
+    data, settings, url = national_postgis(args.data_dir)
     rows = read_layer(LAYER, settings, columns=["source_id"], max_features=50_000,
                       fid_as_index=True)
     picks = rows.iloc[[17, 4_711, 23_456, 42_000]]

@@ -44,7 +44,7 @@ from bench.tiles import raw_tiles, stats_ms, tile_set  # noqa: E402
 from onemap import catalog  # noqa: E402
 from onemap.config import get_settings  # noqa: E402
 from onemap.mapserver.rasters import render_params  # noqa: E402
-from tests.server import start_server, stop_server  # noqa: E402
+from tests.server import start_server, stop_server, worker_pids  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 CONFIGS = (("1 worker, no cache", 1, 0), ("2 workers, no cache", 2, 0),
@@ -112,15 +112,7 @@ def wrk_rate(base: str, paths: list[str], connections: int, seconds: float
 
 def workers_of(pid: int) -> list[int]:
     """The serving processes: uvicorn's spawned workers, or the server itself when alone."""
-    out = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        try:
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
-            out.append(int(child))
-    return out or [pid]
+    return sorted(worker_pids(pid)) or [pid]
 
 
 def rss_mb(pid: int) -> float:

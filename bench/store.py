@@ -62,19 +62,25 @@ def same(a: dict, b: dict) -> bool:
     return a.get("id") == b.get("id")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="var/bench-national")
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-    data = Path(args.data_dir).resolve()
+def national_postgis(data_dir: str) -> tuple[Path, Settings, str]:
+    """The national sample in ``data_dir`` (generated if missing) and the URL of its PostGIS
+    cluster in ``data_dir/postgres`` (made or started, on a free port)."""
+    data = Path(data_dir).resolve()
     settings = Settings(data_dir=data)
     if not (data / "store" / f"{LAYER}.gpkg").exists():
         from onemap.data.generate import generate
 
         generate(settings, scale="national")
-    port = free_port()
-    url = pgcluster.ensure(data / "postgres", port=port, database="onemap_bench")
+    url = pgcluster.ensure(data / "postgres", port=free_port(), database="onemap_bench")
+    return data, settings, url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="var/bench-national")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    data, settings, url = national_postgis(args.data_dir)
     ids = read_layer(LAYER, settings, columns=["source_id"], max_features=200_000)
     rng = random.Random(7)
     keys = [str(k) for k in rng.sample(list(ids["source_id"]), 5)]

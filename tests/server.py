@@ -55,6 +55,20 @@ def start_server(data_dir: Path, timeout: float = 120, port: int | None = None,
 stop_server = stop  # SIGTERM, then SIGKILL after 15 s
 
 
+def worker_pids(parent: int) -> set[int]:
+    """The worker processes of ``onemap serve --workers N`` started as ``parent``: its children
+    started by multiprocessing's spawn (not its resource tracker)."""
+    out = set()
+    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+            out.add(int(child))
+    return out
+
+
 @contextmanager
 def run_server(data_dir: Path, timeout: float = 120, **env: str) -> Iterator[str]:
     """The base URL of a server on ``data_dir`` (extra ``ONEMAP_*`` settings in ``env``)."""

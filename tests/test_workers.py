@@ -23,7 +23,7 @@ import requests
 from onemap.access import accounts
 from onemap.config import Settings
 from onemap.layers.store import read_layer
-from tests.server import sample_copy, start_server, stop_server
+from tests.server import sample_copy, start_server, stop_server, worker_pids
 
 pytestmark = pytest.mark.server
 ROUNDS = 16
@@ -36,20 +36,6 @@ class Workers:
     settings: Settings
     manager: dict[str, str]
     analyst: dict[str, str]
-
-
-def _workers(parent: int) -> set[int]:
-    """uvicorn's worker processes: the server's children started by multiprocessing's spawn
-    (not its resource tracker)."""
-    out = set()
-    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
-        try:
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "spawn_main" in cmd and "resource_tracker" not in cmd:
-            out.add(int(child))
-    return out
 
 
 def _cpu(pid: int) -> int:
@@ -70,7 +56,7 @@ def served(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory
     proc, base = start_server(data, 180, args=("--workers", "2"))
     try:
         deadline = time.monotonic() + 120
-        while len(_workers(proc.pid)) < 2:  # the second may still be loading
+        while len(worker_pids(proc.pid)) < 2:  # the second may still be loading
             assert time.monotonic() < deadline, "two workers never started"
             time.sleep(0.5)
         yield Workers(base, proc.pid, settings, keys["manager"], keys["analyst"])
@@ -87,7 +73,7 @@ def _answer(served: Workers, path: str, headers: dict[str, str] | None = None
 
 
 def test_both_workers_serve(served: Workers) -> None:
-    workers = _workers(served.pid)
+    workers = worker_pids(served.pid)
     assert len(workers) == 2
     before = {pid: _cpu(pid) for pid in workers}
     answers = []
@@ -151,14 +137,14 @@ def test_every_worker_fills_its_own_pages_script_nonce(served: Workers) -> None:
 
 
 def test_a_killed_worker_is_replaced_while_the_other_answers(served: Workers) -> None:
-    first = _workers(served.pid)
+    first = worker_pids(served.pid)
     victim = min(first)
     os.kill(victim, signal.SIGKILL)
     answers = _answer(served, "/ogc/collections/rivers/items?limit=1")
     assert [r.status_code for r in answers] == [200] * ROUNDS
     deadline = time.monotonic() + 120
     while True:
-        now = _workers(served.pid)
+        now = worker_pids(served.pid)
         if len(now) == 2 and victim not in now:
             break
         assert time.monotonic() < deadline, now
