@@ -115,6 +115,8 @@ class Decision:
     control: str
     private: bool
     modified: float | None
+    #: The query the route sees: the request's without our version parameter ``v``.
+    query: bytes = b""
 
 
 class TileStore:
@@ -222,9 +224,10 @@ class HttpCache:
                principal: Principal) -> Decision | None:
         """The tag and headers of this request's answer, or None to leave it alone (unknown or
         hidden dataset: the route answers its 404)."""
-        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                              keep_blank_values=True) if k != "v"]
-        asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("v")
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                          keep_blank_values=True)
+        query = [(k, v) for k, v in pairs if k != "v"]
+        asked = dict(pairs).get("v")
         headers = Headers(scope=scope)
         # a route may encode its own answer (vector tiles come gzipped to who accepts it)
         gzip = "gzip" if "gzip" in headers.get("accept-encoding", "") else ""
@@ -253,7 +256,8 @@ class HttpCache:
         fresh = asked is not None and version is not None and asked == version
         control = ("private" if private else "public") + (
             f", max-age={YEAR}, immutable" if fresh else ", no-cache")
-        return Decision(kind, f'W/"{key}"', key, dataset, version, control, private, modified)
+        return Decision(kind, f'W/"{key}"', key, dataset, version, control, private, modified,
+                        urlencode(query).encode("latin-1"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -313,9 +317,7 @@ class HttpCache:
                             "body": b"" if scope["method"] == "HEAD" else body})
                 return
         # the route sees the query without our version parameter
-        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                              keep_blank_values=True) if k != "v"]
-        inner = dict(scope, query_string=urlencode(query).encode("latin-1"))
+        inner = dict(scope, query_string=decision.query)
         start: Message = {}
         chunks: list[bytes] = []
         storing = store is not None and scope["method"] == "GET"
