@@ -280,12 +280,17 @@ class LayerWriter:
         return entry
 
 
+def key_columns(family: Family) -> list[str]:
+    """The columns of a family's key index: its key, then its time for series and events."""
+    return [family.key, *([family.time_field] if family.time_field else [])]
+
+
 def ensure_key_index(path: Path, layer_id: str, family: Family) -> None:
     """The index on the family's key, with its time field for series and events: a feature
     by its key, and one station's or outlet's series (EDR, ``?station_id=…`` filters) read
     the index instead of scanning the table. Made at import (before the file is renamed into
     place); idempotent, so older files get it when first served."""
-    columns = [family.key, *([family.time_field] if family.time_field else [])]
+    columns = key_columns(family)
     q = gpkg_rows.ident
     with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({q(layer_id)})")}

@@ -22,7 +22,7 @@ from psycopg import sql
 from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
-from onemap.layers.store import file_version
+from onemap.layers.store import file_version, key_columns
 from onemap.store.pg_pool import SCHEMA, connection
 
 LOGGER = logging.getLogger(__name__)
@@ -149,8 +149,7 @@ def load_layer(layer_id: str, settings: Settings) -> int:
                         out.write_row([int(fid), *(_value(v[i]) for v in values), geoms[i]])
                     rows += len(part)
             family = FAMILIES.get(entry.family)
-            keys = [k for k in ([family.key, *([family.time_field] if family.time_field
-                                               else [])] if family else []) if k in names]
+            keys = [k for k in (key_columns(family) if family else []) if k in names]
             _index_and_swap(conn, layer_id, new, keys, version, rows)
         except BaseException:
             conn.rollback()
