@@ -171,7 +171,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from onemap.data.generate import generate
 
-    generate(get_settings(), scale=args.scale, force=args.force)
+    generate(get_settings(), scale=args.scale, force=args.force, years=args.years)
     return 0
 
 
@@ -323,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="generate the sample region and import it")
     p.add_argument("--scale", choices=["region", "national"], default="region")
     p.add_argument("--force", action="store_true", help="regenerate even if data exists")
+    p.add_argument("--years", type=int, default=0, help="with --scale national: N years of "
+                   "hourly data for every station, ending 2025 (air_hourly_national; 13 ≈ "
+                   "170 million rows, generated and imported a month at a time)")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("postgis", help="make and start a local PostgreSQL + PostGIS cluster "

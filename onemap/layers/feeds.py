@@ -291,6 +291,7 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     """
     entry = catalog.get(table_id, settings)
     feed = feed_of(entry)
+    postgis = _postgis_stamp(entry, settings)
     if feed is None:
         raise ValueError(f"{table_id!r} ({entry.kind}, family {entry.family}) is not a table "
                          f"feeds write: those are tables of {', '.join(FEEDS)}")
@@ -338,7 +339,20 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
             conn.close()
         else:
             release(conn)
-    return _result(table_id, frame, feed, checked, before, after, written)
+    result = _result(table_id, frame, feed, checked, before, after, written)
+    if postgis is not None and written:  # committed to the file: now the served copy
+        from onemap.store.pg_series import feed_rows
+
+        feed_rows(table_id, postgis, result.keys, result.inserted, settings)
+    return result
+
+
+def _postgis_stamp(entry: catalog.Entry, settings: Settings) -> str | None:
+    """The version PostGIS must hold of a table it serves for a feed to follow it there (the
+    entry's as it is before the feed); None when PostGIS does not serve it."""
+    from onemap.store import pg_load, served_from_postgis
+
+    return pg_load.stamp(entry, settings) if served_from_postgis(entry, settings) else None
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:

@@ -3,9 +3,10 @@
 One provider (:class:`OneMapEDRProvider`) sits beside each station layer's feature provider
 (:func:`onemap.mapserver.ogc.collection`): the stations are the layer's points, their series
 the rows of its time-series table (``air_hourly``, ``water_samples``, the live
-``outlet_readings``), both read with SQL on the GeoPackages — the series by the
-(station, time) index (:func:`onemap.layers.store.ensure_key_index`, made at import), never a
-file named by a request.
+``outlet_readings``; ``air_stations_national``'s is ``air_hourly_national``), read by the
+(station, time) index from the GeoPackage or, when it holds the table's current version, from
+its partitioned copy in PostGIS (:mod:`onemap.mapserver.edr_read`), never a file named by a
+request.
 
 Queries: ``locations`` (the stations as GeoJSON; ``locations/{id}`` one station's
 ``PointSeries``), ``position`` (the station nearest each point), ``area`` (the stations in a
@@ -21,14 +22,12 @@ to read the series table, else the series are not found (404), as a hidden datas
 
 from __future__ import annotations
 
-import contextlib
-import math
-import sqlite3
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from pygeoapi.provider.base import (
     ProviderInvalidQueryError,
@@ -40,30 +39,24 @@ from onemap import catalog
 from onemap.access import policy, scope
 from onemap.layers import gpkg_rows, store
 from onemap.layers.families import FAMILIES
+from onemap.mapserver import edr_read
 from onemap.mapserver.edr_params import SERIES, Param, Series
 from onemap.mapserver.provider import _settings
 from onemap.mapserver.sql import quote_ident
+from onemap.store import pg_load, served_from_postgis
 
 #: Set by the gate for ``f=geojson``; pygeoapi's executor threads run in a copy of the
 #: request's context (onemap.mapserver.ogc_access), so the provider sees it.
 OUTPUT: ContextVar[str] = ContextVar("onemap_edr_output", default="coveragejson")
-#: Largest number of series rows one answer may hold (a year of hours at 40 stations is
-#: 350,000): a broader query is a 400 asking for a narrower datetime or fewer stations.
-MAX_ROWS = 100_000
+#: Largest number of values (rows × parameters) one answer may hold: a station's 13 years of
+#: hours in all 8 air parameters (911,000) fit, a year of 40 stations' all do not; a broader
+#: query is a 400 asking for a narrower datetime, fewer parameters or fewer stations.
+MAX_VALUES = 1_000_000
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 REFERENCING = [
     {"coordinates": ["x", "y"], "system": {"type": "GeographicCRS", "id": CRS84}},
     {"coordinates": ["t"], "system": {"type": "TemporalRS", "calendar": "Gregorian"}},
 ]
-
-
-@contextlib.contextmanager
-def _read_only(path: str) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def time_bounds(datetime_: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -84,41 +77,6 @@ def time_bounds(datetime_: str | None) -> tuple[pd.Timestamp | None, pd.Timestam
     return out[0], out[1]
 
 
-def _time_sql(column: str, datetime_: str | None) -> tuple[str, list[Any]]:
-    """Index-friendly bounds on a text time column (``…T…Z`` UTC, with or without
-    milliseconds): a text range the index scans, refined by ``julianday`` for exactness."""
-    try:
-        low, high = time_bounds(datetime_)
-    except ValueError as exc:
-        raise ProviderInvalidQueryError(user_msg=f"datetime: {exc}") from None
-    col, sql, args = quote_ident(column), [], []
-    if low is not None:
-        sql.append(f"{col} >= ? AND julianday({col}) >= julianday(?)")
-        args += [low.strftime("%Y-%m-%dT%H:%M:%S"), low.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-    if high is not None:
-        sql.append(f"{col} <= ? AND julianday({col}) <= julianday(?)")
-        args += [high.strftime("%Y-%m-%dT%H:%M:%S") + "~",
-                 high.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-    return " AND ".join(sql) or "1=1", args
-
-
-def _iso(text: str) -> str:
-    """A stored time as CoverageJSON's ``t`` value (UTC, seconds, ``Z``); the store writes
-    ``…T…[.fff]Z``, anything else is parsed."""
-    if len(text) >= 20 and text[10] == "T" and text.endswith("Z"):
-        return text[:19] + "Z"
-    stamp = pd.Timestamp(text)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 class OneMapEDRProvider(BaseEDRProvider):
     """EDR queries on one station layer's time series (``options``: ``stations`` and
     ``stations_path``, the series ``table`` and ``data``, the layer ``family``)."""
@@ -132,11 +90,12 @@ class OneMapEDRProvider(BaseEDRProvider):
         self.table = options["table"]
         self.params: dict[str, Param] = {p.id: p for p in self.series.params}
         if not self.series.interval:  # a wide table imported without some columns
-            with _read_only(str(self.data)) as conn:
+            with edr_read.read_only(str(self.data)) as conn:
                 columns = {r[1] for r in conn.execute(
                     f"PRAGMA table_info({quote_ident(self.table)})")}
             self.params = {k: v for k, v in self.params.items() if k in columns}
-        self.settings = _settings(options.get("data_dir"), options.get("system_db", ""))
+        self.settings = _settings(options.get("data_dir"), options.get("system_db", ""),
+                                  options.get("database_url", ""))
 
     def get_fields(self) -> dict[str, dict[str, str]]:
         return {pid: p.field() for pid, p in self.params.items()}
@@ -150,7 +109,7 @@ class OneMapEDRProvider(BaseEDRProvider):
             raise ProviderItemNotFoundError(user_msg="collection not found") from None
         fids = scope.visible_fids(self.stations_path, self.stations, limits)
         key = quote_ident(self.series.key)
-        with _read_only(self.stations_path) as conn:
+        with edr_read.read_only(self.stations_path) as conn:
             geom = conn.execute("SELECT column_name FROM gpkg_geometry_columns "
                                 "WHERE table_name = ?", (self.stations,)).fetchone()[0]
             cols = [r[1] for r in conn.execute(f"PRAGMA table_info({quote_ident(self.stations)})")]
@@ -190,50 +149,50 @@ class OneMapEDRProvider(BaseEDRProvider):
                          f"{', '.join(self.params)}")
         return list(dict.fromkeys(select_properties))
 
-    def _rows(self, ids: list[str], datetime_: str | None, wanted: list[str]
-              ) -> dict[str, dict[str, dict[str, float | None]]]:
-        """station → time → parameter → value, read by the (station, time) index."""
-        s = self.series
+    def _rows(self, ids: list[str], datetime_: str | None, wanted: list[str]) -> pd.DataFrame:
+        """The stations' rows (:mod:`onemap.mapserver.edr_read`'s frame), from PostGIS when it
+        holds the table's current version, else from the GeoPackage."""
         path = self._series_path()
-        out: dict[str, dict[str, dict[str, float | None]]] = {i: {} for i in ids}
-        if not ids:
-            return out
-        time_sql, time_args = _time_sql(s.time, datetime_)
-        key, time, table = quote_ident(s.key), quote_ident(s.time), quote_ident(self.table)
-        marks = ",".join("?" * len(ids))
-        where = f"{key} IN ({marks}) AND {time_sql}"
-        args: list[Any] = [*ids, *time_args]
-        if s.interval:
-            where += " AND interval = ? AND pollutant IN (" + ",".join("?" * len(wanted)) + ")"
-            args += [s.interval, *wanted]
-            select = f"{key}, {time}, pollutant, value"
-        else:
-            flag = f", {quote_ident(s.flag)}" if s.flag else ""
-            select = f"{key}, {time}, " + ", ".join(quote_ident(w) for w in wanted) + flag
-        with _read_only(path) as conn:
-            count = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}",  # noqa: S608
-                                 args).fetchone()[0]
-            if count > MAX_ROWS:
-                raise ProviderInvalidQueryError(
-                    user_msg=f"{count} rows match; at most {MAX_ROWS} per query: narrow "
-                             "datetime, parameter-name or the stations")
-            rows = conn.execute(f"SELECT {select} FROM {table} WHERE {where} "  # noqa: S608
-                                f"ORDER BY {key}, {time}", args).fetchall()
-        for row in rows:
-            station, when = str(row[0]), _iso(str(row[1]))
-            values = out[station].setdefault(when, {})
-            if s.interval:
-                values[str(row[2])] = _number(row[3])
-            else:
-                valid = not s.flag or row[-1] in (None, "N")
-                for name, value in zip(wanted, row[2:2 + len(wanted)], strict=True):
-                    values[name] = _number(value) if valid else None
-        return out
+        s = self.series
+        try:
+            bounds = time_bounds(datetime_)
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(user_msg=f"datetime: {exc}") from None
+        limit = MAX_VALUES // max(len(wanted), 1)
+        try:
+            if not ids:
+                return pd.DataFrame(columns=[s.key, "t", *wanted])
+            if not s.interval and self._in_postgis():
+                return edr_read.from_postgis(self.settings, self.table, s, ids, bounds, wanted,
+                                             limit)
+            return edr_read.from_geopackage(path, self.table, s, ids, bounds, wanted, limit)
+        except edr_read.TooMany as exc:
+            raise ProviderInvalidQueryError(
+                user_msg=f"{exc}; at most {MAX_VALUES} values (rows × parameters) per query: "
+                         "narrow datetime, parameter-name or the stations") from None
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(user_msg=f"datetime: {exc}") from None
+
+    def _in_postgis(self) -> bool:
+        try:
+            entry = catalog.get(self.table, self.settings)
+            return served_from_postgis(entry, self.settings) and pg_load.is_current(
+                entry, self.settings)
+        except (catalog.UnknownDataset, psycopg.Error):
+            return False
 
     # -- output ----------------------------------------------------------------------------
-    def _coverage(self, sid: str, station: pd.Series, times: dict[str, dict],
+    @staticmethod
+    def _values(column: pd.Series) -> list[float | None]:
+        values = column.to_numpy(dtype=float)
+        out: list[float | None] = values.tolist()
+        if np.isnan(values).any():
+            out = [None if v != v else v for v in out]  # NaN → null
+        return out
+
+    def _coverage(self, sid: str, station: pd.Series, rows: pd.DataFrame,
                   wanted: list[str]) -> dict:
-        t = sorted(times)
+        t = rows["t"].tolist()
         return {
             "type": "Coverage", "id": sid,
             "domain": {"type": "Domain", "domainType": "PointSeries",
@@ -241,7 +200,7 @@ class OneMapEDRProvider(BaseEDRProvider):
                                 "y": {"values": [float(station["lat"])]},
                                 "t": {"values": t}}},
             "ranges": {p: {"type": "NdArray", "dataType": "float", "axisNames": ["t"],
-                           "shape": [len(t)], "values": [times[w].get(p) for w in t]}
+                           "shape": [len(t)], "values": self._values(rows[p])}
                        for p in wanted},
         }
 
@@ -250,12 +209,13 @@ class OneMapEDRProvider(BaseEDRProvider):
         wanted = self._wanted(select_properties)
         data = self._rows(list(stations.index), datetime_, wanted)
         if self.series.interval:  # long tables: only the parameters with readings
-            present = {p for times in data.values() for v in times.values() for p in v}
-            wanted = [w for w in wanted if w in present]
+            wanted = [w for w in wanted if w in data.columns]
+        groups = {str(k): g for k, g in data.groupby(self.series.key, sort=False)}
+        empty = data.iloc[0:0]
         if OUTPUT.get() == "geojson":
-            return self._features(stations, data, wanted)
+            return self._features(stations, groups, empty, wanted)
         params = {p: self.params[p].coverage() for p in wanted}
-        coverages = [self._coverage(sid, stations.loc[sid], data[sid], wanted)
+        coverages = [self._coverage(sid, stations.loc[sid], groups.get(sid, empty), wanted)
                      for sid in stations.index]
         if single:
             cov = coverages[0]
@@ -264,15 +224,18 @@ class OneMapEDRProvider(BaseEDRProvider):
         return {"type": "CoverageCollection", "domainType": "PointSeries",
                 "parameters": params, "referencing": REFERENCING, "coverages": coverages}
 
-    def _features(self, stations: pd.DataFrame, data: dict, wanted: list[str]) -> dict:
+    def _features(self, stations: pd.DataFrame, groups: dict[str, pd.DataFrame],
+                  empty: pd.DataFrame, wanted: list[str]) -> dict:
         """GeoJSON: one point feature per station and time, its values as properties."""
         key, features = self.series.key, []
         for sid in stations.index:
             st = stations.loc[sid]
             geometry = {"type": "Point", "coordinates": [float(st["lon"]), float(st["lat"])]}
-            for when in sorted(data[sid]):
+            rows = groups.get(sid, empty)
+            values = {p: self._values(rows[p]) for p in wanted}
+            for i, when in enumerate(rows["t"].tolist()):
                 props = {key: sid, "name": st["name"], "time": when,
-                         **{p: data[sid][when].get(p) for p in wanted}}
+                         **{p: values[p][i] for p in wanted}}
                 features.append({"type": "Feature", "id": f"{sid}/{when}",
                                  "geometry": geometry, "properties": props})
         return {"type": "FeatureCollection", "features": features,
@@ -350,8 +313,13 @@ def provider_config(entry: catalog.Entry, entries: dict[str, catalog.Entry],
     """The EDR provider of a station layer ``entry`` whose series table is catalogued and on
     disk (None otherwise); the series gets its (station, time) index here, at the start."""
     series = SERIES.get(entry.family)
-    table = next((e for e in entries.values() if series and e.kind == "table"
-                  and e.family == series.table), None)
+    tables = [e for e in entries.values() if series and e.kind == "table"
+              and e.family == series.table]
+    # air_stations_national's series is air_hourly_national: the same suffix, else the first
+    suffix = entry.id.removeprefix(entry.family)
+    table = next((e for e in tables if e.id == f"{series.table}{suffix}"), None) if series \
+        else None
+    table = table or next(iter(tables), None)
     if series is None or table is None or not table.file(settings).exists():
         return None
     path = table.file(settings)
@@ -361,4 +329,5 @@ def provider_config(entry: catalog.Entry, entries: dict[str, catalog.Entry],
     return {"type": "edr", "name": f"{__name__}.OneMapEDRProvider", "data": str(path),
             "options": {"family": entry.family, "stations": entry.id,
                         "stations_path": str(entry.file(settings)), "table": table.id,
-                        "data_dir": str(settings.data_dir), "system_db": settings.system_db}}
+                        "data_dir": str(settings.data_dir), "system_db": settings.system_db,
+                        "database_url": settings.database_url}}

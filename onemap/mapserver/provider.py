@@ -167,6 +167,10 @@ class OneMapProvider(FeatureEdits, BaseProvider):
         return quote_ident(self.table)
 
     def _order(self, column: str, descending: bool) -> str:
+        if column in {quote_ident(f) for f in self.info.time_fields}:
+            # GDAL writes times with or without milliseconds: sorted as text, "…00Z" would
+            # come after "…00.000Z" of the same instant
+            column = f"julianday({column})"
         return f"{column} {'DESC' if descending else 'ASC'}"  # SQLite: NULLs sort lowest
 
     def _count(self, table: str, where_sql: str) -> int:

@@ -5,8 +5,10 @@ PostGIS (schema ``layers``, one table per catalogue id, the GeoPackage's feature
 index on the geometry and a B-tree on the family's key) and OGC API Features reads it from there:
 counts from the planner's statistics where the standard allows an estimate, keyset pages, a
 feature by its key in one index probe. The GeoPackage stays the file an import writes and a GIS
-desktop opens; a layer changed one feature at a time (incidents) or fed row by row (time series)
-is still served from its file in this release.
+desktop opens. Time-series tables (hourly air, water samples) are loaded too, partitioned by
+year, and a feed writes its rows to both (:mod:`onemap.store.pg_series`); EDR reads a station's
+series there. A layer changed one feature at a time (incidents) and the HJ 212 receiver's live
+tables are still served from their files in this release.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ def read_only(entry: Entry) -> bool:
 
 
 def served_from_postgis(entry: Entry, settings: Settings) -> bool:
-    """Whether ``entry`` is (to be) loaded into PostGIS and read from there."""
-    return bool(settings.database_url) and read_only(entry)
+    """Whether ``entry`` is (to be) loaded into PostGIS and read from there: a read-only
+    vector layer, or a time-series table (partitioned, fed there too: :mod:`.pg_series`)."""
+    from onemap.store.pg_series import series_key
+
+    return bool(settings.database_url) and (read_only(entry) or series_key(entry) is not None)
 
 
 def follow_catalogue(settings: Settings) -> None:

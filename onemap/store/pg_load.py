@@ -23,6 +23,7 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from onemap.layers.store import file_version, key_columns
+from onemap.store import pg_series
 from onemap.store.pg_pool import SCHEMA, connection
 
 LOGGER = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ def sync(settings: Settings) -> list[str]:
 def load_layer(layer_id: str, settings: Settings) -> int:
     """(Re)load catalogue layer ``layer_id`` from its GeoPackage; the number of rows."""
     entry = catalog.get(layer_id, settings)
+    if pg_series.series_key(entry):
+        return _load_series(entry, settings)
     version = stamp(entry, settings)
     path = entry.file(settings)
     info = pyogrio.read_info(path, layer=layer_id)
@@ -170,14 +173,43 @@ def _index_and_swap(conn, layer_id: str, new: str, keys: list[str], version: str
         if keys:
             conn.execute(sql.SQL("CREATE INDEX ON {} ({})").format(
                 table, sql.SQL(", ").join(sql.Identifier(k) for k in keys)))
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
-        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table,
-                                                                   sql.Identifier(layer_id)))
-        conn.execute(sql.SQL("INSERT INTO {} (id, stamp, rows) VALUES (%s, %s, %s) ON CONFLICT "
-                             "(id) DO UPDATE SET stamp = excluded.stamp, rows = excluded.rows, "
-                             "loaded = now()").format(LOADED), [layer_id, version, rows])
+        _swap(conn, layer_id, new, version, rows)
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(SCHEMA, layer_id)))
     conn.commit()
+
+
+def _swap(conn, layer_id: str, new: str, version: str, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """Inside the caller's transaction: table ``new`` in place of the layer's, stamped."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
+    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(SCHEMA, new),
+                                                               sql.Identifier(layer_id)))
+    conn.execute(sql.SQL("INSERT INTO {} (id, stamp, rows) VALUES (%s, %s, %s) ON CONFLICT "
+                         "(id) DO UPDATE SET stamp = excluded.stamp, rows = excluded.rows, "
+                         "loaded = now()").format(LOADED), [layer_id, version, rows])
+
+
+def _load_series(entry: catalog.Entry, settings: Settings) -> int:
+    """A time-series table: partitioned by year (:mod:`onemap.store.pg_series`)."""
+    version = stamp(entry, settings)
+    new = f"{entry.id}__{secrets.token_hex(4)}"
+    with connection(settings) as conn:
+        try:
+            with conn.transaction():
+                _ensure_schema(conn)
+            rows, years = pg_series.load(entry, settings, new)
+            with conn.transaction():
+                pg_series.finish(conn, entry, new, years)
+                _swap(conn, entry.id, new, version, rows)
+                pg_series.rename_partitions(conn, new, entry.id, years)
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(SCHEMA, entry.id)))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, new)))
+            conn.commit()
+            raise
+    LOGGER.info("postgis: loaded %d rows of series %s (%d years)", rows, entry.id, len(years))
+    return rows
 
 
 def drop_layer(layer_id: str, settings: Settings) -> None:

@@ -261,3 +261,27 @@ def test_outlets_hidden_and_cut(edr: Edr, callers: dict[str, Caller]) -> None:
                 coords=f"POINT({everyone[0]['geometry']['coordinates'][0]} "
                        f"{everyone[0]['geometry']['coordinates'][1]})")
     assert near.status_code == 200 and near.json()["coverages"][0]["id"] == everyone[0]["id"]
+
+
+def test_national_stations_get_the_national_series(tmp_path: Path) -> None:
+    from onemap import catalog
+    from onemap.mapserver.edr import provider_config
+
+    settings = Settings(data_dir=tmp_path)
+
+    def entry(layer_id: str, kind: str, family: str) -> catalog.Entry:
+        (tmp_path / f"{layer_id}.gpkg").touch()
+        return catalog.Entry(id=layer_id, kind=kind, family=family, title=layer_id,
+                             path=f"{layer_id}.gpkg")
+
+    entries = {e.id: e for e in (entry("air_hourly", "table", "air_hourly"),
+                                 entry("air_hourly_national", "table", "air_hourly"),
+                                 entry("air_stations", "vector", "air_stations"),
+                                 entry("air_stations_national", "vector", "air_stations"))}
+    tables = {sid: provider_config(entries[sid], entries, settings)["options"]["table"]
+              for sid in ("air_stations", "air_stations_national")}
+    assert tables == {"air_stations": "air_hourly",
+                      "air_stations_national": "air_hourly_national"}
+    del entries["air_hourly_national"]  # no series of the same name: the family's table
+    assert provider_config(entries["air_stations_national"], entries, settings
+                           )["options"]["table"] == "air_hourly"

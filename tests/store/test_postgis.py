@@ -11,8 +11,6 @@ read from its file meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -23,33 +21,11 @@ from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.importer import import_frame
 from onemap.layers.store import read_layer
-from onemap.store import pg_load, pg_pool, served_from_postgis
+from onemap.store import pg_load, served_from_postgis
 from tests.conftest import Caller
-from tests.postgres import running_postgres
-from tests.server import run_server, sample_copy
+from tests.store.conftest import Pg
 
 pytestmark = pytest.mark.server
-
-
-@dataclass(frozen=True)
-class Pg:
-    base: str
-    url: str
-    settings: Settings
-
-
-@pytest.fixture(scope="module")
-def pg(sample_settings: Settings, callers: dict[str, Caller],
-       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pg]:
-    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("postgis"))
-    with running_postgres("onemap", postgis=True) as sa_url:
-        url = "postgresql://" + sa_url.split("://", 1)[1]
-        # the system tables stay in the copied SQLite file (the callers' keys are there)
-        with run_server(data, 240, ONEMAP_DATABASE_URL=url,
-                        ONEMAP_SYSTEM_DB=sample_settings.system_db_url) as base:
-            yield Pg(base, url, Settings(data_dir=data, database_url=url,
-                                         system_db=sample_settings.system_db_url))
-        pg_pool.close_all()
 
 
 QUERIES = [
@@ -74,6 +50,12 @@ QUERIES = [
     ("protected_areas", {"filter": "INTERSECTS(geometry, POINT (117.55 31.55)) OR "
                                    "established >= 2000"}),
     ("water_intakes", {"filter": "capacity_m3d > 0 AND population IS NOT NULL"}),
+    ("air_hourly", {"limit": 300}),
+    ("air_hourly", {"station_id": "1270A", "datetime": "2025-11-20T00:00:00Z/"
+                                                      "2025-11-21T12:00:00+08:00", "limit": 500}),
+    ("air_hourly", {"filter": "pm25 > 75 AND time < TIMESTAMP('2025-02-25T00:00:00Z')",
+                    "sortby": "-time,station_id", "limit": 200}),
+    ("water_samples", {"sortby": "section_id,-time", "limit": 100, "offset": 40}),
 ]
 
 
@@ -89,7 +71,8 @@ def test_the_read_only_layers_are_in_postgis(pg: Pg) -> None:
     entries = catalog.load(pg.settings)
     served = {e.id for e in entries.values() if served_from_postgis(e, pg.settings)}
     assert {"pollution_sources", "rivers", "protected_areas", "water_intakes"} <= served
-    assert "incidents" not in served and "air_hourly" not in served  # edited, fed: files
+    assert "incidents" not in served  # edited feature by feature: its file
+    assert {"air_hourly", "water_samples"} <= served  # series (tests/store/test_pg_series.py)
     with psycopg.connect(pg.url) as conn:
         for layer_id in served:
             n = conn.execute(f'SELECT count(*) FROM layers."{layer_id}"').fetchone()[0]
