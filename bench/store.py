@@ -4,8 +4,9 @@
 ``var/bench-national`` and gets the national sample, 1,000,000 pollution sources, if it lacks
 it). It makes (or finds) a PostgreSQL 15 + PostGIS 3 cluster in ``DIR/postgres`` on a free port
 (``onemap postgis``'s code), starts two servers on the same data dir — one without a database
-URL (GeoPackage), one with it (its start loads the read-only layers by COPY; the load time is
-printed) — and asks both, ``--repeat`` times each (median and p95), on the 1,000,000-point layer:
+URL (GeoPackage), one with it (its start loads the read-only layers and the series by COPY; the
+load time is printed) — and asks both, ``--repeat`` times each (median and p95), on the
+1,000,000-point layer:
 
 - **by id** — ``items/{source_id}`` of random sources (the key's index);
 - **count** — ``resulttype=hits`` of the whole layer;
@@ -13,7 +14,11 @@ printed) — and asks both, ``--repeat`` times each (median and p95), on the 1,0
 - **first page / deep offset / deep keyset** — ``limit=10`` at offset 0, at offset 500,000,
   and the same page by the ``after`` cursor the next links use;
 - **bbox** — a 0.2° box in a dense place, ``limit=1000``;
-- **bbox + filter** — the same with a CQL2 filter on a number.
+- **bbox + filter** — the same with a CQL2 filter on a number;
+- **EDR** (when ``onemap sample --scale national --years N`` made ``air_hourly_national``):
+  one station's whole N-year hourly series (one parameter; all eight), a month of it, and a
+  day of the stations in a 2° box (``cube``) — read from the partitioned table, or from the
+  GeoPackage by its (station, time) index.
 
 Both answer the same features (checked on each query); the ratio PostGIS / GeoPackage is
 printed per row. Numbers depend on the machine; nothing asserts a time.
@@ -55,6 +60,8 @@ def timed(session: requests.Session, url: str, params: dict, repeat: int
 
 
 def same(a: dict, b: dict) -> bool:
+    if "coverages" in a or "ranges" in a:  # EDR: the same times and values
+        return a == b
     if "features" in a:
         return [f["id"] for f in a["features"]] == [f["id"] for f in b["features"]]
     if "numberMatched" in a:
@@ -75,6 +82,30 @@ def national_postgis(data_dir: str) -> tuple[Path, Settings, str]:
     return data, settings, url
 
 
+def wait_loaded(data: Path, url: str, timeout: float = 7200) -> float:
+    """Seconds until PostGIS holds every layer and series of ``data`` (a server started on
+    it loads them in the background, answering from the files meanwhile)."""
+    from onemap.store import pending
+
+    settings, t0 = Settings(data_dir=data, database_url=url), time.perf_counter()
+    while pending(settings):
+        if time.perf_counter() - t0 > timeout:
+            raise RuntimeError(f"PostGIS still lacks {pending(settings)}")
+        time.sleep(1)
+    return time.perf_counter() - t0
+
+
+def hourly_years(settings: Settings) -> int:
+    """How many years of national hourly data the data dir holds (0: none)."""
+    from onemap import catalog
+
+    entry = catalog.load(settings).get("air_hourly_national")
+    if entry is None or not entry.time_extent:
+        return 0
+    first, last = (int(t[:4]) for t in entry.time_extent)
+    return last - first + 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="var/bench-national")
@@ -86,7 +117,7 @@ def main() -> None:
     keys = [str(k) for k in rng.sample(list(ids["source_id"]), 5)]
     t0 = time.perf_counter()
     pg_proc, pg_base = start_server(data, 1800, ONEMAP_DATABASE_URL=url)
-    load_s = time.perf_counter() - t0
+    load_s = time.perf_counter() - t0 + wait_loaded(data, url)
     gp_proc, gp_base = start_server(data, 300)
     items = f"/ogc/collections/{LAYER}/items"
     box = "116.3,39.8,116.5,40.0"  # Beijing: among the densest cells of the national sample
@@ -101,6 +132,17 @@ def main() -> None:
         ("bbox + filter", lambda: [(items, {"bbox": box, "limit": 1000,
                                             "filter": "so2_t > 5"})]),
     ]
+    years = hourly_years(settings)
+    if years:  # `onemap sample --scale national --years N`: one station's N-year series
+        edr = "/ogc/collections/air_stations_national/locations/1001A"
+        queries += [
+            (f"EDR {years} y, pm25", lambda: [(edr, {"parameter-name": "pm25"})]),
+            (f"EDR {years} y, 8 params", lambda: [(edr, {})]),
+            ("EDR 1 month, 8 params", lambda: [(edr, {"datetime": "2025-06-01/2025-06-30"})]),
+            ("EDR cube 1 day", lambda: [("/ogc/collections/air_stations_national/cube",
+                                         {"bbox": "115.5,39.4,117.5,41", "datetime":
+                                          "2025-06-01T00:00:00Z/2025-06-01T23:00:00Z"})]),
+        ]
     rows = []
     try:
         with requests.Session() as s:
@@ -122,8 +164,8 @@ def main() -> None:
         stop_server(pg_proc)
         stop_server(gp_proc)
         pgcluster.stop(data / "postgres")
-    print(f"\n{LAYER}: 1,000,000 points; PostGIS server start incl. loading by COPY "
-          f"{load_s:.0f} s; {args.repeat} requests per query\n")
+    print(f"\n{LAYER}: 1,000,000 points; {years} years of hourly data; PostGIS server start "
+          f"incl. loading by COPY {load_s:.0f} s; {args.repeat} requests per query\n")
     print(f"{'query':<22}{'PostGIS med':>12}{'p95':>9}{'GPKG med':>10}{'p95':>9}"
           f"{'PG/GPKG':>9}")
     for label, pm, pp, gm, gp in rows:

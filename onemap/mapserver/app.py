@@ -144,7 +144,8 @@ def prepare(settings: Settings) -> None:
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
     recover(settings)
     first_login(settings)
-    follow_catalogue(settings)  # PostGIS (if configured) holds every layer it serves
+    # PostGIS (if configured) loads what it lacks while the server answers from the files
+    follow_catalogue(settings, background=True)
 
 
 def create_app(settings: Settings, *, prepared: bool = False) -> FastAPI:

@@ -36,11 +36,21 @@ def served_from_postgis(entry: Entry, settings: Settings) -> bool:
     return bool(settings.database_url) and (read_only(entry) or series_key(entry) is not None)
 
 
-def follow_catalogue(settings: Settings) -> None:
+def follow_catalogue(settings: Settings, *, background: bool = False) -> None:
     """After an import or a removal (and at server start): PostGIS holds what the catalogue
     says. Without a database URL, nothing. A database that cannot be reached is logged, not
-    raised: the layer is committed to its file, and it is served from there meanwhile."""
+    raised: the layer is committed to its file, and it is served from there meanwhile.
+
+    ``background``: in a daemon thread, for a server's start — loading 13 years of hourly
+    series takes many minutes, and every reader already falls back to the files until its
+    table holds the current version (:func:`pending` says which do not yet)."""
     if not settings.database_url:
+        return
+    if background:
+        import threading
+
+        threading.Thread(target=follow_catalogue, args=(settings,), daemon=True,
+                         name="onemap-postgis-load").start()
         return
     import logging
 
@@ -53,3 +63,23 @@ def follow_catalogue(settings: Settings) -> None:
     except psycopg.Error as exc:
         logging.getLogger(__name__).error("PostGIS not updated (layers served from their "
                                           "files until it is): %s", exc)
+
+
+def pending(settings: Settings) -> list[str]:
+    """The ids of layers and series PostGIS is to serve but does not hold the current version
+    of yet (a load under way, failed, or not started); empty without a database URL."""
+    if not settings.database_url:
+        return []
+    import psycopg
+
+    from onemap import catalog
+    from onemap.store import pg_load
+
+    out = []
+    for entry in catalog.load(settings).values():
+        try:
+            if served_from_postgis(entry, settings) and not pg_load.is_current(entry, settings):
+                out.append(entry.id)
+        except psycopg.Error:
+            out.append(entry.id)
+    return out
