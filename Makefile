@@ -105,9 +105,15 @@ bench-scaleout: venv sample
 bench-store: venv apt
 	$(BIN)/python bench/store.py
 
-# OneMap on PostGIS vs TiPg 1.6 (own venv under var/bench-peers) on the same PostGIS table of
-# 1,000,000 sources: by key, pages, bbox, tiles cold and again (see bench/README.md).
+# OneMap on PostGIS vs TiPg 1.6 (own venv under var/bench-peers) and MapServer 8 (Debian's,
+# under lighttpd FastCGI) on the same PostGIS table of 1,000,000 sources and the same NDVI COG:
+# by key, pages, bbox, raster and vector tiles, a zoomed-out view, throughput at 1/4/16/32
+# clients (see bench/README.md).
 bench-peers: venv apt
+	@for tool in lighttpd wrk; do command -v $$tool >/dev/null || missing="$$missing $$tool"; \
+	  done; [ -z "$$missing" ] || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	  $$missing; }
 	$(BIN)/python bench/peers.py
 
 # Items and tiles as anonymous vs with an API key (authentication, policy, audit): ratios.
