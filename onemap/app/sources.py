@@ -119,8 +119,9 @@ def _vector(item: dict, prefix: str, settings: Settings) -> LayerSpec:
         z=Z_ORDER.get(family, 440), url=f"{prefix}ogc/collections/{lid}/items?{query}",
         bounds=item.get("bbox"), count=count,
         default_on=family in DEFAULT_ON and not big, clustered=family in CLUSTERED and not big,
+        # with the data version, as the server's own TileJSON: tiles cached as immutable
         tiles_url=f"{prefix}ogc/collections/{lid}/tiles/{TILE_MATRIX_SET}/{{z}}/{{y}}/{{x}}"
-        if big else "",
+        + (f"?v={item['version']}" if item.get("version") else "") if big else "",
     )
 
 

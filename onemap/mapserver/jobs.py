@@ -6,19 +6,21 @@ A client gets ``202 Accepted`` and a job URL at once, then polls it, as with OGC
 cuts a long conversion. The record is a row of :data:`onemap.sysdb.JOBS`, not a Python object:
 a restart keeps every finished job's outcome, a job interrupted by a crash is marked failed with
 the reason at the next start (:mod:`onemap.mapserver.recovery`), and cancelling is a column the
-worker reads between steps. At most ``ONEMAP_MAX_JOBS`` jobs run at once in one process; the
-rest wait in line and say so in their status.
+worker reads between steps. At most ``ONEMAP_MAX_JOBS`` jobs run at once on the machine, however
+many worker processes serve (:func:`slot`); the rest wait in line and say so in their status.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -164,8 +166,14 @@ _RUNNING: set[futures.Future] = set()
 
 
 def submit(settings: Settings, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Run ``fn`` in the process's bounded pool (a shutdown waits for it to stop)."""
-    future = job_pool(settings).submit(fn, *args, **kwargs)
+    """Run ``fn`` in the process's bounded pool (a shutdown waits for it to stop), once it has
+    one of the machine's ``ONEMAP_MAX_JOBS`` slots (:func:`slot`): every worker process has
+    its pool, and the slots bound them all together."""
+    def in_a_slot() -> Any:
+        with slot(settings):
+            return fn(*args, **kwargs)
+
+    future = job_pool(settings).submit(in_a_slot)
     with _POOL_LOCK:
         _RUNNING.add(future)
     future.add_done_callback(_forget)
@@ -186,6 +194,37 @@ def job_pool(settings: Settings) -> ThreadPoolExecutor:
             pool = _POOLS[key] = ThreadPoolExecutor(max_workers=settings.max_jobs,
                                                    thread_name_prefix="onemap-job")
         return pool
+
+
+#: Seconds between a waiting job's tries for a slot.
+SLOT_POLL = 0.2
+
+
+@contextlib.contextmanager
+def slot(settings: Settings) -> Iterator[int]:
+    """Hold one of ``ONEMAP_MAX_JOBS`` slots shared by every OneMap process of the data dir:
+    an exclusive ``flock`` on one of the files ``runtime/job-slots/<i>``, waited for while
+    all are held. The kernel drops a dead process's locks, so a killed worker never keeps a
+    slot. (Workers on other machines sharing the data dir over NFS each count their own.)
+    A server that is stopping does not wait: the job then stops at its first step."""
+    folder = settings.runtime_dir / "job-slots"
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        for i in range(settings.max_jobs):
+            fd = os.open(folder / str(i), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield i
+            finally:
+                os.close(fd)  # (releases the lock)
+            return
+        if STOPPING.wait(SLOT_POLL):
+            yield -1
+            return
 
 
 def stop_jobs(settings: Settings) -> None:

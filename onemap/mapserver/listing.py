@@ -158,7 +158,8 @@ def dataset_doc(entry: Entry, settings: Settings, principal: Principal) -> dict[
     return {"id": entry.id, "kind": entry.kind, "family": entry.family, "title": entry.title,
             "title_en": entry.title_en, "access": entry.access, "region": entry.region or None,
             "feature_count": count, "bbox": bbox, "time_extent": entry.time_extent,
-            "links": _links(entry, settings)}
+            # a client's tile URLs carry it (``?v=``): the server may then mark them immutable
+            "version": data_version(entry, settings), "links": _links(entry, settings)}
 
 
 def data_version(entry: Entry, settings: Settings) -> str:

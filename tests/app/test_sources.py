@@ -22,7 +22,8 @@ CATALOG = {"datasets": [
     {"id": "air_stations", "kind": "vector", "family": "air_stations", "title": "空气质量监测站",
      "title_en": "Air quality stations", "feature_count": 12, "bbox": [117, 31, 118, 32]},
     {"id": "pollution_sources", "kind": "vector", "family": "pollution_sources",
-     "title": "污染源", "title_en": "Pollution sources", "feature_count": 3000},
+     "title": "污染源", "title_en": "Pollution sources", "feature_count": 3000,
+     "version": "0a1b2c3d4e5f6789"},
     {"id": "air_hourly", "kind": "table", "family": "air_hourly", "title": "小时数据"},
 ]}
 RASTERS = {"rasters": [
@@ -147,8 +148,8 @@ def test_a_big_layer_is_drawn_from_its_vector_tiles(stub_port: int) -> None:
                          app_max_features=1000)
     by_id = {layer.id: layer for layer in load_sources(settings).layers}
     big, small = by_id["pollution_sources"], by_id["air_stations"]
-    assert big.tiles_url == \
-        "/onemap/ogc/collections/pollution_sources/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    assert big.tiles_url == "/onemap/ogc/collections/pollution_sources/tiles/WebMercatorQuad/" \
+        "{z}/{y}/{x}?v=0a1b2c3d4e5f6789"  # the data version: cached as immutable
     assert not big.clustered and not big.default_on and small.tiles_url == ""
     spec = load_sources(settings).to_store()
     comp = layer_component(next(s for s in spec if s["id"] == "pollution_sources"), "en", False)

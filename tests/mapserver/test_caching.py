@@ -102,6 +102,8 @@ def test_listed_and_tilejson_tile_urls_name_the_version(live_server: str) -> Non
     assert tj["tiles"][0].endswith(f"?v={version['rivers']}")
     tile = _get(live_server, tj["tiles"][0].removeprefix(live_server).format(z=8, y=104, x=211))
     assert tile.status_code == 200 and "immutable" in tile.headers["Cache-Control"]
+    catalogue = requests.get(live_server + "/api/catalog", timeout=30).json()["datasets"]
+    assert {d["id"]: d["version"] for d in catalogue} == version  # what the web map's URLs use
 
 
 def test_documents_and_legends_revalidate(live_server: str) -> None:
