@@ -89,10 +89,41 @@ def callers(sample_settings: Settings) -> dict[str, Caller]:
 
 
 @pytest.fixture(scope="session")
-def live_server(sample_settings: Settings) -> Iterator[str]:
-    """Base URL of the real OneMap server running on the sample data."""
+def gpkg_server(sample_settings: Settings) -> Iterator[str]:
+    """Base URL of the real OneMap server running on the sample data (its GeoPackages)."""
     with run_server(sample_settings.data_dir) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def live_server(gpkg_server: str) -> str:
+    """The server most tests ask: on the sample's files (see :func:`store_server`)."""
+    return gpkg_server
+
+
+@pytest.fixture(scope="session")
+def pg_server(sample_settings: Settings, callers: dict[str, Caller],
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A server on a copy of the sample whose layers and series are served from PostGIS
+    (:func:`tests.postgres.postgis_server`); nothing may change its data."""
+    from tests.postgres import postgis_server
+
+    with postgis_server(sample_settings.data_dir, tmp_path_factory.mktemp("pg-server"),
+                        sample_settings.system_db_url) as server:
+        yield server
+
+
+#: The two stores a module parametrized by :func:`store_server` runs on.
+STORES = ("geopackage", "postgis")
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_server(request: pytest.FixtureRequest) -> str:
+    """Base URL of a server on the sample, once with each store: a module whose tests must
+    hold for both defines ``live_server`` as this (the same requests, the same answers)."""
+    if request.param == "geopackage":
+        return request.getfixturevalue("gpkg_server")
+    return request.getfixturevalue("pg_server").base
 
 
 @pytest.fixture(scope="session")

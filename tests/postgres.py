@@ -9,11 +9,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.server import free_port
+from onemap.config import Settings
+from tests.server import free_port, run_server, sample_copy
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -52,3 +55,33 @@ def running_postgres(database: str = "onemap", postgis: bool = False) -> Iterato
         subprocess.run(_as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
                                      "stop"]), capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Pg:
+    """A OneMap server whose store is PostGIS: its base URL, database URL and settings."""
+
+    base: str
+    url: str
+    settings: Settings
+
+
+@contextmanager
+def postgis_server(source: Path, folder: Path, system_db: str) -> Iterator[Pg]:
+    """A server on a copy (in ``folder``) of the data dir ``source`` with
+    ``ONEMAP_DATABASE_URL`` set to a fresh PostGIS database, once it holds every layer and
+    series (the server loads them in the background, answering from the files meanwhile).
+    ``system_db``: the system tables stay where the callers' keys are."""
+    from onemap.store import pending, pg_pool
+
+    data = sample_copy(source, folder)
+    with running_postgres("onemap", postgis=True) as sa_url:
+        url = "postgresql://" + sa_url.split("://", 1)[1]
+        with run_server(data, 240, ONEMAP_DATABASE_URL=url, ONEMAP_SYSTEM_DB=system_db) as base:
+            settings = Settings(data_dir=data, database_url=url, system_db=system_db)
+            deadline = time.monotonic() + 240
+            while pending(settings) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert not pending(settings), pending(settings)
+            yield Pg(base, url, settings)
+        pg_pool.close_all()

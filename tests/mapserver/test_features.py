@@ -20,6 +20,13 @@ from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from tests.conftest import Caller
 
+
+@pytest.fixture(scope="module")
+def live_server(store_server: str) -> str:
+    """Every test here is asked of the GeoPackage server and of the PostGIS one."""
+    return store_server
+
+
 pytestmark = pytest.mark.server
 BIG = 200_000
 #: These tests read every collection, internal ones too, as a viewer of the whole territory

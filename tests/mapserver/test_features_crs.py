@@ -14,6 +14,13 @@ import requests
 from onemap.catalog import Entry
 from tests.conftest import Caller
 
+
+@pytest.fixture(scope="module")
+def live_server(store_server: str) -> str:
+    """Every test here is asked of the GeoPackage server and of the PostGIS one."""
+    return store_server
+
+
 pytestmark = pytest.mark.server
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"

@@ -16,6 +16,13 @@ from onemap.catalog import Entry
 from tests.conftest import Caller
 from tests.mapserver.test_qgis import qgis_open
 
+
+@pytest.fixture(scope="module")
+def live_server(store_server: str) -> str:
+    """Every test here is asked of the GeoPackage server and of the PostGIS one."""
+    return store_server
+
+
 pytestmark = pytest.mark.server
 PAGING_SCRIPT = Path(__file__).with_name("qgis_paging.py")
 

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 import requests
 
 from onemap.catalog import Entry
 from tests.conftest import Caller
+
+
+@pytest.fixture(scope="module")
+def live_server(store_server: str) -> str:
+    """Every test here is asked of the GeoPackage server and of the PostGIS one."""
+    return store_server
+
 
 #: Part 5's roles of a feature property (Features schemas, "Roles for features").
 FEATURE_ROLES = {"id", "primary-geometry", "primary-instant", "primary-interval-start",

@@ -10,6 +10,13 @@ from onemap import catalog
 from onemap.config import Settings
 from tests.conftest import Caller
 
+
+@pytest.fixture(scope="module")
+def live_server(store_server: str) -> str:
+    """Every test here is asked of the GeoPackage server and of the PostGIS one."""
+    return store_server
+
+
 pytestmark = pytest.mark.server
 
 LAYER = "pollution_sources"

@@ -6,7 +6,9 @@ Features requests — pages, offsets and keyset cursors, bbox, properties, sorti
 CQL2 (comparison, LIKE, IN, BETWEEN, IS NULL, spatial), ``q``, a feature by its key, a county
 officer's view, counts — are asked of it and of the GeoPackage server, and must get the same
 features. Then an import replaces a layer: PostGIS follows, and a layer whose table is stale is
-read from its file meanwhile.
+read from its file meanwhile. (The feature suites of tests/mapserver — test_features*,
+test_search, test_ids — also run whole against a PostGIS server: tests/conftest.py
+``store_server``.)
 """
 
 from __future__ import annotations
