@@ -1,27 +1,38 @@
-"""OneMap on PostGIS against TiPg on the same PostGIS tables: the national layer's items and
-vector tiles.
+"""OneMap on PostGIS against TiPg and MapServer 8 on the same PostGIS table (and COG).
 
-``make bench-peers`` (= ``.venv/bin/python bench/peers.py [--data-dir var/bench-national]``).
-It makes or finds the cluster ``bench/store.py`` uses (``DIR/postgres``), starts OneMap with
-``ONEMAP_DATABASE_URL`` (its start loads the read-only layers into schema ``layers``), and starts
-TiPg 1.6 (PyPI, installed once into ``var/bench-peers/tipg-venv``, its own virtualenv) on the
-same database and schema, so both read the very same table and indexes
+``make bench-peers`` (= ``.venv/bin/python bench/peers.py [--data-dir var/bench-national]``;
+the target installs Debian's ``lighttpd`` and ``wrk``). It makes or finds the cluster
+``bench/store.py`` uses (``DIR/postgres``), starts OneMap with ``ONEMAP_DATABASE_URL`` (it
+loads the layers and series into schema ``layers``; the bench waits until it has), TiPg 1.6
+(PyPI, installed once into ``var/bench-peers/tipg-venv``, its own virtualenv) on the same
+database and schema, and MapServer 8 (Debian's ``mapserv`` as two FastCGI processes under
+lighttpd: :mod:`bench.mapserver_peer`), a ``CONNECTIONTYPE POSTGIS`` layer on the same table and
+the NDVI COG as a raster layer — so all three read the very same table and indexes
 (``layers.pollution_sources_national``, 1,000,000 points). Then, ``--repeat`` times each,
 median and p95:
 
-- **by key** — one feature by its indexed key (OneMap: ``source_id``; TiPg: the primary key);
+- **by key** — one feature by its indexed key (OneMap: ``source_id``; TiPg and MapServer: the
+  primary key ``fid``);
 - **first page** — ``limit=10`` with ``numberMatched``;
 - **deep offset** — ``limit=10&offset=500000``;
 - **bbox** — a 0.2° box in Beijing, ``limit=1000``;
-- **bbox + filter** — the same with ``so2_t > 5`` (CQL2 text);
-- **tiles cold** — 18 tiles at zooms 8, 11 and 13 over Shanghai, each asked once: OneMap
-  draws them from the GeoPackage's R-tree (then keeps them), TiPg with ``ST_AsMVT``;
+- **bbox + filter** — the same with ``so2_t > 5`` (CQL2 text; MapServer 8.0 has no filter);
+- **raster tiles** — 24 NDVI tiles at zooms 10 and 12: OneMap's (titiler, then its tile
+  cache) against MapServer's WMS GetMap of the same 256-pixel EPSG:3857 boxes;
+- **tiles cold** — 18 vector tiles at zooms 8, 11 and 13 over Shanghai, each asked once:
+  OneMap draws them from the GeoPackage's R-tree (then keeps them), TiPg with ``ST_AsMVT``,
+  MapServer with its MVT output (``mode=tile``);
 - **tiles z6 / z10 / z14** — the vector tiles over the Beijing box, asked again and again:
-  OneMap answers from its tile cache, TiPg draws each time (it has none). OneMap counts
-  features in grid cells above ``ONEMAP_TILE_MAX_FEATURES``; TiPg sends up to its
-  ``max_features_per_tile``, so the tiles hold different things at low zooms.
+  OneMap answers from its tile cache, the others draw each time (they have none). OneMap
+  counts features in grid cells above ``ONEMAP_TILE_MAX_FEATURES``; TiPg sends up to its
+  ``max_features_per_tile``, MapServer every feature, so the tiles hold different things at
+  low zooms;
+- **zoomed-out view** — the whole country on a 1280×800 screen: the zoom-4 vector tiles that
+  cover it, one after the other, against one MapServer WMS image of the same box;
 
-and prints OneMap / TiPg per row. Numbers depend on the machine; nothing asserts a time.
+then **throughput** with ``wrk`` at 1/4/16/32 connections (``--seconds`` each) on the bbox
+query (all three) and the raster tiles (OneMap, MapServer). It prints OneMap / TiPg and
+OneMap / MapServer per row. Numbers depend on the machine; nothing asserts a time.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 ``var/bench-national`` and gets the national sample, 1,000,000 pollution sources, if it lacks
 it). It makes (or finds) a PostgreSQL 15 + PostGIS 3 cluster in ``DIR/postgres`` on a free port
 (``onemap postgis``'s code), starts two servers on the same data dir — one without a database
-URL (GeoPackage), one with it (its start loads the read-only layers and the series by COPY; the
+URL (GeoPackage), one with it (it loads the layers and the series by COPY, in the background; the
 load time is printed) — and asks both, ``--repeat`` times each (median and p95), on the
 1,000,000-point layer:
 

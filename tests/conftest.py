@@ -107,9 +107,10 @@ def pg_server(sample_settings: Settings, callers: dict[str, Caller],
     """A server on a copy of the sample whose layers and series are served from PostGIS
     (:func:`tests.postgres.postgis_server`); nothing may change its data."""
     from tests.postgres import postgis_server
+    from tests.server import sample_copy
 
-    with postgis_server(sample_settings.data_dir, tmp_path_factory.mktemp("pg-server"),
-                        sample_settings.system_db_url) as server:
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("pg-server"))
+    with postgis_server(data, sample_settings.system_db_url) as server:
         yield server
 
 

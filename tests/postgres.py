@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onemap.config import Settings
-from tests.server import free_port, run_server, sample_copy
+from tests.server import free_port, run_server
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -67,14 +67,13 @@ class Pg:
 
 
 @contextmanager
-def postgis_server(source: Path, folder: Path, system_db: str) -> Iterator[Pg]:
-    """A server on a copy (in ``folder``) of the data dir ``source`` with
+def postgis_server(data: Path, system_db: str) -> Iterator[Pg]:
+    """A server on the data dir ``data`` (a copy: the server changes it) with
     ``ONEMAP_DATABASE_URL`` set to a fresh PostGIS database, once it holds every layer and
     series (the server loads them in the background, answering from the files meanwhile).
     ``system_db``: the system tables stay where the callers' keys are."""
     from onemap.store import pending, pg_pool
 
-    data = sample_copy(source, folder)
     with running_postgres("onemap", postgis=True) as sa_url:
         url = "postgresql://" + sa_url.split("://", 1)[1]
         with run_server(data, 240, ONEMAP_DATABASE_URL=url, ONEMAP_SYSTEM_DB=system_db) as base:

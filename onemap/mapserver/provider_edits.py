@@ -27,6 +27,7 @@ from shapely.geometry import shape
 from onemap import catalog
 from onemap.access import context, policy, regions, scope
 from onemap.layers import edits
+from onemap.store import pg_load, served_from_postgis
 
 #: Stands in for the key of a feature created without one until the write makes it.
 NEW_KEY = "(new)"
@@ -91,8 +92,17 @@ class FeatureEdits:
         policy.require_place(context.current(), geom, self.settings)
         return values, geom
 
-    def _done(self, layer: edits.Layer) -> None:
+    def _before(self, layer: edits.Layer) -> str | None:
+        """The layer's version before an edit, when PostGIS serves it (None otherwise)."""
+        if not served_from_postgis(layer.entry, self.settings):
+            return None
+        return pg_load.stamp(catalog.get(layer.entry.id, self.settings), self.settings)
+
+    def _done(self, layer: edits.Layer, key: str, before: str | None) -> None:
+        """After an edit of feature ``key``: the catalogue entry, then PostGIS, follow."""
         edits.refresh(layer.entry, self.settings, layer.geometry_column)
+        if before is not None:
+            pg_load.mirror_feature(layer.entry, before, layer.family.key, key, self.settings)
 
     def create(self, item: Any) -> str:
         """Add a feature (GeoJSON); its key, made when the feature has none."""
@@ -102,8 +112,9 @@ class FeatureEdits:
             placeholder = NEW_KEY if layer.family.key_prefix else None
             values, geom = self._checked(layer, feature, placeholder)
             fresh = values.get(layer.family.key) == NEW_KEY
+            before = self._before(layer)
             key = edits.create(layer, values, geom, generate_key=fresh)
-            self._done(layer)
+            self._done(layer, key, before)
         return key
 
     def update(self, identifier: Any, item: Any) -> bool:
@@ -116,8 +127,9 @@ class FeatureEdits:
             if isinstance(props, dict) and props.get(layer.family.key) in (None, ""):
                 feature["properties"] = {**props, layer.family.key: str(identifier)}
             values, geom = self._checked(layer, feature, None)
+            before = self._before(layer)
             edits.replace(layer, str(identifier), values, geom)
-            self._done(layer)
+            self._done(layer, str(identifier), before)
         return True
 
     def patch(self, identifier: Any, item: Any) -> bool:
@@ -128,8 +140,9 @@ class FeatureEdits:
             current = self.get(identifier)
             feature = edits.merged(current, edits.parse(item))
             values, geom = self._checked(layer, feature, None)
+            before = self._before(layer)
             edits.replace(layer, str(identifier), values, geom)
-            self._done(layer)
+            self._done(layer, str(identifier), before)
         return True
 
     def delete(self, identifier: Any) -> bool:
@@ -140,6 +153,7 @@ class FeatureEdits:
             if current.get("geometry"):
                 policy.require_place(context.current(), shape(current["geometry"]),
                                      self.settings)
+            before = self._before(layer)
             edits.remove(layer, str(identifier))
-            self._done(layer)
+            self._done(layer, str(identifier), before)
         return True

@@ -9,8 +9,10 @@ come from. A failure drops the new table and leaves the old one served.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -219,3 +221,60 @@ def drop_layer(layer_id: str, settings: Settings) -> None:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
         conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(LOADED), [layer_id])
         conn.commit()
+
+
+def mirror_feature(entry: catalog.Entry, before: str, key_column: str, key: str,
+                   settings: Settings) -> bool:
+    """After an edit of feature ``key`` committed to the layer's GeoPackage: the feature as it
+    now is there (or its absence) in the layer's table, and the table stamped with the layer's
+    new version — when the table held the version ``before`` the edit. Otherwise (a load
+    pending, another edit in between, the database unreachable) nothing, and a load in the
+    background brings the table up to date; the file answers meanwhile. Whether it followed."""
+    path = entry.file(settings)
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                            timeout=30)) as lite:
+        fids = [int(r[0]) for r in lite.execute(
+            f"SELECT fid FROM {_quoted(entry.id)} WHERE {_quoted(key_column)} = ?",  # noqa: S608
+            (key,))]
+    part = pyogrio.read_dataframe(path, layer=entry.id, fid_as_index=True,
+                                  where=f"fid IN ({','.join(map(str, fids)) or 'NULL'})")
+    table = sql.Identifier(SCHEMA, entry.id)
+    try:
+        with connection(settings) as conn, conn.transaction():
+            row = conn.execute(sql.SQL("SELECT stamp FROM {} WHERE id = %s FOR UPDATE").format(
+                LOADED), [entry.id]).fetchone()
+            if row is None or row[0] != before:
+                raise _Stale
+            names = [c for c in part.columns if c != part.geometry.name]
+            conn.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+                table, sql.Identifier(key_column)), [key])
+            if len(part):
+                cols = sql.SQL(", ").join(map(sql.Identifier, ["fid", *names, "geom"]))
+                marks = sql.SQL(", ").join([sql.Placeholder()] * (len(names) + 1)
+                                           + [sql.SQL("ST_GeomFromEWKB(%s)")])
+                geoms = shapely.to_wkb(shapely.set_srid(part.geometry.values, 4326),
+                                       include_srid=True)
+                for i, fid in enumerate(part.index.values):
+                    values = [_value(part[n].iloc[i]) for n in names]
+                    conn.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                        table, cols, marks), [int(fid), *values, geoms[i]])
+            conn.execute(sql.SQL("UPDATE {} SET stamp = %s, rows = (SELECT count(*) FROM {}), "
+                                 "loaded = now() WHERE id = %s").format(LOADED, table),
+                         [stamp(catalog.get(entry.id, settings), settings), entry.id])
+    except (_Stale, psycopg.Error) as exc:
+        if isinstance(exc, psycopg.Error):
+            LOGGER.error("PostGIS %s not edited (read from its file until reloaded): %s",
+                         entry.id, exc)
+        from onemap.store import follow_catalogue
+
+        follow_catalogue(settings, background=True)
+        return False
+    return True
+
+
+class _Stale(Exception):
+    """The table did not hold the version the edit started from."""
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

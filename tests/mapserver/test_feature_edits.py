@@ -19,7 +19,8 @@ import shapely
 from onemap import catalog
 from onemap.access import accounts, audit
 from onemap.config import Settings
-from tests.conftest import Caller
+from tests.conftest import STORES, Caller
+from tests.postgres import postgis_server
 from tests.server import run_server, sample_copy
 
 pytestmark = pytest.mark.server
@@ -51,18 +52,25 @@ def _point_in(data: Path, adcode: str) -> tuple[float, float]:
     return round(point.x, 6), round(point.y, 6)
 
 
-@pytest.fixture(scope="module")
-def editing(sample_settings: Settings, callers: dict[str, Caller],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editing]:
+@pytest.fixture(scope="module", params=STORES)
+def editing(request: pytest.FixtureRequest, sample_settings: Settings,
+            callers: dict[str, Caller], tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Editing]:
+    """Once on the GeoPackage, once with PostGIS serving the incidents (each edit followed
+    there)."""
     data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("edits"))
     settings = Settings(data_dir=data)
     if accounts.get(settings, "commander_a") is None:  # another module may have made it
         accounts.add(settings, "commander_a", roles=["commander"], region="340181")
     _, key = accounts.create_key(settings, "commander_a", "tests")
     who = Caller("commander_a", key, ("commander",), "340181")
+    places = _point_in(data, "340181"), _point_in(data, "340124")
+    if request.param == "postgis":
+        with postgis_server(data, settings.system_db_url) as pg:
+            yield Editing(pg.base, pg.settings, who, *places)
+        return
     with run_server(data) as base:
-        yield Editing(base, settings, who, _point_in(data, "340181"),
-                      _point_in(data, "340124"))
+        yield Editing(base, settings, who, *places)
 
 
 def _incident(lon: float, lat: float, **props: object) -> dict:
@@ -348,3 +356,34 @@ def test_versions_change_with_an_edit_and_only_for_its_dataset(
     assert after["incidents"] != before["incidents"]
     assert {k: v for k, v in after.items() if k != "incidents"} == \
         {k: v for k, v in before.items() if k != "incidents"}
+
+
+def test_postgis_follows_each_edit(editing: Editing, callers: dict[str, Caller]) -> None:
+    if not editing.settings.database_url:
+        pytest.skip("the GeoPackage server: no PostGIS to follow")
+    import psycopg
+
+    from onemap.store import pg_load
+
+    made = _create(editing, callers["commander"], _incident(*editing.inside_a, title="跟随"))
+    assert made.status_code == 201, made.text
+    key = made.json()["id"]
+
+    def in_postgis() -> list[tuple]:
+        with psycopg.connect(editing.settings.database_url) as conn:
+            return conn.execute("SELECT title, ST_X(geom) FROM layers.incidents "
+                                "WHERE incident_id = %s", [key]).fetchall()
+
+    entry = catalog.get("incidents", editing.settings)
+    assert pg_load.is_current(entry, editing.settings)  # followed: nothing to reload
+    assert in_postgis() == [("跟随", editing.inside_a[0])]
+    patched = requests.patch(f"{editing.items}/{key}", json={"properties": {"title": "改"}},
+                             headers={**callers["commander"].headers,
+                                      "Content-Type": "application/merge-patch+json"},
+                             timeout=60)
+    assert patched.status_code == 200, patched.text
+    assert in_postgis() == [("改", editing.inside_a[0])]
+    gone = requests.delete(f"{editing.items}/{key}", headers=callers["commander"].headers,
+                           timeout=60)
+    assert gone.status_code == 204 and in_postgis() == []
+    assert pg_load.is_current(catalog.get("incidents", editing.settings), editing.settings)

@@ -10,6 +10,7 @@ import pytest
 from onemap.config import Settings
 from tests.conftest import Caller
 from tests.postgres import Pg, postgis_server
+from tests.server import sample_copy
 
 __all__ = ["Pg"]
 
@@ -17,6 +18,6 @@ __all__ = ["Pg"]
 @pytest.fixture(scope="session")
 def pg(sample_settings: Settings, callers: dict[str, Caller],
        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pg]:
-    with postgis_server(sample_settings.data_dir, tmp_path_factory.mktemp("postgis"),
-                        sample_settings.system_db_url) as server:
+    data = sample_copy(sample_settings.data_dir, tmp_path_factory.mktemp("postgis"))
+    with postgis_server(data, sample_settings.system_db_url) as server:
         yield server
