@@ -56,8 +56,9 @@ def _value(v: object) -> object:
 
 
 LOADED = sql.Identifier(SCHEMA, "_loaded")
-#: Stamps this process has seen loaded: (layer id, stamp).
-_CURRENT: set[tuple[str, str]] = set()
+#: Stamps this process has seen loaded: (database URL, layer id, stamp). (Two copies of a data
+#: dir have the same stamps, and a process may ask two databases: the tests, a migration.)
+_CURRENT: set[tuple[str, str, str]] = set()
 
 
 def stamp(entry: catalog.Entry, settings: Settings) -> str:
@@ -75,7 +76,7 @@ def _ensure_schema(conn) -> None:  # type: ignore[no-untyped-def]
 
 def is_current(entry: catalog.Entry, settings: Settings) -> bool:
     """Whether the layer's table holds exactly the catalogued version of it."""
-    key = (entry.id, stamp(entry, settings))
+    key = (settings.database_url, entry.id, stamp(entry, settings))
     if key in _CURRENT:
         return True
     try:
@@ -84,7 +85,7 @@ def is_current(entry: catalog.Entry, settings: Settings) -> bool:
                                [entry.id]).fetchone()
     except psycopg.errors.UndefinedTable:
         return False
-    if row is not None and row[0] == key[1]:
+    if row is not None and row[0] == key[2]:
         _CURRENT.add(key)
         return True
     return False
