@@ -47,9 +47,10 @@ def _psql(port: int, database: str, sql: str, step: str) -> str:
 
 #: Beyond PostgreSQL's defaults (sized for a small machine of 2005): room for building the
 #: indexes of a 170-million-row series (``maintenance_work_mem``) and for loading it without a
-#: checkpoint every few seconds (``max_wal_size``), a cache for the hot pages.
+#: checkpoint every few seconds (``max_wal_size``), a cache for the hot pages; no JIT (see
+#: :func:`onemap.store.pg_pool._configure`).
 TUNING = ("-c shared_buffers=512MB -c maintenance_work_mem=512MB -c max_wal_size=4GB "
-          "-c checkpoint_timeout=15min -c effective_cache_size=8GB")
+          "-c checkpoint_timeout=15min -c effective_cache_size=8GB -c jit=off")
 
 
 def running(folder: Path) -> bool:

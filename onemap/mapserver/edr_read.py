@@ -75,15 +75,18 @@ def _frame(rows: list[tuple], columns: list[str], limit: int) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def _finish(frame: pd.DataFrame, series: Series, wanted: list[str]) -> pd.DataFrame:
-    """Values as floats, NaN where a flag marks the row invalid; ``t`` as CoverageJSON's."""
+def _finish(frame: pd.DataFrame, series: Series, wanted: list[str], formatted: bool = False
+            ) -> pd.DataFrame:
+    """Values as floats, NaN where a flag marks the row invalid; ``t`` as CoverageJSON's
+    (unless already ``formatted``)."""
     for name in wanted:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     if series.flag and series.flag in frame.columns:
         bad = frame[series.flag].notna() & (frame[series.flag] != "N")
         frame.loc[bad, wanted] = np.nan
         frame = frame.drop(columns=series.flag)
-    frame["t"] = _iso(frame["t"]) if len(frame) else frame["t"]
+    if not formatted and len(frame):
+        frame["t"] = _iso(frame["t"])
     frame[series.key] = frame[series.key].astype(str)
     return frame
 
@@ -120,22 +123,51 @@ def from_geopackage(path: str, table: str, series: Series, ids: list[str], bound
 
 def from_postgis(settings: Settings, table: str, series: Series, ids: list[str],
                  bounds: Bounds, wanted: list[str], limit: int) -> pd.DataFrame:
-    """The same rows from the table's partitioned copy in PostGIS (a wide table)."""
-    key, time = sql.Identifier(series.key), sql.Identifier(series.time)
-    where = [sql.SQL("{} = ANY(%s)").format(key)]
-    args: list[Any] = [ids]
+    """The same rows from the table's partitioned copy in PostGIS (a wide table): per station,
+    its ordered scan of the partitions' (station, time) keys — no sort, the partitions being
+    in time order — gathered by ``array_agg`` into one row of arrays (flagged and missing
+    values NaN, times epoch seconds), which psycopg's binary loader turns into numbers
+    without a Python object per row: a station's 13 years are 113,000 rows."""
+    time = sql.Identifier(series.time)
+    where = [sql.SQL("{} = %s").format(sql.Identifier(series.key))]
+    args: list[Any] = []
     for value, op in zip(bounds, (">=", "<="), strict=True):
         if value is not None:
             where.append(sql.SQL("{} " + op + " %s").format(time))
             args.append(value.to_pydatetime())
-    flag = [series.flag] if series.flag else []
-    query = sql.SQL("SELECT {}, to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                    "{} FROM {} WHERE {} ORDER BY {}, {} LIMIT %s").format(
-        key, time, sql.SQL(", ").join(map(sql.Identifier, [*wanted, *flag])),
-        sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(where), key, time)
-    with connection(settings) as conn, conn.cursor() as cur:
-        try:
-            rows = cur.execute(query, [*args, limit + 1]).fetchall()
-        except psycopg.errors.DataError as exc:
-            raise ValueError(str(exc).splitlines()[0]) from exc
-    return _finish(_frame(rows, [series.key, "t", *wanted, *flag], limit), series, wanted)
+    valid = (sql.SQL("{} IS NULL OR {} = 'N'").format(sql.Identifier(series.flag),
+                                                     sql.Identifier(series.flag))
+             if series.flag else sql.SQL("true"))
+    values = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {} THEN coalesce({}::float8, 'NaN') ELSE 'NaN' END AS {}").format(
+            valid, sql.Identifier(n), sql.Identifier(f"v{i}")) for i, n in enumerate(wanted))
+    arrays = sql.SQL(", ").join(sql.SQL("array_agg({})").format(sql.Identifier(f"v{i}"))
+                                for i in range(len(wanted)))
+    query = sql.SQL("SELECT array_agg(t), {} FROM (SELECT extract(epoch FROM {})::int8 AS t, {} "
+                    "FROM {} WHERE {} ORDER BY {} LIMIT %s) AS rows").format(
+        arrays, time, values, sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(where), time)
+    parts: list[pd.DataFrame] = []
+    left = limit
+    with connection(settings) as conn, conn.transaction(), conn.cursor(binary=True) as cur:
+        # the partitions' keys in order beat the planner's bitmap scans + sort (its estimate
+        # does not know a station's rows are contiguous): 20–30 ms on a 13-year series
+        cur.execute("SET LOCAL enable_bitmapscan = off")
+        for sid in ids:
+            try:
+                found = cur.execute(query, [sid, *args, left + 1]).fetchone()
+            except psycopg.errors.DataError as exc:
+                raise ValueError(str(exc).splitlines()[0]) from exc
+            if not found or found[0] is None:
+                continue
+            stamps = np.array(found[0], dtype="int64")
+            left -= len(stamps)
+            if left < 0:
+                raise TooMany(f"more than {limit} rows match")
+            parts.append(pd.DataFrame({
+                series.key: sid,
+                "t": np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s",
+                                           timezone="UTC"),
+                **{n: np.array(found[i + 1], dtype=float) for i, n in enumerate(wanted)}}))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[series.key, "t", *wanted])
+    return _finish(frame, series, wanted, formatted=True)
