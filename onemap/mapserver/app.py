@@ -20,7 +20,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
 from titiler.core.errors import DEFAULT_STATUS_CODES
 
 from onemap import catalog
@@ -33,6 +32,7 @@ from onemap.mapserver.audit_api import audit_router
 from onemap.mapserver.auth_api import include_account_routes
 from onemap.mapserver.caching import HttpCache
 from onemap.mapserver.clusters import cluster_router
+from onemap.mapserver.compression import GZip
 from onemap.mapserver.cubes import cube_router
 from onemap.mapserver.edge import NonceScripts, policies
 from onemap.mapserver.errors import document_errors, internal_error
@@ -245,8 +245,7 @@ def create_app(settings: Settings, *, prepared: bool = False) -> FastAPI:
     # ETags, 304s, Cache-Control and stored tiles, of the plain bodies (inside the gzip); the
     # caller is known by then (edge.harden authenticates outside this app)
     app.add_middleware(HttpCache, cat=cat)
-    # level 6: nearly level 9's size at a fraction of its time; big bodies in a thread
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
-                       thread_minimum_size=64 * 1024)
+    # level 6 (1 for megabytes), big bodies in a thread: mapserver.compression
+    app.add_middleware(GZip)
     # CORS, security headers and the body limit wrap the whole server: see edge.harden.
     return app
