@@ -161,11 +161,15 @@ def from_postgis(settings: Settings, table: str, series: Series, ids: list[str],
     if sum(len(f[1]) for f in found) > limit:
         raise TooMany(f"more than {limit} rows match")
     for sid, stamps, *columns in sorted(found, key=lambda f: f[0]):
+        # every array of a group holds its rows in the same order, but not necessarily the
+        # subquery's (a parallel or hashed plan may interleave): put them in time order here
+        when = np.array(stamps, dtype="int64")
+        order = np.argsort(when, kind="stable")
         parts.append(pd.DataFrame({
             series.key: sid,
-            "t": np.datetime_as_string(np.array(stamps, dtype="int64").astype("datetime64[s]"),
-                                       unit="s", timezone="UTC"),
-            **{n: np.array(columns[i], dtype=float) for i, n in enumerate(wanted)}}))
+            "t": np.datetime_as_string(when[order].astype("datetime64[s]"), unit="s",
+                                       timezone="UTC"),
+            **{n: np.array(columns[i], dtype=float)[order] for i, n in enumerate(wanted)}}))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=[series.key, "t", *wanted])
     return _finish(frame, series, wanted, formatted=True)
