@@ -28,7 +28,7 @@ from tests.store.conftest import Pg
 pytestmark = pytest.mark.server
 
 EDR = [
-    ("air_stations/locations/1281A", {}),  # a whole year, both partitions, in time order
+    ("air_stations/locations/1271A", {}),  # a whole year, both partitions, in time order
     ("air_stations/locations/1270A", {"datetime": "2025-03-01T00:00:00Z/2025-03-09T23:00:00Z"}),
     ("air_stations/locations/1270A", {"parameter-name": "pm25,no2", "datetime": "2025-07-01/.."}),
     ("air_stations/locations/1270A", {"datetime": "2024-12-31T16:00:00Z"}),
