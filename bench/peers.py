@@ -214,6 +214,12 @@ def main() -> None:
                                 timed(s, m, args.repeat) if m else None))
             results.append((f"zoomed-out view ({len(view)} tiles | 1 WMS)",
                             *(round_trip(s, urls, args.repeat) for urls in views)))
+        print(f"\n{LAYER} (1,000,000 points) in PostGIS; OneMap and TiPg one process each, "
+              f"MapServer 8 two FastCGI processes; {args.repeat} rounds per query\n")
+        print(f"{'query':<40}{'OneMap':>16}{'TiPg':>16}{'MapServer':>16}{'/TiPg':>8}{'/MapS':>8}")
+        for label, om, tp, mp in results:
+            print(f"{label:<40}{_cell(om)}{_cell(tp)}{_cell(mp)}{_ratio(om, tp)}{_ratio(om, mp)}",
+                  flush=True)
         for label, (o, t, m) in {
                 "bbox 0.2°": (f"/ogc/collections/{LAYER}/items?f=json&limit=1000&bbox={box}",
                               f"/collections/layers.{LAYER}/items?f=geojson&limit=1000&bbox={box}",
@@ -230,11 +236,6 @@ def main() -> None:
         tipg_proc.wait(timeout=30)
         mapserver_peer.stop(ms_proc)
         pgcluster.stop(data / "postgres")
-    print(f"\n{LAYER} (1,000,000 points) in PostGIS; OneMap and TiPg one process each, "
-          f"MapServer 8 two FastCGI processes; {args.repeat} rounds per query\n")
-    print(f"{'query':<40}{'OneMap':>16}{'TiPg':>16}{'MapServer':>16}{'/TiPg':>8}{'/MapS':>8}")
-    for label, om, tp, mp in results:
-        print(f"{label:<40}{_cell(om)}{_cell(tp)}{_cell(mp)}{_ratio(om, tp)}{_ratio(om, mp)}")
     print(f"\nthroughput (wrk, {args.seconds:.0f} s per level): requests/s (p99 ms)\n")
     print(f"{'query':<16}{'clients':>8}{'OneMap':>18}{'TiPg':>18}{'MapServer':>18}"
           f"{'/TiPg':>8}{'/MapS':>8}")

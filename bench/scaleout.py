@@ -97,7 +97,8 @@ def wrk_rate(base: str, paths: list[str], connections: int, seconds: float
         lua.write(LUA % ", ".join(f'"{p}"' for p in paths))
     try:
         out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections),
-                              "-d", f"{seconds}s", "--latency", "-s", lua.name, base],
+                              "-d", f"{max(1, round(seconds))}s",  # (wrk takes whole seconds)
+                              "--latency", "-s", lua.name, base],
                              capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(lua.name)
