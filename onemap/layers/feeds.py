@@ -290,8 +290,28 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     feed table, :class:`LayerImportError` (a ValueError) listing every problem of the batch.
     """
     entry = catalog.get(table_id, settings)
+    from onemap.store import pg_load, served_from_postgis
+
+    if not served_from_postgis(entry, settings):
+        return _append(entry, frame, settings, source=source, unit=unit)
+    # PostGIS serves it: the versions before and after are this feed's own (the lock), and
+    # its rows then go there too (onemap.store.pg_series.feed_rows)
+    with pg_load.write_lock(table_id, settings):
+        before = pg_load.stamp(catalog.get(table_id, settings), settings)
+        result = _append(catalog.get(table_id, settings), frame, settings, source=source,
+                         unit=unit)
+        after = pg_load.stamp(catalog.get(table_id, settings), settings)
+    if result.inserted or result.updated:
+        from onemap.store.pg_series import feed_rows
+
+        feed_rows(table_id, before, after, result.keys, result.inserted, settings)
+    return result
+
+
+def _append(entry: catalog.Entry, frame: pd.DataFrame, settings: Settings, *, source: str,
+            unit: str) -> Result:
+    table_id = entry.id
     feed = feed_of(entry)
-    postgis = _postgis_stamp(entry, settings)
     if feed is None:
         raise ValueError(f"{table_id!r} ({entry.kind}, family {entry.family}) is not a table "
                          f"feeds write: those are tables of {', '.join(FEEDS)}")
@@ -339,20 +359,7 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
             conn.close()
         else:
             release(conn)
-    result = _result(table_id, frame, feed, checked, before, after, written)
-    if postgis is not None and written:  # committed to the file: now the served copy
-        from onemap.store.pg_series import feed_rows
-
-        feed_rows(table_id, postgis, result.keys, result.inserted, settings)
-    return result
-
-
-def _postgis_stamp(entry: catalog.Entry, settings: Settings) -> str | None:
-    """The version PostGIS must hold of a table it serves for a feed to follow it there (the
-    entry's as it is before the feed); None when PostGIS does not serve it."""
-    from onemap.store import pg_load, served_from_postgis
-
-    return pg_load.stamp(entry, settings) if served_from_postgis(entry, settings) else None
+    return _result(table_id, frame, feed, checked, before, after, written)
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:

@@ -18,7 +18,7 @@ own transaction route would answer them as well as ours.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pygeoapi.provider.base import ProviderGenericError, ProviderItemNotFoundError
@@ -92,17 +92,22 @@ class FeatureEdits:
         policy.require_place(context.current(), geom, self.settings)
         return values, geom
 
-    def _before(self, layer: edits.Layer) -> str | None:
-        """The layer's version before an edit, when PostGIS serves it (None otherwise)."""
-        if not served_from_postgis(layer.entry, self.settings):
-            return None
-        return pg_load.stamp(catalog.get(layer.entry.id, self.settings), self.settings)
-
-    def _done(self, layer: edits.Layer, key: str, before: str | None) -> None:
-        """After an edit of feature ``key``: the catalogue entry, then PostGIS, follow."""
-        edits.refresh(layer.entry, self.settings, layer.geometry_column)
-        if before is not None:
-            pg_load.mirror_feature(layer.entry, before, layer.family.key, key, self.settings)
+    def _edit(self, layer: edits.Layer, change: Callable[[], str]) -> str:
+        """Run ``change`` (one write; it returns the feature's key), then the catalogue entry
+        follows; with PostGIS, under the layer's write lock, so the versions before and after
+        are this write's own, and then the table follows (:func:`pg_load.mirror_feature`)."""
+        entry, settings = layer.entry, self.settings
+        if not served_from_postgis(entry, settings):
+            key = change()
+            edits.refresh(entry, settings, layer.geometry_column)
+            return key
+        with pg_load.write_lock(entry.id, settings):
+            before = pg_load.stamp(catalog.get(entry.id, settings), settings)
+            key = change()
+            edits.refresh(entry, settings, layer.geometry_column)
+            after = pg_load.stamp(catalog.get(entry.id, settings), settings)
+        pg_load.mirror_feature(entry, before, after, layer.family.key, key, settings)
+        return key
 
     def create(self, item: Any) -> str:
         """Add a feature (GeoJSON); its key, made when the feature has none."""
@@ -112,9 +117,8 @@ class FeatureEdits:
             placeholder = NEW_KEY if layer.family.key_prefix else None
             values, geom = self._checked(layer, feature, placeholder)
             fresh = values.get(layer.family.key) == NEW_KEY
-            before = self._before(layer)
-            key = edits.create(layer, values, geom, generate_key=fresh)
-            self._done(layer, key, before)
+            key = self._edit(layer, lambda: edits.create(layer, values, geom,
+                                                         generate_key=fresh))
         return key
 
     def update(self, identifier: Any, item: Any) -> bool:
@@ -127,9 +131,7 @@ class FeatureEdits:
             if isinstance(props, dict) and props.get(layer.family.key) in (None, ""):
                 feature["properties"] = {**props, layer.family.key: str(identifier)}
             values, geom = self._checked(layer, feature, None)
-            before = self._before(layer)
-            edits.replace(layer, str(identifier), values, geom)
-            self._done(layer, str(identifier), before)
+            self._edit(layer, lambda: _replaced(layer, str(identifier), values, geom))
         return True
 
     def patch(self, identifier: Any, item: Any) -> bool:
@@ -140,9 +142,7 @@ class FeatureEdits:
             current = self.get(identifier)
             feature = edits.merged(current, edits.parse(item))
             values, geom = self._checked(layer, feature, None)
-            before = self._before(layer)
-            edits.replace(layer, str(identifier), values, geom)
-            self._done(layer, str(identifier), before)
+            self._edit(layer, lambda: _replaced(layer, str(identifier), values, geom))
         return True
 
     def delete(self, identifier: Any) -> bool:
@@ -153,7 +153,15 @@ class FeatureEdits:
             if current.get("geometry"):
                 policy.require_place(context.current(), shape(current["geometry"]),
                                      self.settings)
-            before = self._before(layer)
-            edits.remove(layer, str(identifier))
-            self._done(layer, str(identifier), before)
+            self._edit(layer, lambda: _removed(layer, str(identifier)))
         return True
+
+
+def _replaced(layer: edits.Layer, key: str, values: dict[str, Any], geom: Any) -> str:
+    edits.replace(layer, key, values, geom)
+    return key
+
+
+def _removed(layer: edits.Layer, key: str) -> str:
+    edits.remove(layer, key)
+    return key

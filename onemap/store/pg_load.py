@@ -10,9 +10,12 @@ come from. A failure drops the new table and leaves the old one served.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import secrets
 import sqlite3
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -224,13 +227,30 @@ def drop_layer(layer_id: str, settings: Settings) -> None:
         conn.commit()
 
 
-def mirror_feature(entry: catalog.Entry, before: str, key_column: str, key: str,
+@contextlib.contextmanager
+def write_lock(layer_id: str, settings: Settings) -> Iterator[None]:
+    """Held around one write of a layer served from PostGIS, from the version before it to the
+    version after it (:func:`stamp`), by every process: so each write knows the two versions
+    its change leads between, and PostgreSQL follows the writes in their order or not at all.
+    (An exclusive ``flock`` in ``runtime/write-locks``; the kernel drops a dead holder's.)"""
+    folder = settings.runtime_dir / "write-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{layer_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def mirror_feature(entry: catalog.Entry, before: str, after: str, key_column: str, key: str,
                    settings: Settings) -> bool:
-    """After an edit of feature ``key`` committed to the layer's GeoPackage: the feature as it
-    now is there (or its absence) in the layer's table, and the table stamped with the layer's
-    new version — when the table held the version ``before`` the edit. Otherwise (a load
-    pending, another edit in between, the database unreachable) nothing, and a load in the
-    background brings the table up to date; the file answers meanwhile. Whether it followed."""
+    """After an edit of feature ``key`` committed to the layer's GeoPackage, which took the
+    layer from version ``before`` to ``after`` (both read under :func:`write_lock`): the
+    feature as it now is there (or its absence) in the layer's table, and the table stamped
+    ``after`` — when the table held ``before``. Otherwise (a load pending, an earlier edit not
+    followed yet, the database unreachable) nothing, and a load in the background brings the
+    table up to date; the file answers meanwhile. Whether it followed."""
     path = entry.file(settings)
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                             timeout=30)) as lite:
@@ -261,7 +281,7 @@ def mirror_feature(entry: catalog.Entry, before: str, key_column: str, key: str,
                         table, cols, marks), [int(fid), *values, geoms[i]])
             conn.execute(sql.SQL("UPDATE {} SET stamp = %s, rows = (SELECT count(*) FROM {}), "
                                  "loaded = now() WHERE id = %s").format(LOADED, table),
-                         [stamp(catalog.get(entry.id, settings), settings), entry.id])
+                         [after, entry.id])
     except (_Stale, psycopg.Error) as exc:
         if isinstance(exc, psycopg.Error):
             LOGGER.error("PostGIS %s not edited (read from its file until reloaded): %s",

@@ -138,13 +138,14 @@ def rename_partitions(conn: psycopg.Connection, new: str, layer_id: str,
             sql.Identifier(partition(layer_id, year))))
 
 
-def feed_rows(table_id: str, before: str, keys: pd.DataFrame, inserted: int,
+def feed_rows(table_id: str, before: str, after: str, keys: pd.DataFrame, inserted: int,
               settings: Settings) -> bool:
     """After a feed committed rows (their ``keys``: site and time; ``inserted`` of them new)
-    to the table's GeoPackage: upsert the same rows, as stored there, into PostgreSQL, and
-    stamp the table with its new version. Only when the table held the version ``before`` the
-    feed; otherwise (and when the database cannot be reached) nothing, and the next load
-    brings it up to date. Whether the rows went in."""
+    to the table's GeoPackage, taking it from version ``before`` to ``after`` (both read under
+    :func:`onemap.store.pg_load.write_lock`): upsert the same rows, as stored there, into
+    PostgreSQL, and stamp the table ``after``. Only when the table held ``before``; otherwise
+    (and when the database cannot be reached) nothing, and the next load brings it up to
+    date. Whether the rows went in."""
     from onemap.layers.feeds import sql_values
     from onemap.store import pg_load
 
@@ -171,7 +172,7 @@ def feed_rows(table_id: str, before: str, keys: pd.DataFrame, inserted: int,
             _upsert(conn, table_id, names, found, (site, time))
             conn.execute(sql.SQL("UPDATE {} SET stamp = %s, rows = rows + %s, loaded = now() "
                                  "WHERE id = %s").format(pg_load.LOADED),
-                         [pg_load.stamp(entry, settings), inserted, table_id])
+                         [after, inserted, table_id])
     except psycopg.Error as exc:
         LOGGER.error("PostGIS series %s not fed (read from its file until reloaded): %s",
                      table_id, exc)
