@@ -27,6 +27,7 @@ from psycopg import sql
 from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.families import FAMILIES
+from onemap.layers.gpkg_rows import ident
 from onemap.layers.store import file_version, key_columns
 from onemap.store import pg_series
 from onemap.store.pg_pool import SCHEMA, connection
@@ -255,7 +256,7 @@ def mirror_feature(entry: catalog.Entry, before: str, after: str, key_column: st
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                             timeout=30)) as lite:
         fids = [int(r[0]) for r in lite.execute(
-            f"SELECT fid FROM {_quoted(entry.id)} WHERE {_quoted(key_column)} = ?",  # noqa: S608
+            f"SELECT fid FROM {ident(entry.id)} WHERE {ident(key_column)} = ?",  # noqa: S608
             (key,))]
     part = pyogrio.read_dataframe(path, layer=entry.id, fid_as_index=True,
                                   where=f"fid IN ({','.join(map(str, fids)) or 'NULL'})")
@@ -295,7 +296,3 @@ def mirror_feature(entry: catalog.Entry, before: str, after: str, key_column: st
 
 class _Stale(Exception):
     """The table did not hold the version the edit started from."""
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
