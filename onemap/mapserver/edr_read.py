@@ -69,6 +69,19 @@ def _iso(times: pd.Series) -> pd.Series:
     return parsed.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_seconds(epoch: np.ndarray) -> np.ndarray:
+    """Epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (an object array): each distinct day and time
+    of day formatted once, then joined — a 13-year hourly series is 113,000 times but 4,700
+    days and 24 hours (a fifth of numpy's time formatting every one)."""
+    day, second = np.divmod(np.asarray(epoch, dtype="int64"), 86400)
+    days, day_at = np.unique(day, return_inverse=True)
+    seconds, second_at = np.unique(second, return_inverse=True)
+    day_text = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+    second_text = np.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z"
+                            for s in seconds.tolist()], dtype=object)
+    return day_text[day_at] + second_text[second_at]  # str + str, element by element
+
+
 def _frame(rows: list[tuple], columns: list[str], limit: int) -> pd.DataFrame:
     if len(rows) > limit:
         raise TooMany(f"more than {limit} rows match")
@@ -126,10 +139,14 @@ def from_postgis(settings: Settings, table: str, series: Series, ids: list[str],
     """The same rows from the table's partitioned copy in PostGIS (a wide table), gathered by
     ``array_agg`` into one row of arrays per station (flagged and missing values NaN, times
     epoch seconds), which psycopg's binary loader turns into numbers without a Python object
-    per row: a station's 13 years are 113,000 rows, read in the partitions' key order."""
+    per row: a station's 13 years are 113,000 rows."""
     key, time = sql.Identifier(series.key), sql.Identifier(series.time)
-    where = [sql.SQL("{} = ANY(%s)").format(key)]
-    args: list[Any] = []
+    # No ORDER BY: the LIMIT only tells "too many" (the rows are put in time order below),
+    # and one station by equality is an index scan of each partition with no sort (ANY() or
+    # an ORDER BY made PostgreSQL sort a 13-year series' 113,000 rows: ~30 ms more)
+    one = len(ids) == 1
+    where = [sql.SQL("{} = %s" if one else "{} = ANY(%s)").format(key)]
+    args: list[Any] = [ids[0] if one else ids]
     for value, op in zip(bounds, (">=", "<="), strict=True):
         if value is not None:
             where.append(sql.SQL("{} " + op + " %s").format(time))
@@ -142,33 +159,26 @@ def from_postgis(settings: Settings, table: str, series: Series, ids: list[str],
             valid, sql.Identifier(n), sql.Identifier(f"v{i}")) for i, n in enumerate(wanted))
     arrays = sql.SQL(", ").join(sql.SQL("array_agg({})").format(sql.Identifier(f"v{i}"))
                                 for i in range(len(wanted)))
-    # one station: its rows in the partitions' key order, no sort; several: one query,
-    # sorted by station and time (a short window of many stations)
-    order = sql.SQL("{}").format(time) if len(ids) == 1 else sql.SQL("{}, {}").format(key, time)
-    query = sql.SQL("SELECT k, array_agg(t), {} FROM (SELECT {} AS k, extract(epoch FROM {})::int8 "
-                    "AS t, {} FROM {} WHERE {} ORDER BY {} LIMIT %s) AS rows GROUP BY k").format(
-        arrays, key, time, values, sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(where),
-        order)
+    query = sql.SQL("SELECT {}, array_agg(t), {} FROM (SELECT extract(epoch FROM {})::int8 AS t, "
+                    "{} AS k, {} FROM {} WHERE {} LIMIT %s) AS rows {}").format(
+        sql.SQL("%s::text" if one else "k"), arrays, time, key, values,
+        sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(where),
+        sql.SQL("" if one else "GROUP BY k"))
+    params = [ids[0], *args, limit + 1] if one else [*args, limit + 1]
     parts: list[pd.DataFrame] = []
-    with connection(settings) as conn, conn.transaction(), conn.cursor(binary=True) as cur:
-        if len(ids) == 1:  # the keys in order beat the planner's bitmap scans + sort (its
-            # estimate does not know a station's rows are contiguous): 20–30 ms on 13 years
-            cur.execute("SET LOCAL enable_bitmapscan = off")
+    with connection(settings) as conn, conn.cursor(binary=True) as cur:
         try:
-            found = cur.execute(query, [ids, *args, limit + 1]).fetchall()
+            found = cur.execute(query, params).fetchall()
         except psycopg.errors.DataError as exc:
             raise ValueError(str(exc).splitlines()[0]) from exc
+    found = [f for f in found if f[1] is not None]  # one station's aggregate of no rows
     if sum(len(f[1]) for f in found) > limit:
         raise TooMany(f"more than {limit} rows match")
     for sid, stamps, *columns in sorted(found, key=lambda f: f[0]):
-        # every array of a group holds its rows in the same order, but not necessarily the
-        # subquery's (a parallel or hashed plan may interleave): put them in time order here
         when = np.array(stamps, dtype="int64")
         order = np.argsort(when, kind="stable")
         parts.append(pd.DataFrame({
-            series.key: sid,
-            "t": np.datetime_as_string(when[order].astype("datetime64[s]"), unit="s",
-                                       timezone="UTC"),
+            series.key: sid, "t": pd.Series(iso_seconds(when[order]), dtype=object),
             **{n: np.array(columns[i], dtype=float)[order] for i, n in enumerate(wanted)}}))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=[series.key, "t", *wanted])

@@ -42,6 +42,15 @@ EDR = [
 ]
 
 
+def test_a_window_without_rows_is_an_empty_series_on_both(
+        pg: Pg, live_server: str, callers: dict[str, Caller]) -> None:
+    path, params = "air_stations/locations/1270A", {"datetime": "2019-01-01/2019-02-01"}
+    ours = _edr(pg.base, path, params, callers["viewer"])
+    assert ours.status_code == 200, ours.text
+    assert ours.json() == _edr(live_server, path, params, callers["viewer"]).json()
+    assert ours.json()["domain"]["axes"]["t"]["values"] == []
+
+
 def _edr(base: str, path: str, params: dict, caller: Caller) -> requests.Response:
     return requests.get(f"{base}/ogc/collections/{path}", params={"f": "json", **params},
                         headers=caller.headers, timeout=120)
