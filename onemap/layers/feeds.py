@@ -292,7 +292,7 @@ def append(table_id: str, frame: pd.DataFrame, settings: Settings, *, source: st
     entry = catalog.get(table_id, settings)
     from onemap.store import pg_load, served_from_postgis
 
-    if not served_from_postgis(entry, settings):
+    if not served_from_postgis(entry, settings) or entry.live:  # live: its own log follows
         return _append(entry, frame, settings, source=source, unit=unit)
     # PostGIS serves it: the versions before and after are this feed's own (the lock), and
     # its rows then go there too (onemap.store.pg_series.feed_rows)

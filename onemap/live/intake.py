@@ -38,10 +38,13 @@ _ST_OK = {"air": {codes.ST_AIR_SOURCE, "91"}, "water": {codes.ST_WATER_SOURCE, "
 
 class Writer:
     """The live file's one writer: jobs ``fn(conn)`` run in a thread, in groups, each group
-    one transaction; ``submit`` gives a future set after the commit."""
+    one transaction; ``submit`` gives a future set after the commit, and ``on_commit`` is
+    called then (PostGIS follows: :class:`onemap.store.pg_live.Follower`)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection,
+                 on_commit: Callable[[], None] | None = None) -> None:
         self.conn = conn
+        self.on_commit = on_commit
         self._jobs: queue.Queue = queue.Queue()
         self.commits = 0
         self._thread = threading.Thread(target=self._run, name="live-writer", daemon=True)
@@ -97,6 +100,8 @@ class Writer:
                 done.set_result(value)
             else:
                 done.set_exception(exc)
+        if self.on_commit is not None:
+            self.on_commit()
 
 
 class StoreHandler:

@@ -32,6 +32,22 @@ from onemap.layers import gpkg_rows
 
 PATH = "store/live.gpkg"
 READINGS, DEVICES, ALARMS = "outlet_readings", "devices", "alarms"
+#: The change logs (:func:`changes`): per table and feature id, the sequence number of its
+#: last change (insert, update or delete; AUTOINCREMENT: never reused, so a later change always
+#: has a higher one), written by triggers in the writing transaction itself (delete, then
+#: insert: a trigger's ``OR REPLACE`` would yield to the conflict clause of the statement that
+#: fired it) — whatever writes (the receiver, a feed, an official's acknowledgement, QGIS).
+#: PostGIS follows the tables by them (:mod:`onemap.store.pg_live`); one row per feature, so
+#: they never need pruning.
+#: ``ORIGIN`` names this file's logs (random, made with it): a file made anew is told apart.
+ORIGIN = "_changes_origin"
+
+
+def changes(table: str) -> str:
+    """The change log of ``table``."""
+    return f"_changes_{table}"
+
+
 TIME = "datetime64[ms, UTC]"
 
 #: Column → pandas dtype of each table (the order is the table's).
@@ -72,7 +88,16 @@ CREATE UNIQUE INDEX IF NOT EXISTS {ALARMS}_id ON {ALARMS} (alarm_id);
 CREATE INDEX IF NOT EXISTS {ALARMS}_open ON {ALARMS} (mn, rule, pollutant, "end");
 CREATE INDEX IF NOT EXISTS {ALARMS}_updated ON {ALARMS} (updated);
 CREATE INDEX IF NOT EXISTS {ALARMS}_start ON {ALARMS} (start);
-"""
+CREATE TABLE IF NOT EXISTS {ORIGIN} (origin TEXT NOT NULL);
+INSERT INTO {ORIGIN} SELECT lower(hex(randomblob(8))) WHERE NOT EXISTS (SELECT 1 FROM {ORIGIN});
+""" + "".join(f"""
+CREATE TABLE IF NOT EXISTS {changes(table)} (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    fid INTEGER NOT NULL UNIQUE);""" for table in (READINGS, DEVICES, ALARMS)) + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_logged AFTER {event} ON {table} BEGIN
+DELETE FROM {changes(table)} WHERE fid = {row}.fid;
+INSERT INTO {changes(table)} (fid) VALUES ({row}.fid);
+END;""" for table in (READINGS, DEVICES, ALARMS)
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")))
 
 
 def path(settings: Settings) -> Path:

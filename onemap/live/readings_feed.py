@@ -26,6 +26,7 @@ from onemap.live import alarms, livestore, readings, rules
 from onemap.live.hj212 import codes
 from onemap.live.hj212.cp import FLAGS
 from onemap.live.registry import Registry
+from onemap.store import pg_live
 
 KEY = ("mn", "pollutant", "interval", "time")
 #: The readings' fields as a family schema (for normalising and checking only: the table is
@@ -104,9 +105,10 @@ def commit(path: Path, checked: feeds.Checked, settings: Settings) -> int:
             for mn in dict.fromkeys(r.mn for r in rows):
                 alarms.evaluate(conn, devices[mn], [r for r in rows if r.mn == mn], found,
                                 received)
-        return written
     finally:
         conn.close()
+    pg_live.follow_now(settings)  # committed: PostGIS follows (``onemap feed`` then exits)
+    return written
 
 
 FEED = feeds.register(feeds.Feed("outlet_readings", KEY, check=check, commit=commit))

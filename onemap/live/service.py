@@ -23,6 +23,7 @@ from onemap.live.hj212.server import Receiver
 from onemap.live.intake import StoreHandler, Writer
 from onemap.live.readings import stamp
 from onemap.live.registry import Registry
+from onemap.store import pg_live
 
 LOGGER = logging.getLogger(__name__)
 #: Seconds between reports of the receiver's counters in the log.
@@ -39,7 +40,9 @@ class Service:
         livestore.catalogue(settings)
         self.registry = Registry(settings)
         self.conn = livestore.connect(livestore.path(settings))
-        self.writer = Writer(self.conn)
+        # with PostgreSQL, the live tables follow each commit there (from a thread of its own)
+        self.follower = pg_live.Follower(settings) if settings.database_url else None
+        self.writer = Writer(self.conn, self.follower.poke if self.follower else None)
         self.handler = StoreHandler(settings, self.registry, self.writer, self.rules)
         self.receiver = Receiver(self.handler, settings.hj212_host if host is None else host,
                                  settings.hj212_port if port is None else port,
@@ -70,6 +73,8 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.receiver.stop()
         await asyncio.to_thread(self.writer.close)
+        if self.follower is not None:
+            await asyncio.to_thread(self.follower.close)
         self.conn.close()
 
     async def _sweeping(self) -> None:

@@ -40,6 +40,7 @@ from onemap.live.readings import stamp
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.errors import ApiError, ErrorRoute, error_responses
 from onemap.mapserver.rasters import Catalogue
+from onemap.store import pg_live
 
 #: Seconds between looks at the live file for changes, and between keep-alive comments.
 POLL_S = 0.5
@@ -189,6 +190,7 @@ def live_router(cat: Catalogue) -> APIRouter:
                 raise ApiError(409, "Conflict", str(exc)) from None
         finally:
             conn.close()
+        pg_live.poke(settings)  # committed: PostGIS's copy follows
         request.state.audit["detail"] = {"status": status, "rule": done["rule"],
                                          "outlet": done["outlet_code"]}
         return JSONResponse(feature(done, lon, lat))

@@ -8,8 +8,8 @@ feature by its key in one index probe. The GeoPackage stays the file an import w
 desktop opens. Time-series tables (hourly air, water samples) are loaded too, partitioned by
 year, and a feed writes its rows to both (:mod:`onemap.store.pg_series`); EDR reads a station's
 series there. A layer changed one feature at a time (incidents) is loaded too, and each edit,
-committed to the GeoPackage, is then made to the table. The HJ 212 receiver's live tables are
-still served from their files in this release.
+committed to the GeoPackage, is then made to the table. The HJ 212 receiver's live tables
+(readings, devices, alarms) follow their file change by change (:mod:`onemap.store.pg_live`).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ def read_only(entry: Entry) -> bool:
 
 def served_from_postgis(entry: Entry, settings: Settings) -> bool:
     """Whether ``entry`` is (to be) loaded into PostGIS and read from there: a vector layer
-    (an edited one too: each edit follows, :func:`onemap.store.pg_load.mirror_feature`) but
-    not the receiver's live ones, or a time-series table (partitioned, fed there too:
-    :mod:`.pg_series`)."""
+    (an edited one too: each edit follows, :func:`onemap.store.pg_load.mirror_feature`), a
+    time-series table (partitioned, fed there too: :mod:`.pg_series`), or one of the
+    receiver's live tables (following its change log: :mod:`.pg_live`)."""
     from onemap.store.pg_series import series_key
 
     if not settings.database_url:
         return False
-    return (entry.kind == "vector" and not entry.live) or series_key(entry) is not None
+    return entry.kind == "vector" or entry.live or series_key(entry) is not None
 
 
 def follow_catalogue(settings: Settings, *, background: bool = False) -> None:

@@ -29,7 +29,7 @@ from onemap.config import Settings
 from onemap.layers.families import FAMILIES
 from onemap.layers.gpkg_rows import ident
 from onemap.layers.store import file_version, key_columns
-from onemap.store import pg_series
+from onemap.store import pg_live, pg_series
 from onemap.store.pg_pool import SCHEMA, connection
 
 LOGGER = logging.getLogger(__name__)
@@ -67,7 +67,10 @@ _CURRENT: set[tuple[str, str, str]] = set()
 
 def stamp(entry: catalog.Entry, settings: Settings) -> str:
     """What the loaded table must have been loaded from: the entry's update time and its
-    file's (and write log's) times and sizes."""
+    file's (and write log's) times and sizes; for a live table, the last change the live
+    file logged to it (:mod:`onemap.store.pg_live`)."""
+    if entry.live:
+        return pg_live.stamp(entry, settings)
     return repr((entry.updated, *file_version(entry.file(settings))))
 
 
@@ -95,6 +98,12 @@ def is_current(entry: catalog.Entry, settings: Settings) -> bool:
     return False
 
 
+def _stamp_of(conn, layer_id: str) -> str:  # type: ignore[no-untyped-def]
+    row = conn.execute(sql.SQL("SELECT stamp FROM {} WHERE id = %s").format(LOADED),
+                       [layer_id]).fetchone()
+    return "" if row is None else str(row[0])
+
+
 def sync(settings: Settings) -> list[str]:
     """Load every layer served from PostGIS whose table is missing or older than its file, and
     drop the tables of layers no longer catalogued; the ids loaded. One process at a time (an
@@ -109,9 +118,14 @@ def sync(settings: Settings) -> list[str]:
         try:
             _ensure_schema(conn)
             for entry in entries.values():
-                if served_from_postgis(entry, settings) and not is_current(entry, settings):
-                    load_layer(entry.id, settings)
-                    loaded.append(entry.id)
+                if not served_from_postgis(entry, settings) or is_current(entry, settings):
+                    continue
+                if entry.live and _stamp_of(conn, entry.id).startswith(pg_live.PREFIX):
+                    continue  # loaded: it follows the live file's changes (below)
+                load_layer(entry.id, settings)
+                loaded.append(entry.id)
+            if any(e.live for e in entries.values()):
+                pg_live.follow(settings, locked=True)
             gone = [r[0] for r in conn.execute(sql.SQL("SELECT id FROM {}").format(LOADED))
                     if r[0] not in entries or not served_from_postgis(entries[r[0]], settings)]
             for layer_id in gone:
@@ -121,9 +135,25 @@ def sync(settings: Settings) -> list[str]:
     return loaded
 
 
+def load_locked(layer_id: str, settings: Settings) -> int:
+    """:func:`load_layer` under the loads' lock, unless the table is current once it is held
+    (another process loaded it meanwhile); the rows loaded."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK])
+        try:
+            _ensure_schema(conn)
+            if is_current(catalog.get(layer_id, settings), settings):
+                return 0
+            return load_layer(layer_id, settings)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+
+
 def load_layer(layer_id: str, settings: Settings) -> int:
     """(Re)load catalogue layer ``layer_id`` from its GeoPackage; the number of rows."""
     entry = catalog.get(layer_id, settings)
+    if entry.live:
+        return pg_live.load(entry, settings)
     if pg_series.series_key(entry):
         return _load_series(entry, settings)
     version = stamp(entry, settings)
@@ -171,12 +201,16 @@ def load_layer(layer_id: str, settings: Settings) -> int:
 
 
 def _index_and_swap(conn, layer_id: str, new: str, keys: list[str], version: str,  # type: ignore[no-untyped-def]
-                    rows: int) -> None:
-    """Indexes on the new table (geometry; the family's key, with its time for events), then
-    the new table in place of the old, in one transaction; then the planner's statistics."""
+                    rows: int, *, spatial: bool = True, time: str | None = None) -> None:
+    """Indexes on the new table (geometry; the family's key, with its time for events; a
+    live table's time), then the new table in place of the old, in one transaction; then the
+    planner's statistics."""
     table = sql.Identifier(SCHEMA, new)
     with conn.transaction():
-        conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
+        if spatial:
+            conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
+        if time:
+            conn.execute(sql.SQL("CREATE INDEX ON {} ({})").format(table, sql.Identifier(time)))
         if keys:
             conn.execute(sql.SQL("CREATE INDEX ON {} ({})").format(
                 table, sql.SQL(", ").join(sql.Identifier(k) for k in keys)))
@@ -187,6 +221,10 @@ def _index_and_swap(conn, layer_id: str, new: str, keys: list[str], version: str
 
 def _swap(conn, layer_id: str, new: str, version: str, rows: int) -> None:  # type: ignore[no-untyped-def]
     """Inside the caller's transaction: table ``new`` in place of the layer's, stamped."""
+    # the stamp's row first, as an edit's or a live follow's transaction takes it: then the
+    # old table (their order: no deadlock)
+    conn.execute(sql.SQL("SELECT 1 FROM {} WHERE id = %s FOR UPDATE").format(LOADED),
+                 [layer_id])
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, layer_id)))
     conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(SCHEMA, new),
                                                                sql.Identifier(layer_id)))

@@ -12,10 +12,8 @@ from onemap import catalog
 from onemap.config import Settings
 
 
-@pytest.fixture
-def live_settings(sample_settings: Settings, tmp_path: Path) -> Settings:
-    """Settings on a fresh data dir with the sample's outlets and sources catalogued."""
-    settings = Settings(data_dir=tmp_path / "data", hj212_offline_minutes=10)
+def with_registry(settings: Settings, sample_settings: Settings) -> Settings:
+    """``settings``, whose data dir now holds the sample's outlets and sources, catalogued."""
     for layer in ("outlets", "pollution_sources"):
         entry = catalog.get(layer, sample_settings)
         target = settings.data_dir / entry.path
@@ -23,3 +21,10 @@ def live_settings(sample_settings: Settings, tmp_path: Path) -> Settings:
         shutil.copy(entry.file(sample_settings), target)
         catalog.put(entry, settings)
     return settings
+
+
+@pytest.fixture
+def live_settings(sample_settings: Settings, tmp_path: Path) -> Settings:
+    """Settings on a fresh data dir with the sample's outlets and sources catalogued."""
+    return with_registry(Settings(data_dir=tmp_path / "data", hj212_offline_minutes=10),
+                         sample_settings)
