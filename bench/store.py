@@ -21,12 +21,22 @@ load time is printed) — and asks both, ``--repeat`` times each (median and p95
   GeoPackage by its (station, time) index.
 
 Both answer the same features (checked on each query); the ratio PostGIS / GeoPackage is
-printed per row. Numbers depend on the machine; nothing asserts a time.
+printed per row.
+
+Then **vector tiles** of the layer, drawn by the R-tree index (the default, on both servers)
+and by PostGIS's ``ST_AsMVT`` (a third server, ``ONEMAP_VECTOR_TILES=postgis``): ``--tiles``
+tiles per zoom of 4, 6, 8, 10, 12 and 14 around random sources, each asked once of each
+server (a tile never asked: no tile cache answers it), checking that all say the same
+content and count (the count to within a point or two: one lying within a float32 step of a
+tile's edge may be counted on the other side by the index, which reads the R-tree's float32
+boxes, than by PostGIS, which reads the coordinates). Numbers depend on the machine;
+nothing asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -95,6 +105,43 @@ def wait_loaded(data: Path, url: str, timeout: float = 7200) -> float:
     return time.perf_counter() - t0
 
 
+def tile_rows(bases: dict[str, str], centres: list[tuple[float, float]]
+              ) -> list[tuple[int, str, dict[str, tuple[float, float]]]]:
+    """Per zoom: the tiles' content and, per server, median and p95 ms of each tile's first
+    request (the same tiles of every server; their content and count must agree)."""
+    import morecantile
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    out = []
+    with requests.Session() as s:
+        for z in (4, 6, 8, 10, 12, 14):
+            tiles = list(dict.fromkeys(tms.tile(lon, lat, z) for lon, lat in centres))
+            times: dict[str, list[float]] = {name: [] for name in bases}
+            content = set()
+            for t in tiles:
+                seen = set()
+                for name, base in bases.items():
+                    start = time.perf_counter()
+                    r = s.get(f"{base}/ogc/collections/{LAYER}/tiles/WebMercatorQuad/"
+                              f"{t.z}/{t.y}/{t.x}", timeout=300)
+                    times[name].append((time.perf_counter() - start) * 1000)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"tile {t}: HTTP {r.status_code} {r.text[:200]}")
+                    seen.add((r.headers["OneMap-Tile-Content"], r.headers["OneMap-Tile-Count"]))
+                    content.add(r.headers["OneMap-Tile-Content"])
+                # the same content; the same count but for points within a float32 step
+                # (~1e-5°) of the tile's edge, which the index (the R-tree's float32 boxes)
+                # and PostGIS (the coordinates) may put on either side of it
+                counts = [int(c) for _, c in seen]
+                if len({k for k, _ in seen}) != 1 or max(counts) - min(counts) > max(
+                        2, max(counts) // 10_000):
+                    raise RuntimeError(f"tile {t}: the drawers disagree: {seen}")
+            out.append((z, "/".join(sorted(content)), {
+                n: (statistics.median(v), sorted(v)[math.ceil(0.95 * (len(v) - 1))])
+                for n, v in times.items()}))
+    return out
+
+
 def hourly_years(settings: Settings) -> int:
     """How many years of national hourly data the data dir holds (0: none)."""
     from onemap import catalog
@@ -110,15 +157,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="var/bench-national")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--tiles", type=int, default=12, help="vector tiles per zoom")
+    parser.add_argument("--tiles-only", action="store_true", help="only the vector tiles")
     args = parser.parse_args()
     data, settings, url = national_postgis(args.data_dir)
     ids = read_layer(LAYER, settings, columns=["source_id"], max_features=200_000)
     rng = random.Random(7)
     keys = [str(k) for k in rng.sample(list(ids["source_id"]), 5)]
+    centres = [(p.x, p.y) for p in rng.sample(list(ids.geometry), args.tiles)]
     t0 = time.perf_counter()
-    pg_proc, pg_base = start_server(data, 1800, ONEMAP_DATABASE_URL=url)
+    cold = {"ONEMAP_TILE_CACHE_MB": "0"}  # every tile drawn: no disk cache shared between them
+    pg_proc, pg_base = start_server(data, 1800, ONEMAP_DATABASE_URL=url, **cold)
     load_s = time.perf_counter() - t0 + wait_loaded(data, url)
-    gp_proc, gp_base = start_server(data, 300)
+    gp_proc, gp_base = start_server(data, 300, **cold)
+    mvt_proc, mvt_base = start_server(data, 300, ONEMAP_DATABASE_URL=url,
+                                      ONEMAP_VECTOR_TILES="postgis", **cold)
     items = f"/ogc/collections/{LAYER}/items"
     box = "116.3,39.8,116.5,40.0"  # Beijing: among the densest cells of the national sample
     queries = [
@@ -143,11 +196,14 @@ def main() -> None:
                                          {"bbox": "115.5,39.4,117.5,41", "datetime":
                                           "2025-06-01T00:00:00Z/2025-06-01T23:00:00Z"})]),
         ]
-    rows = []
+    rows, tiles = [], []
+    if args.tiles_only:
+        queries = []
     try:
         with requests.Session() as s:
-            for base in (pg_base, gp_base):  # warm both: schema, caches, pools
+            for base in (pg_base, gp_base, mvt_base):  # warm: schema, pools, the R-tree index
                 timed(s, base + items, {"limit": 1}, 3)
+                s.get(f"{base}/ogc/collections/{LAYER}/tiles/WebMercatorQuad/0/0/0", timeout=300)
             for label, make in queries:
                 pg_t, gp_t = [], []
                 for path, params in make():
@@ -160,9 +216,11 @@ def main() -> None:
                 rows.append((label, statistics.median(m for m, _ in pg_t),
                              max(p for _, p in pg_t), statistics.median(m for m, _ in gp_t),
                              max(p for _, p in gp_t)))
+        tiles = tile_rows({"GPKG index": gp_base, "PG index": pg_base,
+                           "PG ST_AsMVT": mvt_base}, centres)
     finally:
-        stop_server(pg_proc)
-        stop_server(gp_proc)
+        for proc in (pg_proc, gp_proc, mvt_proc):
+            stop_server(proc)
         pgcluster.stop(data / "postgres")
     print(f"\n{LAYER}: 1,000,000 points; {years} years of hourly data; PostGIS server start "
           f"incl. loading by COPY {load_s:.0f} s; {args.repeat} requests per query\n")
@@ -170,6 +228,13 @@ def main() -> None:
           f"{'PG/GPKG':>9}")
     for label, pm, pp, gm, gp in rows:
         print(f"{label:<22}{pm:>10.1f}ms{pp:>7.1f}ms{gm:>8.1f}ms{gp:>7.1f}ms{pm / gm:>8.2f}x")
+    print(f"\nvector tiles never asked, {args.tiles} per zoom (median ms, p95): who draws")
+    names = list(tiles[0][2]) if tiles else []
+    print(f"{'zoom':<6}{'content':<20}" + "".join(f"{n:>20}" for n in names)
+          + f"{'ST_AsMVT/index':>16}")
+    for z, content, by in tiles:
+        cells = "".join(f"{by[n][0]:>11.1f} ({by[n][1]:>6.1f})" for n in names)
+        print(f"{z:<6}{content:<20}{cells}{by['PG ST_AsMVT'][0] / by['PG index'][0]:>15.2f}x")
 
 
 if __name__ == "__main__":

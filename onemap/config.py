@@ -8,6 +8,7 @@ fresh clone with no environment set.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,11 @@ class Settings:
     #: centred in it; above, it holds the counts of a 16 × 16 grid of cells instead (nothing
     #: dropped, see onemap.mapserver.vtiles_data).
     tile_max_features: int = 1000
+    #: Who draws the vector tiles of a layer served from PostGIS: ``index`` (the default: the
+    #: GeoPackage's R-tree read into memory, onemap.mapserver.vtiles_data) or ``postgis``
+    #: (``ST_AsMVT``, onemap.mapserver.vtiles_pg). The same tiles; see bench/README.md for
+    #: which is faster where.
+    vector_tiles: str = "index"
     #: SQLAlchemy URL of the system database (jobs, users, keys, rules, audit); empty = the
     #: SQLite file ``system.db`` in the data dir.
     system_db: str = ""
@@ -207,6 +213,14 @@ class Settings:
         return self.data_dir / "sample"
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first by default); another value stops the start with a word."""
+    value = env.get(name, choices[0]).strip().lower() or choices[0]
+    if value not in choices:
+        raise SystemExit(f"{name}={value!r}: must be one of {', '.join(choices)}")
+    return value
+
+
 def get_settings() -> Settings:
     """Settings from the environment; call again after changing ``os.environ`` (tests do)."""
     env = os.environ
@@ -233,6 +247,7 @@ def get_settings() -> Settings:
         cors_origins=env.get("ONEMAP_CORS_ORIGINS", ""),
         app_max_features=int(env.get("ONEMAP_APP_MAX_FEATURES", "10000")),
         tile_max_features=max(1, int(env.get("ONEMAP_TILE_MAX_FEATURES", "1000"))),
+        vector_tiles=_choice(env, "ONEMAP_VECTOR_TILES", ("index", "postgis")),
         system_db=env.get("ONEMAP_SYSTEM_DB", ""),
         database_url=env.get("ONEMAP_DATABASE_URL", ""),
         max_jobs=max(1, int(env.get("ONEMAP_MAX_JOBS", "2"))),

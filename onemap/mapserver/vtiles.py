@@ -36,6 +36,7 @@ from onemap.access.policy import Hidden, Limits
 from onemap.catalog import Entry
 from onemap.layers.families import FAMILIES
 from onemap.layers.store import file_version
+from onemap.mapserver import vtiles_pg
 from onemap.mapserver.auth import principal_of
 from onemap.mapserver.listing import data_version
 from onemap.mapserver.rasters import Catalogue
@@ -274,10 +275,15 @@ def vector_tile_router(cat: Catalogue) -> APIRouter:
             key = (str(path), file_version(path), entry.id, frame.tms, frame.z, frame.x,
                    frame.y, "" if limits.whole else str(limits.region), columns,
                    settings.tile_max_features)
-            out = cached(key, lambda: render(wanted, frame, visible,
-                                             settings.tile_max_features))
+            drawer = "postgis" if vtiles_pg.serves(entry, path, settings) else "index"
+            if drawer == "postgis":  # ST_AsMVT (ONEMAP_VECTOR_TILES=postgis)
+                out = cached((*key, drawer), lambda: vtiles_pg.render(
+                    wanted, frame, visible, settings.tile_max_features, settings))
+            else:
+                out = cached(key, lambda: render(wanted, frame, visible,
+                                                 settings.tile_max_features))
             headers = {"OneMap-Tile-Content": out.content, "OneMap-Tile-Count": str(out.count),
-                       "Vary": "Accept-Encoding"}
+                       "OneMap-Tile-Source": drawer, "Vary": "Accept-Encoding"}
             if len(out.data) >= 1024 and "gzip" in request.headers.get("accept-encoding", ""):
                 headers["Content-Encoding"] = "gzip"
                 return Response(out.gzipped, media_type=MVT, headers=headers)

@@ -36,11 +36,36 @@ def QColor(text: str) -> tuple[int, int, int]:  # noqa: N802 (QGIS's name for th
     return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
 
 
+@pytest.fixture(scope="module", params=["index", "postgis"])
+def tiles_by(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Who draws the tiles: the GeoPackage's R-tree index (the default), or PostGIS's
+    ``ST_AsMVT`` (``ONEMAP_VECTOR_TILES=postgis``, on the session's PostGIS copy of the
+    sample): every test here holds for both; the environment of the servers to start."""
+    if request.param == "index":
+        return {}
+    pg = request.getfixturevalue("pg_server")
+    return {"data": str(pg.settings.data_dir), "ONEMAP_DATABASE_URL": pg.url,
+            "ONEMAP_SYSTEM_DB": pg.settings.system_db, "ONEMAP_VECTOR_TILES": "postgis"}
+
+
 @pytest.fixture(scope="module")
-def dense_server(sample_settings: Settings, live_server: str) -> Iterator[str]:
+def live_server(tiles_by: dict[str, str], gpkg_server: str) -> Iterator[str]:
+    if not tiles_by:
+        yield gpkg_server
+        return
+    env = {k: v for k, v in tiles_by.items() if k != "data"}
+    with run_server(Path(tiles_by["data"]), **env) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def dense_server(sample_settings: Settings, tiles_by: dict[str, str],
+                 live_server: str) -> Iterator[str]:
     """A second server on the same data whose tiles aggregate above 50 features, so a county
     viewer's tiles are grids too."""
-    with run_server(sample_settings.data_dir, ONEMAP_TILE_MAX_FEATURES="50") as base:
+    env = {k: v for k, v in tiles_by.items() if k != "data"}
+    with run_server(Path(tiles_by.get("data", sample_settings.data_dir)),
+                    ONEMAP_TILE_MAX_FEATURES="50", **env) as base:
         yield base
 
 
@@ -96,12 +121,13 @@ def items(base: str, layer: str, session: requests.Session = HTTP, **params: obj
 
 def test_big_tiles_count_every_feature_in_grid_cells(
         live_server: str, entries: dict[str, Entry], sample_settings: Settings,
-        tmp_path: Path) -> None:
+        tmp_path: Path, tiles_by: dict[str, str]) -> None:
     entry = entries["pollution_sources"]  # 3,000 sources > ONEMAP_TILE_MAX_FEATURES (1,000)
     w, s, e, n = entry.bbox
     whole = next(t for z in range(12) if len(t := list(WM.tiles(w, s, e, n, [z]))) == 1)[0]
     resp = get_tile(live_server, entry.id, whole)
     assert resp.headers["OneMap-Tile-Content"] == "clusters"
+    assert resp.headers["OneMap-Tile-Source"] == tiles_by.get("ONEMAP_VECTOR_TILES", "index")
     cells = decode(resp.content, whole, f"{entry.id}_clusters", tmp_path / "whole")
     assert int(cells["count"].sum()) == entry.feature_count  # none dropped
     assert int(resp.headers["OneMap-Tile-Count"]) == entry.feature_count
@@ -128,12 +154,14 @@ def test_big_tiles_count_every_feature_in_grid_cells(
 
 
 def test_small_tiles_hold_the_features_themselves(
-        live_server: str, entries: dict[str, Entry], tmp_path: Path) -> None:
+        live_server: str, entries: dict[str, Entry], tmp_path: Path,
+        tiles_by: dict[str, str]) -> None:
     entry = entries["pollution_sources"]
     lon, lat = items(live_server, entry.id, limit=1)["features"][0]["geometry"]["coordinates"]
     tile = WM.tile(lon, lat, 11)
     resp = get_tile(live_server, entry.id, tile)
     assert resp.headers["OneMap-Tile-Content"] == "features"
+    assert resp.headers["OneMap-Tile-Source"] == tiles_by.get("ONEMAP_VECTOR_TILES", "index")
     got = decode(resp.content, tile, entry.id, tmp_path)
     w, s, e, n = WM.bounds(tile)
     truth = {f["properties"]["source_id"]: f for f in
@@ -319,3 +347,4 @@ def test_qgis_draws_the_tiles_with_our_style(live_server: str) -> None:
     near = {cls.value for cls in WATER_CLASSES for c in drawn
             if max(abs(a - b) for a, b in zip(QColor(cls.color), c, strict=True)) < 40}
     assert len(near) >= 3, seen["water_sections"]["colours"]
+
