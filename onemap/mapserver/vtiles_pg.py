@@ -117,7 +117,9 @@ def _features(conn, src: Source, frame: TileFrame, visible: np.ndarray | None) -
 
 def _clusters(conn, src: Source, frame: TileFrame, where: sql.Composable, args: list,  # type: ignore[no-untyped-def]
               count: int) -> Tile:
-    """The grid tile: each centred feature counted in its cell, in one ``GROUP BY``."""
+    """The grid tile: each centred feature counted in its cell, in one ``GROUP BY`` (the
+    numbers bound as bigint: psycopg sends small ints as smallint, and a cell's id at zoom 12
+    is past 2**31)."""
     u, v = _fraction(frame, sql.SQL("cx"), sql.SQL("cy"))
     cols, size = width0(frame.tms) * (1 << frame.z), 1 << frame.z
     cell = sql.SQL("least(greatest(floor(({} * %s - %s) * %s)::int, 0), %s)")
@@ -130,11 +132,11 @@ def _clusters(conn, src: Source, frame: TileFrame, where: sql.Composable, args: 
         "avg({v}) AS mv, min(minx) AS minx, min(miny) AS miny, max(maxx) AS maxx, "
         "max(maxy) AS maxy FROM f GROUP BY 1, 2) "
         "SELECT ST_AsMVT(q, %s, %s, 'geom', 'id') FROM (SELECT "
-        "(%s * %s + r) * %s + %s * %s + c AS id, n AS count, "
+        "(%s::bigint * %s + r) * %s::bigint + %s::bigint * %s + c AS id, n AS count, "
         "floor(log(greatest(n, 1)))::int AS magnitude, round(minx::numeric, 6)::float8 AS minx,"
         " round(miny::numeric, 6)::float8 AS miny, round(maxx::numeric, 6)::float8 AS maxx, "
-        "round(maxy::numeric, 6)::float8 AS maxy, %s || '/' || (%s * %s + r) || '/' || "
-        "(%s * %s + c) AS cell, ST_MakePoint("
+        "round(maxy::numeric, 6)::float8 AS maxy, %s || '/' || (%s::bigint * %s + r) || '/' || "
+        "(%s::bigint * %s + c) AS cell, ST_MakePoint("
         "least(greatest(round((mu * %s - %s) * %s), 0), %s), "
         "least(greatest(round((mv * %s - %s) * %s), 0), %s)) AS geom FROM g) AS q").format(
         table=sql.Identifier(SCHEMA, src.table), where=where,

@@ -233,6 +233,25 @@ def test_conformance_declares_the_tiles_served(live_server: str) -> None:
         ["core", "geodata-tilesets", "mvt", "tileset", "tilesets-list"]
 
 
+def test_dense_tiles_of_high_zooms_count_too(
+        dense_server: str, entries: dict[str, Entry], sample_settings: Settings,
+        tmp_path: Path) -> None:
+    """The densest tiles at zooms 12 and 13 hold more than 50 sources: grids whose cells are
+    numbered past 2**31 (and past a smallint in each part of the number)."""
+    from collections import Counter
+
+    entry = entries["pollution_sources"]
+    points = pyogrio.read_dataframe(entry.file(sample_settings), layer=entry.id, columns=[])
+    for z in (12, 13):
+        tile, n = Counter(WM.tile(p.x, p.y, z) for p in points.geometry).most_common(1)[0]
+        resp = get_tile(dense_server, entry.id, tile)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["OneMap-Tile-Content"] == "clusters", (tile, n)
+        cells = decode(resp.content, tile, f"{entry.id}_clusters", tmp_path / str(z))
+        assert int(cells["count"].sum()) == rtree_count(sample_settings, entry, tile)
+        assert {int(c.split("/")[0]) for c in cells["cell"]} == {z + 4}
+
+
 def test_hidden_is_unknown_and_a_county_sees_its_county(
         live_server: str, dense_server: str, entries: dict[str, Entry],
         callers: dict[str, Caller], sample_settings: Settings, tmp_path: Path) -> None:
