@@ -11,10 +11,10 @@ database down) leaves the stamp where it was and the next one catches up; nothin
 nothing is applied twice in a way that shows.
 
 A table is served from PostGIS while its stamp is the file's last sequence number for it
-(:func:`onemap.store.pg_load.is_current`), from the file otherwise — for the milliseconds
-between a commit and its follow, or while the database is away. The receiver follows after
-each group commit in a thread of its own (:class:`Follower`); the server after an
-acknowledgement, a feed after its commit.
+(:func:`onemap.store.pg_load.is_current`), from the file otherwise — between a commit and
+its follow, or while the database is away. The receiver follows in a thread of its own, at
+most once a second (:class:`Follower`); the server after an acknowledgement, a feed after
+its commit.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ _PG_TYPES = {"str": "text", "float64": "double precision", "int64": "bigint",
 
 def _read_only(path: Path) -> sqlite3.Connection:
     """The live file through Python's own SQLite, as the receiver writes it: never GDAL's in
-    the receiver's process (two SQLite libraries in one process do not see each other's
-    locks on a file in WAL mode: reads failed with "disk I/O error")."""
+    the receiver's process (pyogrio's GDAL carries a copy of SQLite of its own; two copies in
+    one process do not share their file locks, and reads of the file being written failed
+    with "disk I/O error")."""
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
