@@ -215,9 +215,10 @@ class Settings:
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     """One of ``choices`` (the first by default); another value stops the start with a word."""
-    value = env.get(name, choices[0]).strip().lower() or choices[0]
+    given = env.get(name, "")
+    value = given.strip().lower() or choices[0]
     if value not in choices:
-        raise SystemExit(f"{name}={value!r}: must be one of {', '.join(choices)}")
+        raise SystemExit(f"{name}={given!r}: must be one of {', '.join(choices)}")
     return value
 
 

@@ -123,3 +123,10 @@ def test_import_for_a_region(tmp_path: Path, sample_settings) -> None:  # type: 
     own = Settings(data_dir=tmp_path / "data")
     assert catalog.get("county_stations", own).region == "340181"
     assert catalog.get("admin_boundaries", own).region == ""
+
+
+def test_a_setting_out_of_its_choices_stops_the_start_in_words(tmp_path: Path) -> None:
+    result = _run(tmp_path, "serve", ONEMAP_VECTOR_TILES="ST_AsMVT please")
+    assert result.returncode != 0
+    assert "ONEMAP_VECTOR_TILES='ST_AsMVT please': must be one of index, postgis" in (
+        result.stdout + result.stderr)
