@@ -15,6 +15,7 @@ functions GDAL's R-tree triggers call registered on the connection
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -150,20 +151,49 @@ def connect(target: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, taken at once (no upgrade deadlock with another writer), on
-    disk when the block ends and rolled back when it raises; inside a transaction already
-    (the writer's group), a savepoint of it."""
-    nested = conn.in_transaction
-    conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
-    try:
+def _writers(conn: sqlite3.Connection) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<file>.writer-lock``, held by every writer of the file
+    around its transaction: the receiver, a readings feed, the server acknowledging an alarm.
+    SQLite's own locks are not enough in a process that also reads the file through GDAL
+    (pyogrio carries a second copy of SQLite): closing GDAL's descriptor of the file drops
+    the POSIX locks of the process's other copy, and another process could then write at the
+    same time. A ``flock`` on a file nothing else opens is not dropped so."""
+    main = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"),
+                "")
+    if not main:  # an in-memory database: nothing to share
         yield
-    except BaseException:
-        conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
-        if nested:
+        return
+    fd = os.open(f"{main}.writer-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (no upgrade deadlock with another writer) under
+    the writers' lock (:func:`_writers`), on disk when the block ends and rolled back when it
+    raises; inside a transaction already (the writer's group), a savepoint of it."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT inner")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO inner")
             conn.execute("RELEASE inner")
-        raise
-    conn.execute("RELEASE inner" if nested else "COMMIT")
+            raise
+        conn.execute("RELEASE inner")
+        return
+    with _writers(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def catalogue(settings: Settings) -> None:
