@@ -9,10 +9,9 @@ z + 4) with its ``count``, ``magnitude``, extent and ``cell``, in the layer ``<i
 Both are encoded by ``ST_AsMVT``. A tile is one or two statements on the pool's connection.
 
 This is how TiPg and most PostGIS tile servers work. It is not the default: the bench
-(``bench/peers.py``) measures the index's tiles at a third of TiPg's time for tiles never
-asked, and the grid of a zoomed-out tile — counting a million features — is one pass over
-numpy arrays there but a scan and ``GROUP BY`` of every row here (see the README's
-"Production" section for the figures).
+(``bench/store.py``) measures it as fast as the index for tiles of features but 2.6–134×
+slower for grid tiles — counting a million features is one pass over numpy arrays there, a
+``GROUP BY`` of every row here (bench/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -29,8 +28,6 @@ from onemap.mapserver.vtiles_data import BUFFER, GRID, GRID_ZOOMS, Source, Tile,
 from onemap.mapserver.vtiles_index import width0
 from onemap.store import pg_load, served_from_postgis
 from onemap.store.pg_pool import SCHEMA, connection
-
-MODES = ("index", "postgis")
 
 
 def serves(entry: Entry, served: Path, settings: Any) -> bool:
@@ -125,8 +122,7 @@ def _clusters(conn, src: Source, frame: TileFrame, where: sql.Composable, args: 
     cell = sql.SQL("least(greatest(floor(({} * %s - %s) * %s)::int, 0), %s)")
     zc, last = frame.z + GRID_ZOOMS, GRID - 1
     query = sql.SQL(
-        "WITH f AS (SELECT (ST_XMin(geom) + ST_XMax(geom)) / 2 AS cx, "
-        "(ST_YMin(geom) + ST_YMax(geom)) / 2 AS cy, ST_XMin(geom) AS minx, "
+        "WITH f AS (SELECT {cx} AS cx, {cy} AS cy, ST_XMin(geom) AS minx, "
         "ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, ST_YMax(geom) AS maxy FROM {table} "
         "WHERE {where}), g AS (SELECT {col} AS c, {row} AS r, count(*) AS n, avg({u}) AS mu, "
         "avg({v}) AS mv, min(minx) AS minx, min(miny) AS miny, max(maxx) AS maxx, "
@@ -140,7 +136,7 @@ def _clusters(conn, src: Source, frame: TileFrame, where: sql.Composable, args: 
         "least(greatest(round((mu * %s - %s) * %s), 0), %s), "
         "least(greatest(round((mv * %s - %s) * %s), 0), %s)) AS geom FROM g) AS q").format(
         table=sql.Identifier(SCHEMA, src.table), where=where,
-        col=cell.format(u), row=cell.format(v), u=u, v=v)
+        col=cell.format(u), row=cell.format(v), u=u, v=v, cx=CX, cy=CY)
     data = conn.execute(query, [
         *args, cols, frame.x, GRID, last, size, frame.y, GRID, last,
         f"{src.table}_clusters", EXTENT,

@@ -36,7 +36,7 @@ from psycopg import sql
 from onemap import catalog
 from onemap.config import Settings
 from onemap.layers.gpkg_rows import decode, ident
-from onemap.live.livestore import ORIGIN, SCHEMAS, TIME, changes
+from onemap.live.livestore import ORIGIN, READINGS, SCHEMAS, TIME, changes
 from onemap.store.pg_pool import SCHEMA, connection
 
 LOGGER = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def _spatial(table: str) -> bool:
-    return table != "outlet_readings"
+    return table != READINGS  # an attribute table; devices and alarms are points
 
 
 def _rows(lite: sqlite3.Connection, table: str, where: str, args: tuple = ()
